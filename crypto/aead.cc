@@ -1,0 +1,197 @@
+#include "crypto/aead.h"
+
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include <algorithm>
+#include <memory>
+
+#include "base/raii.h"
+
+namespace shoal::crypto {
+namespace {
+
+using CipherCtx = std::unique_ptr<EVP_CIPHER_CTX, Deleter<EVP_CIPHER_CTX_free>>;
+using MdCtx = std::unique_ptr<EVP_MD_CTX, Deleter<EVP_MD_CTX_free>>;
+
+// OpenSSL's EVP calls take int lengths; larger inputs go through in pieces.
+constexpr std::size_t kMaxPiece = std::size_t{1} << 30;
+
+// The one place an OpenSSL failure becomes a Status: drains the thread's error
+// queue (so a stale error never leaks into a later call) into the message.
+Status SslStatus(Code code, std::string_view context) {
+  std::string msg(context);
+  bool first = true;
+  while (unsigned long err = ERR_get_error()) {
+    char buf[256];
+    ERR_error_string_n(err, buf, sizeof buf);
+    msg += first ? ": " : "; ";
+    msg += buf;
+    first = false;
+  }
+  return {code, std::move(msg)};
+}
+
+Status SslStatus(std::string_view context) {
+  return SslStatus(Code::kInternal, context);
+}
+
+const unsigned char* Bytes(std::string_view s) {
+  return reinterpret_cast<const unsigned char*>(s.data());
+}
+
+// Feeds `in` through EVP_{En,De}cryptUpdate; `out` must have room for in.size()
+// bytes (GCM is a stream mode: output length equals input length).
+template <auto Update>
+bool UpdateAll(EVP_CIPHER_CTX* ctx, std::string_view in, unsigned char* out) {
+  while (!in.empty()) {
+    std::size_t piece = in.size() < kMaxPiece ? in.size() : kMaxPiece;
+    int outl = 0;
+    if (Update(ctx, out, &outl, Bytes(in), static_cast<int>(piece)) != 1) return false;
+    out += outl;
+    in.remove_prefix(piece);
+  }
+  return true;
+}
+
+template <auto Update>
+bool AadAll(EVP_CIPHER_CTX* ctx, std::string_view aad) {
+  while (!aad.empty()) {
+    std::size_t piece = aad.size() < kMaxPiece ? aad.size() : kMaxPiece;
+    int outl = 0;
+    if (Update(ctx, nullptr, &outl, Bytes(aad), static_cast<int>(piece)) != 1) return false;
+    aad.remove_prefix(piece);
+  }
+  return true;
+}
+
+}  // namespace
+
+Key::~Key() {
+  OPENSSL_cleanse(bytes.data(), bytes.size());
+}
+
+Status RandomBytes(std::span<unsigned char> out) {
+  while (!out.empty()) {
+    std::size_t piece = out.size() < kMaxPiece ? out.size() : kMaxPiece;
+    if (RAND_bytes(out.data(), static_cast<int>(piece)) != 1) return SslStatus("RAND_bytes");
+    out = out.subspan(piece);
+  }
+  return Status::Ok();
+}
+
+Result<Key> RandomKey() {
+  Key key;
+  Status s = RandomBytes(key.bytes);
+  if (!s.ok()) return s;
+  return key;
+}
+
+Status Seal(const Key& key, const Nonce& nonce, std::string_view aad, std::string_view plaintext,
+            std::string& out) {
+  CipherCtx ctx(EVP_CIPHER_CTX_new());
+  if (!ctx) return SslStatus("EVP_CIPHER_CTX_new");
+  // The default GCM IV length is 12 bytes, which is kNonceBytes.
+  if (EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key.bytes.data(), nonce.data()) !=
+      1) {
+    return SslStatus("AES-256-GCM encrypt init");
+  }
+  if (!AadAll<EVP_EncryptUpdate>(ctx.get(), aad)) return SslStatus("AES-256-GCM aad");
+  const std::size_t start = out.size();
+  out.resize(start + plaintext.size() + kTagBytes);
+  auto* dst = reinterpret_cast<unsigned char*>(out.data() + start);
+  if (!UpdateAll<EVP_EncryptUpdate>(ctx.get(), plaintext, dst)) {
+    out.resize(start);
+    return SslStatus("AES-256-GCM encrypt");
+  }
+  int outl = 0;
+  if (EVP_EncryptFinal_ex(ctx.get(), dst + plaintext.size(), &outl) != 1 ||
+      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, static_cast<int>(kTagBytes),
+                          dst + plaintext.size()) != 1) {
+    out.resize(start);
+    return SslStatus("AES-256-GCM encrypt final");
+  }
+  return Status::Ok();
+}
+
+Status Open(const Key& key, const Nonce& nonce, std::string_view aad, std::string_view sealed,
+            std::string& out) {
+  out.clear();
+  if (sealed.size() < kTagBytes) return Corrupt("sealed data shorter than its tag");
+  std::string_view ciphertext = sealed.substr(0, sealed.size() - kTagBytes);
+  // OpenSSL wants a non-const tag pointer; copy it out.
+  unsigned char tag[kTagBytes];
+  std::copy_n(Bytes(sealed.substr(ciphertext.size())), kTagBytes, tag);
+
+  CipherCtx ctx(EVP_CIPHER_CTX_new());
+  if (!ctx) return SslStatus("EVP_CIPHER_CTX_new");
+  if (EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key.bytes.data(), nonce.data()) !=
+          1 ||
+      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, static_cast<int>(kTagBytes), tag) != 1) {
+    return SslStatus("AES-256-GCM decrypt init");
+  }
+  if (!AadAll<EVP_DecryptUpdate>(ctx.get(), aad)) return SslStatus("AES-256-GCM aad");
+  out.resize(ciphertext.size());
+  auto* dst = reinterpret_cast<unsigned char*>(out.data());
+  if (!UpdateAll<EVP_DecryptUpdate>(ctx.get(), ciphertext, dst)) {
+    out.clear();
+    return SslStatus("AES-256-GCM decrypt");
+  }
+  int outl = 0;
+  if (EVP_DecryptFinal_ex(ctx.get(), dst + ciphertext.size(), &outl) != 1) {
+    // Unverified plaintext must not escape.
+    OPENSSL_cleanse(out.data(), out.size());
+    out.clear();
+    return SslStatus(Code::kCorrupt, "AES-256-GCM tag mismatch");
+  }
+  return Status::Ok();
+}
+
+// A digest failure cannot be reported through Update; it is remembered and
+// Finish returns an empty string (never 16 bytes), which callers can detect.
+struct Md5::Impl {
+  MdCtx ctx;
+  bool failed = false;
+};
+
+Md5::Md5() : impl_(new Impl) {
+  impl_->ctx.reset(EVP_MD_CTX_new());
+  if (!impl_->ctx || EVP_DigestInit_ex(impl_->ctx.get(), EVP_md5(), nullptr) != 1) {
+    impl_->failed = true;
+    ERR_clear_error();
+  }
+}
+
+Md5::~Md5() {
+  delete impl_;
+}
+
+void Md5::Update(std::string_view data) {
+  if (impl_->failed) return;
+  while (!data.empty()) {
+    std::size_t piece = data.size() < kMaxPiece ? data.size() : kMaxPiece;
+    if (EVP_DigestUpdate(impl_->ctx.get(), data.data(), piece) != 1) {
+      impl_->failed = true;
+      ERR_clear_error();
+      return;
+    }
+    data.remove_prefix(piece);
+  }
+}
+
+std::string Md5::Finish() {
+  if (impl_->failed) return {};
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (EVP_DigestFinal_ex(impl_->ctx.get(), digest, &len) != 1 || len != 16) {
+    impl_->failed = true;
+    ERR_clear_error();
+    return {};
+  }
+  impl_->failed = true;  // finished: further use is a no-op
+  return std::string(reinterpret_cast<const char*>(digest), len);
+}
+
+}  // namespace shoal::crypto

@@ -1,0 +1,121 @@
+#include "crypto/root_key.h"
+
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+
+#include "base/file_util.h"
+
+namespace shoal::crypto {
+namespace {
+
+// A fresh directory, removed with its contents at scope exit.
+class TempDir {
+ public:
+  TempDir() {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "shoal-rootkey-XXXXXX").string();
+    char* made = ::mkdtemp(tmpl.data());
+    REQUIRE(made != nullptr);
+    path_ = made;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+Key TestKey(unsigned char fill) {
+  Key key;
+  key.bytes.fill(fill);
+  return key;
+}
+
+}  // namespace
+
+TEST_CASE("a root key is created on first use and reloads to the same key", "[crypto]") {
+  TempDir dir;
+  const std::string path = dir.path() + "/root.key";
+  auto first = RootKey::LoadOrCreate(path);
+  REQUIRE(first.ok());
+
+  struct stat st {};
+  REQUIRE(::stat(path.c_str(), &st) == 0);
+  CHECK(st.st_size == static_cast<off_t>(kKeyBytes));
+  CHECK((st.st_mode & 0777) == 0600);
+
+  const Key data_key = TestKey(0x5a);
+  auto wrapped = (*first)->Wrap(data_key, "blob-1");
+  REQUIRE(wrapped.ok());
+  CHECK(wrapped->size() == RootKey::kWrappedBytes);
+
+  auto second = RootKey::LoadOrCreate(path);
+  REQUIRE(second.ok());
+  auto unwrapped = (*second)->Unwrap(*wrapped, "blob-1");
+  REQUIRE(unwrapped.ok());
+  CHECK(unwrapped->bytes == data_key.bytes);
+
+  // And the other way round.
+  auto back = (*second)->Wrap(data_key, "blob-2");
+  REQUIRE(back.ok());
+  auto again = (*first)->Unwrap(*back, "blob-2");
+  REQUIRE(again.ok());
+  CHECK(again->bytes == data_key.bytes);
+}
+
+TEST_CASE("unwrapping fails as Corrupt with another context, root key or damage", "[crypto]") {
+  auto root = RootKey::FromKey(TestKey(1));
+  auto other = RootKey::FromKey(TestKey(2));
+  auto wrapped = root->Wrap(TestKey(9), "ctx");
+  REQUIRE(wrapped.ok());
+  CHECK(root->Unwrap(*wrapped, "ctx").ok());
+  CHECK(root->Unwrap(*wrapped, "ctX").status().code() == Code::kCorrupt);
+  CHECK(other->Unwrap(*wrapped, "ctx").status().code() == Code::kCorrupt);
+  for (std::size_t i = 0; i < wrapped->size(); ++i) {
+    std::string bad = *wrapped;
+    bad[i] = static_cast<char>(bad[i] ^ 0x80);
+    CHECK(root->Unwrap(bad, "ctx").status().code() == Code::kCorrupt);
+  }
+  CHECK(root->Unwrap(wrapped->substr(1), "ctx").status().code() == Code::kCorrupt);
+  CHECK(root->Unwrap("", "ctx").status().code() == Code::kCorrupt);
+}
+
+TEST_CASE("two wraps of the same key differ (fresh nonces)", "[crypto]") {
+  auto root = RootKey::FromKey(TestKey(1));
+  auto a = root->Wrap(TestKey(3), "ctx");
+  auto b = root->Wrap(TestKey(3), "ctx");
+  REQUIRE(a.ok());
+  REQUIRE(b.ok());
+  CHECK(*a != *b);
+}
+
+TEST_CASE("a root key file of the wrong size is Corrupt", "[crypto]") {
+  TempDir dir;
+  const std::string path = dir.path() + "/root.key";
+  for (std::size_t size : {0u, 1u, 31u, 33u, 64u}) {
+    REQUIRE(WriteFileDurably(path, std::string(size, 'k'), 0600).ok());
+    auto root = RootKey::LoadOrCreate(path);
+    CHECK(root.status().code() == Code::kCorrupt);
+  }
+  // It is not replaced.
+  auto content = ReadFile(path);
+  REQUIRE(content.ok());
+  CHECK(content->size() == 64);
+}
+
+TEST_CASE("a root key in a missing directory fails with the OS error", "[crypto]") {
+  TempDir dir;
+  auto root = RootKey::LoadOrCreate(dir.path() + "/absent/root.key");
+  CHECK_FALSE(root.ok());
+  CHECK(root.status().code() == Code::kNoSuchKey);
+}
+
+}  // namespace shoal::crypto

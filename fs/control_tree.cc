@@ -1,0 +1,109 @@
+#include "fs/control_tree.h"
+
+namespace shoal::fs {
+
+mode_t ControlNode::mode() const {
+  if (is_dir) return 0755;
+  mode_t m = 0;
+  if (file.read) m |= 0444;
+  if (file.replace || file.append) m |= 0200;
+  return m;
+}
+
+Result<NodeId> ControlTree::Add(NodeId parent, std::string_view name,
+                                std::shared_ptr<ControlNode> node) {
+  MutexLock lock(mu_);
+  auto& siblings = children_[parent];
+  if (siblings.find(name) != siblings.end()) {
+    return Status(Code::kAlreadyExists, std::string(name) + " already exists");
+  }
+  node->id = next_++;
+  node->parent = parent;
+  node->name = std::string(name);
+  siblings.emplace(node->name, node->id);
+  NodeId id = node->id;
+  nodes_.emplace(id, std::move(node));
+  return id;
+}
+
+Result<NodeId> ControlTree::AddDir(NodeId parent, std::string_view name, ControlDir dir) {
+  auto node = std::make_shared<ControlNode>();
+  node->is_dir = true;
+  node->dir = std::move(dir);
+  return Add(parent, name, std::move(node));
+}
+
+Result<NodeId> ControlTree::AddFile(NodeId parent, std::string_view name, ControlFile file) {
+  auto node = std::make_shared<ControlNode>();
+  node->file = std::move(file);
+  return Add(parent, name, std::move(node));
+}
+
+void ControlTree::RemoveLocked(NodeId id) {
+  auto kids = children_.find(id);
+  if (kids != children_.end()) {
+    std::vector<NodeId> ids;
+    for (const auto& [name, child] : kids->second) ids.push_back(child);
+    for (NodeId child : ids) RemoveLocked(child);
+    children_.erase(id);
+  }
+  auto it = nodes_.find(id);
+  if (it == nodes_.end()) return;
+  auto siblings = children_.find(it->second->parent);
+  if (siblings != children_.end()) siblings->second.erase(it->second->name);
+  nodes_.erase(it);
+}
+
+Status ControlTree::Remove(NodeId id) {
+  MutexLock lock(mu_);
+  if (nodes_.find(id) == nodes_.end()) return NoSuchKey("no such control node");
+  RemoveLocked(id);
+  return Status::Ok();
+}
+
+std::shared_ptr<const ControlNode> ControlTree::Find(NodeId id) const {
+  MutexLock lock(mu_);
+  auto it = nodes_.find(id);
+  return it == nodes_.end() ? nullptr : it->second;
+}
+
+std::shared_ptr<const ControlNode> ControlTree::Lookup(NodeId parent,
+                                                       std::string_view name) const {
+  MutexLock lock(mu_);
+  auto kids = children_.find(parent);
+  if (kids == children_.end()) return nullptr;
+  auto it = kids->second.find(name);
+  if (it == kids->second.end()) return nullptr;
+  return nodes_.at(it->second);
+}
+
+std::vector<std::shared_ptr<const ControlNode>> ControlTree::List(NodeId parent) const {
+  MutexLock lock(mu_);
+  std::vector<std::shared_ptr<const ControlNode>> out;
+  auto kids = children_.find(parent);
+  if (kids == children_.end()) return out;
+  for (const auto& [name, id] : kids->second) out.push_back(nodes_.at(id));
+  return out;
+}
+
+Status ControlTree::Mkdir(NodeId dir, std::string_view name) {
+  auto node = Find(dir);
+  if (!node || !node->is_dir) return Status(Code::kNotADirectory, "not a control directory");
+  if (!node->dir.make) {
+    return Status(Code::kNotPermitted, "cannot create directories in " + node->name);
+  }
+  if (Lookup(dir, name)) return Status(Code::kAlreadyExists, std::string(name) + " already exists");
+  return node->dir.make(*this, dir, name);
+}
+
+Status ControlTree::Rmdir(NodeId dir, std::string_view name) {
+  auto node = Find(dir);
+  if (!node || !node->is_dir) return Status(Code::kNotADirectory, "not a control directory");
+  if (!Lookup(dir, name)) return NoSuchKey(std::string(name) + " does not exist");
+  if (!node->dir.remove) {
+    return Status(Code::kNotPermitted, "cannot remove directories in " + node->name);
+  }
+  return node->dir.remove(*this, dir, name);
+}
+
+}  // namespace shoal::fs

@@ -1,0 +1,102 @@
+#pragma once
+// ControlTree: the in-memory tree of control files (MNT/.shoal, and later
+// .s3, .kinesis, .firehose, .kms ...), one reusable mechanism for the
+// patterns of DESIGN §2:
+//   - snapshot files: read-only content produced when the file is opened;
+//   - documents: read, and replaced whole; the new content is validated and
+//     applied when the file is closed (a rejected document changes nothing
+//     and fails close() with the validator's status);
+//   - sinks: write-only; each write() call is applied as it arrives (verbs,
+//     record streams);
+//   - resource directories: mkdir/rmdir inside them call the owner's hooks,
+//     which add or remove nodes.
+// Node ids live in their own range (kControlBit set) so they never collide
+// with entry ids. Nothing here knows FUSE.
+//
+// Thread-safety: all methods may be called concurrently; hooks are called
+// without the tree's lock held, so they may call back into the tree.
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/mutex.h"
+#include "base/status.h"
+
+namespace shoal::fs {
+
+using NodeId = std::uint64_t;
+inline constexpr NodeId kControlBit = NodeId{1} << 62;
+inline bool IsControlId(NodeId id) { return (id & kControlBit) != 0; }
+
+class ControlTree;
+
+struct ControlFile {
+  // Content for readers, produced at open; empty function: not readable.
+  std::function<Result<std::string>()> read;
+  // Whole-content replacement applied at close; empty: not replaceable.
+  std::function<Status(std::string_view content)> replace;
+  // Applied on every write call; empty: not appendable.
+  std::function<Status(std::string_view data)> append;
+};
+
+struct ControlDir {
+  // mkdir NAME inside this directory; empty function: EPERM.
+  std::function<Status(ControlTree& tree, NodeId dir, std::string_view name)> make;
+  // rmdir NAME inside this directory; empty function: EPERM.
+  std::function<Status(ControlTree& tree, NodeId dir, std::string_view name)> remove;
+};
+
+// One node as seen by callers; shared so an open file outlives removal.
+struct ControlNode {
+  NodeId id = 0;
+  NodeId parent = 0;
+  std::string name;
+  bool is_dir = false;
+  ControlFile file;
+  ControlDir dir;
+  // Permission bits derived from the capabilities (dirs 0755; files r/w).
+  mode_t mode() const;
+};
+
+class ControlTree {
+ public:
+  ControlTree() = default;
+  ControlTree(const ControlTree&) = delete;
+  ControlTree& operator=(const ControlTree&) = delete;
+
+  // Adds a node under `parent` (any id: the FUSE root or a control dir).
+  // AlreadyExists if the name is taken.
+  Result<NodeId> AddDir(NodeId parent, std::string_view name, ControlDir dir);
+  Result<NodeId> AddFile(NodeId parent, std::string_view name, ControlFile file);
+  // Removes a node and everything below it.
+  Status Remove(NodeId id);
+
+  std::shared_ptr<const ControlNode> Find(NodeId id) const;
+  std::shared_ptr<const ControlNode> Lookup(NodeId parent, std::string_view name) const;
+  // Children in name order.
+  std::vector<std::shared_ptr<const ControlNode>> List(NodeId parent) const;
+
+  // mkdir/rmdir NAME in control dir `dir`, through its hooks.
+  Status Mkdir(NodeId dir, std::string_view name);
+  Status Rmdir(NodeId dir, std::string_view name);
+
+ private:
+  Result<NodeId> Add(NodeId parent, std::string_view name, std::shared_ptr<ControlNode> node);
+  void RemoveLocked(NodeId id) REQUIRES(mu_);
+
+  mutable Mutex mu_;
+  NodeId next_ GUARDED_BY(mu_) = kControlBit | 1;
+  std::map<NodeId, std::shared_ptr<ControlNode>> nodes_ GUARDED_BY(mu_);
+  // parent -> name -> id
+  std::map<NodeId, std::map<std::string, NodeId, std::less<>>> children_ GUARDED_BY(mu_);
+};
+
+}  // namespace shoal::fs

@@ -1,0 +1,36 @@
+#include "fs/errno_table.h"
+
+#include <catch2/catch.hpp>
+#include <cerrno>
+
+namespace shoal::fs {
+
+TEST_CASE("service errors map to the errno of DESIGN's table", "[fs][errno]") {
+  CHECK(ErrnoFor(Code::kNoSuchBucket) == ENOENT);
+  CHECK(ErrnoFor(Code::kNoSuchKey) == ENOENT);
+  CHECK(ErrnoFor(Code::kAccessDenied) == EACCES);
+  CHECK(ErrnoFor(Code::kInvalidObjectState) == EACCES);
+  CHECK(ErrnoFor(Code::kInvalidBucketName) == EINVAL);
+  CHECK(ErrnoFor(Code::kMalformedJson) == EINVAL);
+  CHECK(ErrnoFor(Code::kInvalidArgument) == EINVAL);
+  CHECK(ErrnoFor(Code::kInvalidRequest) == EINVAL);
+  CHECK(ErrnoFor(Code::kBucketNotEmpty) == ENOTEMPTY);
+  CHECK(ErrnoFor(Code::kBucketAlreadyExists) == EEXIST);
+  CHECK(ErrnoFor(Code::kKeyTooLong) == ENAMETOOLONG);
+  CHECK(ErrnoFor(Code::kEntityTooLarge) == EFBIG);
+  CHECK(ErrnoFor(Code::kStoreFull) == ENOSPC);
+  CHECK(ErrnoFor(Code::kCorrupt) == EIO);
+}
+
+TEST_CASE("file-system conditions map to their POSIX errno", "[fs][errno]") {
+  CHECK(ErrnoFor(Code::kAlreadyExists) == EEXIST);
+  CHECK(ErrnoFor(Code::kNotEmpty) == ENOTEMPTY);
+  CHECK(ErrnoFor(Code::kNotADirectory) == ENOTDIR);
+  CHECK(ErrnoFor(Code::kIsADirectory) == EISDIR);
+  CHECK(ErrnoFor(Code::kNotPermitted) == EPERM);
+  CHECK(ErrnoFor(Code::kNotSupported) == ENOTSUP);
+  CHECK(ErrnoFor(Code::kNoSuchAttribute) == ENODATA);
+  CHECK(ErrnoFor(Code::kIOError) == EIO);
+}
+
+}  // namespace shoal::fs

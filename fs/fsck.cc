@@ -1,0 +1,160 @@
+#include "fs/fsck.h"
+
+#include <map>
+#include <set>
+#include <vector>
+
+#include "base/coding.h"
+#include "crypto/aead.h"
+#include "crypto/root_key.h"
+#include "store/meta_store.h"
+#include "store/store_dir.h"
+#include "tiers/blob.h"
+
+namespace shoal::fs {
+
+namespace {
+
+using store::Entry;
+using store::EntryId;
+
+struct Node {
+  EntryId parent;
+  std::string name;
+};
+
+// "/bucket/dir/key" from the parent links, or a placeholder for the broken.
+std::string PathOf(const std::map<EntryId, Node>& nodes, EntryId id) {
+  std::vector<const std::string*> parts;
+  std::set<EntryId> seen;
+  while (id != store::kRootId) {
+    auto it = nodes.find(id);
+    if (it == nodes.end() || !seen.insert(id).second) return "<detached>/" + (parts.empty() ? std::string() : *parts.front());
+    parts.push_back(&it->second.name);
+    id = it->second.parent;
+  }
+  std::string path;
+  for (auto p = parts.rbegin(); p != parts.rend(); ++p) path += "/" + **p;
+  return path;
+}
+
+// Reads the whole blob, checking every chunk, and compares with the entry.
+Status VerifyObject(tiers::BlobStore& blobs, const Entry& e) {
+  if (e.blob_id.empty()) {
+    if (e.size != 0) return Corrupt("object has size " + std::to_string(e.size) + " but no data");
+    crypto::Md5 md5;
+    if (e.md5 != md5.Finish()) return Corrupt("ETag does not match empty content");
+    return Status::Ok();
+  }
+  auto reader = blobs.OpenReader(e.blob_id);
+  if (!reader.ok()) return reader.status();
+  if ((*reader)->size() != e.size) {
+    return Corrupt("data holds " + std::to_string((*reader)->size()) + " bytes, metadata says " +
+                   std::to_string(e.size));
+  }
+  crypto::Md5 md5;
+  std::vector<char> buf(1 << 20);
+  std::uint64_t offset = 0;
+  while (offset < e.size) {
+    auto n = (*reader)->Read(offset, buf.data(), buf.size());
+    if (!n.ok()) return n.status();
+    if (*n == 0) return Corrupt("data ends early at byte " + std::to_string(offset));
+    md5.Update(std::string_view(buf.data(), *n));
+    offset += *n;
+  }
+  std::string digest = md5.Finish();
+  if (digest != e.md5 || digest != (*reader)->md5()) {
+    return Corrupt("content does not match its ETag \"" + HexEncode(e.md5) + "\"");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+int RunFsck(const std::string& store_path, std::ostream& out) {
+  auto dir = store::StoreDir::Open(store_path);
+  if (!dir.ok()) {
+    out << "shoal fsck: " << dir.status().message() << "\n";
+    return 2;
+  }
+  auto key = crypto::RootKey::LoadOrCreate((*dir)->root_key_path());
+  if (!key.ok()) {
+    out << "shoal fsck: root key: " << key.status().ToString() << "\n";
+    return 1;
+  }
+  auto meta = store::MetaStore::Open((*dir)->meta_dir());
+  if (!meta.ok()) {
+    out << "shoal fsck: metadata: " << meta.status().ToString() << "\n";
+    return 1;
+  }
+  auto blobs = tiers::BlobStore::Open((*dir)->blobs_dir(), **key);
+  if (!blobs.ok()) {
+    out << "shoal fsck: blobs: " << blobs.status().ToString() << "\n";
+    return 1;
+  }
+
+  std::map<EntryId, Node> nodes;
+  std::map<EntryId, bool> is_dir;
+  std::vector<std::pair<EntryId, Entry>> objects;
+  std::vector<std::string> problems;
+  std::size_t buckets = 0, dirs = 0, symlinks = 0;
+  Status s = (*meta)->View([&](store::Txn& txn) {
+    return txn.ScanAll([&](EntryId parent, std::string_view name, bool dir_key,
+                           Result<Entry> e) -> Status {
+      if (!e.ok()) {
+        problems.push_back("metadata of '" + std::string(name) + "' (in directory #" +
+                           std::to_string(parent) + ") is damaged: " + e.status().message());
+        return Status::Ok();
+      }
+      if (dir_key != e->is_dir()) {
+        problems.push_back("metadata of '" + std::string(name) + "' disagrees about its kind");
+      }
+      nodes[e->id] = Node{parent, std::string(name)};
+      is_dir[e->id] = e->is_dir();
+      switch (e->kind) {
+        case store::EntryKind::kBucket: ++buckets; break;
+        case store::EntryKind::kDirectory: ++dirs; break;
+        case store::EntryKind::kSymlink: ++symlinks; break;
+        case store::EntryKind::kFile: objects.emplace_back(e->id, std::move(*e)); break;
+      }
+      return Status::Ok();
+    });
+  });
+  if (!s.ok()) {
+    out << "shoal fsck: cannot scan metadata: " << s.ToString() << "\n";
+    return 1;
+  }
+  for (const auto& [id, node] : nodes) {
+    if (node.parent == store::kRootId) continue;
+    auto p = is_dir.find(node.parent);
+    if (p == is_dir.end() || !p->second) {
+      problems.push_back(PathOf(nodes, id) + ": its directory #" + std::to_string(node.parent) +
+                         " is missing");
+    }
+  }
+  std::set<std::string> referenced;
+  std::uint64_t bytes = 0;
+  for (const auto& [id, e] : objects) {
+    if (!e.blob_id.empty()) referenced.insert(e.blob_id);
+    Status v = VerifyObject(**blobs, e);
+    if (!v.ok()) {
+      problems.push_back(PathOf(nodes, id) + ": " + v.ToString());
+    } else {
+      bytes += e.size;
+    }
+  }
+  std::size_t orphans = 0;
+  if (auto on_disk = (*blobs)->List(); on_disk.ok()) {
+    for (const auto& id : *on_disk) if (referenced.count(id) == 0) ++orphans;
+  }
+
+  for (const auto& p : problems) out << "DAMAGED " << p << "\n";
+  out << "shoal fsck: " << buckets << " buckets, " << dirs << " directories, " << objects.size()
+      << " objects (" << bytes << " bytes verified), " << symlinks << " symlinks; "
+      << problems.size() << " damaged";
+  if (orphans > 0) out << "; " << orphans << " unreferenced blobs (from interrupted commits)";
+  out << "\n";
+  return problems.empty() ? 0 : 1;
+}
+
+}  // namespace shoal::fs

@@ -1,0 +1,93 @@
+#pragma once
+// InodeTable: what the kernel knows. Inode numbers are entry ids (stable
+// across remounts) or control node ids; each known inode records where it
+// lives (parent id, name) so S3 keys and store records can be found.
+//
+// Lifetime invariant (libfuse passthrough_hp): every entry reply adds one
+// lookup, forget subtracts; an inode leaves the table only when it has no
+// lookups, no open handles and no known children. The root is pinned.
+//
+// Thread-safety: all methods may be called concurrently. Location fields are
+// guarded by the table's mutex; the content state of an Inode by its own
+// content_mu.
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+#include "base/mutex.h"
+#include "fs/staging.h"
+#include "store/entry.h"
+#include "tiers/blob.h"
+
+namespace shoal::fs {
+
+using Ino = std::uint64_t;
+
+struct Inode {
+  explicit Inode(Ino i) : ino(i) {}
+  const Ino ino;
+
+  // Content of a file: the staging file while writers have it open, else
+  // the reader of the committed blob (null until needed or when empty).
+  Mutex content_mu;
+  std::shared_ptr<Staging> staging GUARDED_BY(content_mu);
+  std::uint32_t writers GUARDED_BY(content_mu) = 0;
+  std::shared_ptr<tiers::BlobReader> reader GUARDED_BY(content_mu);
+  std::string reader_blob GUARDED_BY(content_mu);  // blob id behind `reader`
+
+  // Serialises commits of this object.
+  Mutex commit_mu;
+};
+
+struct Location {
+  Ino parent = 0;
+  std::string name;
+  bool is_dir = false;
+  bool unlinked = false;
+};
+
+class InodeTable {
+ public:
+  InodeTable();
+  InodeTable(const InodeTable&) = delete;
+  InodeTable& operator=(const InodeTable&) = delete;
+
+  // Records an entry reply for `ino` at (parent, name): adds one lookup and
+  // returns the inode (created if new; location refreshed if known).
+  std::shared_ptr<Inode> Learn(Ino ino, Ino parent, const std::string& name, bool is_dir);
+  // Subtracts `n` lookups; may drop the inode.
+  void Forget(Ino ino, std::uint64_t n);
+  // The inode if known (nullptr otherwise).
+  std::shared_ptr<Inode> Find(Ino ino) const;
+  std::optional<Location> Where(Ino ino) const;
+
+  // An open handle pins the inode.
+  void Opened(Ino ino);
+  void Closed(Ino ino);
+
+  // After a committed rename / unlink.
+  void Moved(Ino ino, Ino new_parent, const std::string& new_name);
+  void Unlinked(Ino ino);
+
+  // "/bucket/dir/name" for messages and key-length checks; nullopt if an
+  // ancestor is unknown.
+  std::optional<std::string> PathOf(Ino ino) const;
+
+ private:
+  struct Slot {
+    std::shared_ptr<Inode> inode;
+    Location where;
+    std::uint64_t lookups = 0;
+    std::uint32_t opens = 0;
+    std::uint32_t children = 0;
+  };
+  void MaybeDropLocked(Ino ino) REQUIRES(mu_);
+
+  mutable Mutex mu_;
+  std::unordered_map<Ino, Slot> slots_ GUARDED_BY(mu_);
+};
+
+}  // namespace shoal::fs

@@ -1,0 +1,3 @@
+#include "fs/cli.h"
+
+int main(int argc, char** argv) { return shoal::fs::RunCli(argc, argv); }

@@ -1,0 +1,1068 @@
+#include "fs/shoal_fs.h"
+
+#include <fcntl.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <optional>
+#include <unordered_set>
+
+#include "base/coding.h"
+#include "base/file_util.h"
+#include "store/bucket_name.h"
+
+namespace shoal::fs {
+
+using store::Entry;
+using store::EntryKind;
+using store::Txn;
+
+struct Handle {
+  Ino ino = 0;
+  std::shared_ptr<Inode> inode;  // files only
+  bool writable = false;
+  // Control files: the snapshot read at open, or the document being written.
+  std::shared_ptr<const ControlNode> control;
+  Mutex mu;
+  std::string content GUARDED_BY(mu);
+  bool written GUARDED_BY(mu) = false;
+  // Directories: entries fetched so far; offsets index into it.
+  bool is_dir = false;
+  std::vector<ReadDirEntry> listing GUARDED_BY(mu);
+  std::optional<Txn::Cursor> cursor GUARDED_BY(mu);
+  bool listed_all GUARDED_BY(mu) = false;
+};
+
+namespace {
+
+constexpr std::size_t kListBatch = 512;
+constexpr std::size_t kMaxControlWrite = 1 << 20;
+constexpr std::size_t kMaxSymlinkTarget = 4095;
+constexpr std::size_t kMaxUserMetadataBytes = 2048;  // S3's limit on x-amz-meta-*
+constexpr std::size_t kMaxXattrValue = 64 * 1024;
+constexpr std::string_view kS3Prefix = "user.s3.";
+constexpr std::string_view kMetaPrefix = "user.s3.meta.";
+
+bool StartsWith(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
+
+timespec ToTimespec(TimeNs t) {
+  return {static_cast<time_t>(t / 1'000'000'000), static_cast<long>(t % 1'000'000'000)};
+}
+
+TimeNs FromTimespec(const timespec& ts) {
+  return static_cast<TimeNs>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+const char* const kStorageClasses[] = {"STANDARD",  "STANDARD_IA",  "ONEZONE_IA",
+                                       "INTELLIGENT_TIERING", "GLACIER_IR", "GLACIER",
+                                       "DEEP_ARCHIVE"};
+
+std::string QuotedEtag(const Entry& e) { return "\"" + HexEncode(e.md5) + "\""; }
+
+}  // namespace
+
+ShoalFs::ShoalFs(std::unique_ptr<store::StoreDir> dir, const Clock& clock)
+    : dir_(std::move(dir)),
+      clock_(clock),
+      errors_(clock),
+      mount_time_(clock.Now()),
+      owner_uid_(::getuid()),
+      owner_gid_(::getgid()) {}
+
+ShoalFs::~ShoalFs() {
+  // A clean shutdown: the next mount need not look for orphaned blobs.
+  if (dir_) ::unlink((dir_->path() + "/RUNNING").c_str());
+}
+
+Result<std::unique_ptr<ShoalFs>> ShoalFs::Open(std::unique_ptr<store::StoreDir> dir,
+                                               const Clock& clock) {
+  std::unique_ptr<ShoalFs> fs(new ShoalFs(std::move(dir), clock));
+  Status s = fs->Init();
+  if (!s.ok()) return s;
+  return fs;
+}
+
+Status ShoalFs::Init() {
+  auto key = crypto::RootKey::LoadOrCreate(dir_->root_key_path());
+  if (!key.ok()) return key.status();
+  root_key_ = std::move(*key);
+  auto meta = store::MetaStore::Open(dir_->meta_dir());
+  if (!meta.ok()) return meta.status();
+  meta_ = std::move(*meta);
+  auto blobs = tiers::BlobStore::Open(dir_->blobs_dir(), *root_key_);
+  if (!blobs.ok()) return blobs.status();
+  blobs_ = std::move(*blobs);
+
+  auto swept = blobs_->SweepTemporaries();
+  if (!swept.ok()) return swept.status();
+  // A RUNNING marker left behind means the last daemon died: blobs written
+  // for commits that never reached the metadata are orphans; remove them.
+  const std::string running = dir_->path() + "/RUNNING";
+  if (::access(running.c_str(), F_OK) == 0) {
+    std::unordered_set<std::string> referenced;
+    Status s = meta_->View([&](Txn& txn) {
+      return txn.ScanAll([&](store::EntryId, std::string_view, bool, Result<Entry> e) {
+        if (e.ok() && !e->blob_id.empty()) referenced.insert(e->blob_id);
+        return Status::Ok();
+      });
+    });
+    if (!s.ok()) return s;
+    auto on_disk = blobs_->List();
+    if (!on_disk.ok()) return on_disk.status();
+    for (const auto& id : *on_disk) {
+      if (referenced.count(id) == 0) (void)blobs_->Remove(id);
+    }
+  }
+  Status s = WriteFileDurably(running, "", 0600);
+  if (!s.ok()) return s;
+  BuildControlTree();
+  return Status::Ok();
+}
+
+void ShoalFs::BuildControlTree() {
+  auto shoal = control_.AddDir(store::kRootId, ".shoal", {});
+  if (!shoal.ok()) return;
+  (void)control_.AddFile(*shoal, "errors",
+                         {.read = [this] { return Result<std::string>(errors_.Snapshot()); }});
+  (void)control_.AddFile(*shoal, "stats.json", {.read = [this] {
+                           return Result<std::string>(stats_.ToJson(meta_->MapSize()));
+                         }});
+}
+
+// ---------------------------------------------------------------------------
+// Attributes and entries
+
+struct stat ShoalFs::RootAttr() const {
+  struct stat st {};
+  st.st_ino = store::kRootId;
+  st.st_mode = S_IFDIR | 0755;
+  st.st_nlink = 1;
+  st.st_uid = owner_uid_;
+  st.st_gid = owner_gid_;
+  st.st_atim = st.st_mtim = st.st_ctim = ToTimespec(mount_time_);
+  st.st_blksize = 128 * 1024;
+  return st;
+}
+
+struct stat ShoalFs::ControlAttr(const ControlNode& node) const {
+  struct stat st = RootAttr();
+  st.st_ino = node.id;
+  st.st_mode = (node.is_dir ? S_IFDIR : S_IFREG) | node.mode();
+  return st;
+}
+
+struct stat ShoalFs::AttrOf(const Entry& e, Inode* inode) {
+  struct stat st {};
+  st.st_ino = e.id;
+  st.st_nlink = 1;  // 1 for directories too: "unknown", so find does not guess
+  st.st_uid = e.uid;
+  st.st_gid = e.gid;
+  st.st_blksize = 128 * 1024;
+  TimeNs mtime = e.mtime;
+  switch (e.kind) {
+    case EntryKind::kBucket:
+    case EntryKind::kDirectory: st.st_mode = S_IFDIR | e.mode; break;
+    case EntryKind::kSymlink:
+      st.st_mode = S_IFLNK | 0777;
+      st.st_size = static_cast<off_t>(e.symlink_target.size());
+      break;
+    case EntryKind::kFile: {
+      st.st_mode = S_IFREG | e.mode;
+      std::uint64_t size = e.size;
+      if (inode != nullptr) {
+        std::shared_ptr<Staging> staging;
+        {
+          MutexLock lock(inode->content_mu);
+          staging = inode->staging;
+        }
+        if (staging) {
+          size = staging->size();
+          mtime = staging->mtime();
+        }
+      }
+      st.st_size = static_cast<off_t>(size);
+      st.st_blocks = static_cast<blkcnt_t>((size + 511) / 512);
+      break;
+    }
+  }
+  st.st_atim = st.st_mtim = ToTimespec(mtime);
+  st.st_ctim = ToTimespec(std::max(e.ctime, mtime));
+  return st;
+}
+
+Result<Entry> ShoalFs::EntryAt(Txn& txn, Ino ino) {
+  auto where = inodes_.Where(ino);
+  if (!where || where->unlinked) return NoSuchKey("the object no longer exists");
+  auto got = txn.Get(where->parent, where->name, where->is_dir);
+  if (!got.ok()) return got.status();
+  if (!*got || (*got)->id != ino) return NoSuchKey("the object no longer exists");
+  return std::move(**got);
+}
+
+Result<Entry> ShoalFs::EntryOf(Ino ino) {
+  std::optional<Entry> out;
+  Status s = meta_->View([&](Txn& txn) {
+    auto e = EntryAt(txn, ino);
+    if (!e.ok()) return e.status();
+    out = std::move(*e);
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  return std::move(*out);
+}
+
+Status ShoalFs::TouchDir(Txn& txn, Ino dir, TimeNs now) {
+  if (dir == store::kRootId) return Status::Ok();
+  auto where = inodes_.Where(dir);
+  auto e = EntryAt(txn, dir);
+  if (!e.ok()) return e.status();
+  e->mtime = e->ctime = now;
+  return txn.Put(where->parent, where->name, *e);
+}
+
+Status ShoalFs::CheckKeyLength(Ino parent, std::string_view name, bool is_dir) {
+  if (parent == store::kRootId) return Status::Ok();
+  auto path = inodes_.PathOf(parent);
+  if (!path) return NoSuchKey("the directory no longer exists");
+  // path is "/bucket[/dirs]"; the key is what follows "/bucket/".
+  std::size_t slash = path->find('/', 1);
+  std::size_t key_bytes = slash == std::string::npos ? 0 : path->size() - slash;
+  key_bytes += name.size() + (is_dir ? 1 : 0);
+  if (key_bytes > store::kMaxKeyBytes) {
+    return {Code::kKeyTooLong, "Your key is too long (" + std::to_string(key_bytes) +
+                                   " bytes; the maximum is 1024)"};
+  }
+  return Status::Ok();
+}
+
+Result<struct stat> ShoalFs::Lookup(Ino parent, std::string_view name) {
+  if (IsControlId(parent) || parent == store::kRootId) {
+    if (auto node = control_.Lookup(parent, name)) return ControlAttr(*node);
+    if (IsControlId(parent)) return NoSuchKey("no such control file");
+  }
+  std::optional<Entry> found;
+  Status s = meta_->View([&](Txn& txn) {
+    auto e = txn.Lookup(parent, name);
+    if (!e.ok()) return e.status();
+    found = std::move(*e);
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  if (!found) {
+    return Status(parent == store::kRootId ? Code::kNoSuchBucket : Code::kNoSuchKey,
+                  "The specified key does not exist.");
+  }
+  auto inode = inodes_.Learn(found->id, parent, std::string(name), found->is_dir());
+  return AttrOf(*found, inode.get());
+}
+
+void ShoalFs::Forget(Ino ino, std::uint64_t n) {
+  if (!IsControlId(ino)) inodes_.Forget(ino, n);
+}
+
+Result<struct stat> ShoalFs::GetAttr(Ino ino) {
+  if (ino == store::kRootId) return RootAttr();
+  if (IsControlId(ino)) {
+    auto node = control_.Find(ino);
+    if (!node) return NoSuchKey("no such control file");
+    return ControlAttr(*node);
+  }
+  auto e = EntryOf(ino);
+  if (!e.ok()) return e.status();
+  return AttrOf(*e, inodes_.Find(ino).get());
+}
+
+Result<std::string> ShoalFs::ReadLink(Ino ino) {
+  auto e = EntryOf(ino);
+  if (!e.ok()) return e.status();
+  if (e->kind != EntryKind::kSymlink) return InvalidArgument("not a symbolic link");
+  return e->symlink_target;
+}
+
+Result<struct stat> ShoalFs::AddEntry(const Caller& who, Ino parent, std::string_view name,
+                                      Entry entry) {
+  TimeNs now = clock_.Now();
+  entry.uid = who.uid;
+  entry.gid = who.gid;
+  entry.mtime = entry.ctime = entry.created = now;
+  if (entry.kind == EntryKind::kFile) {
+    crypto::Md5 md5;
+    entry.md5 = md5.Finish();
+  }
+  Status s = meta_->Update([&](Txn& txn) -> Status {
+    auto existing = txn.Lookup(parent, name);
+    if (!existing.ok()) return existing.status();
+    if (*existing) {
+      if (entry.kind == EntryKind::kBucket) {
+        return {Code::kBucketAlreadyExists,
+                "BucketAlreadyOwnedByYou: Your previous request to create the named bucket "
+                "succeeded and you already own it."};
+      }
+      return {Code::kAlreadyExists, "an object or directory of that name exists"};
+    }
+    Status t = TouchDir(txn, parent, now);
+    if (!t.ok()) return t;
+    auto id = txn.NewId();
+    if (!id.ok()) return id.status();
+    entry.id = *id;
+    return txn.Put(parent, name, entry);
+  });
+  if (!s.ok()) return s;
+  auto inode = inodes_.Learn(entry.id, parent, std::string(name), entry.is_dir());
+  return AttrOf(entry, inode.get());
+}
+
+Result<struct stat> ShoalFs::Mkdir(const Caller& who, Ino parent, std::string_view name,
+                                   mode_t mode) {
+  if (IsControlId(parent)) {
+    Status s = control_.Mkdir(parent, name);
+    if (!s.ok()) return s;
+    return Lookup(parent, name);
+  }
+  Entry e;
+  e.mode = mode & 07777;
+  if (parent == store::kRootId) {
+    if (control_.Lookup(parent, name)) return Status(Code::kAlreadyExists, "reserved name");
+    Status s = store::ValidateBucketName(name);
+    if (!s.ok()) return s;
+    e.kind = EntryKind::kBucket;
+  } else {
+    Status s = CheckKeyLength(parent, name, true);
+    if (!s.ok()) return s;
+    e.kind = EntryKind::kDirectory;
+    e.marker = true;
+  }
+  return AddEntry(who, parent, name, std::move(e));
+}
+
+Result<struct stat> ShoalFs::Symlink(const Caller& who, std::string_view target, Ino parent,
+                                     std::string_view name) {
+  if (IsControlId(parent) || parent == store::kRootId) {
+    return Status(Code::kNotPermitted, "symbolic links belong inside a bucket");
+  }
+  if (target.size() > kMaxSymlinkTarget) {
+    return Status(Code::kKeyTooLong, "symbolic link target is too long");
+  }
+  Status s = CheckKeyLength(parent, name, false);
+  if (!s.ok()) return s;
+  Entry e;
+  e.kind = EntryKind::kSymlink;
+  e.mode = 0777;
+  e.symlink_target = std::string(target);
+  return AddEntry(who, parent, name, std::move(e));
+}
+
+Status ShoalFs::Unlink(Ino parent, std::string_view name) {
+  if (IsControlId(parent) || parent == store::kRootId) {
+    return {Code::kNotPermitted, "cannot remove this entry"};
+  }
+  std::optional<Entry> removed;
+  TimeNs now = clock_.Now();
+  Status s = meta_->Update(
+      [&](Txn& txn) -> Status {
+        removed.reset();
+        auto e = txn.Get(parent, name, false);
+        if (!e.ok()) return e.status();
+        if (!*e) {
+          auto dir = txn.Get(parent, name, true);
+          if (dir.ok() && *dir) return {Code::kIsADirectory, "is a directory"};
+          return NoSuchKey("The specified key does not exist.");
+        }
+        Status r = txn.Remove(parent, name, false);
+        if (!r.ok()) return r;
+        removed = std::move(**e);
+        return TouchDir(txn, parent, now);
+      },
+      [&] { inodes_.Unlinked(removed->id); });
+  if (!s.ok()) return s;
+  // Open readers keep their file descriptor; the blob file may go now.
+  if (!removed->blob_id.empty()) (void)blobs_->Remove(removed->blob_id);
+  return Status::Ok();
+}
+
+Status ShoalFs::Rmdir(Ino parent, std::string_view name) {
+  if (IsControlId(parent)) return control_.Rmdir(parent, name);
+  if (parent == store::kRootId && control_.Lookup(parent, name)) {
+    return {Code::kNotPermitted, "control directories cannot be removed"};
+  }
+  std::optional<Entry> removed;
+  TimeNs now = clock_.Now();
+  return meta_->Update(
+      [&](Txn& txn) -> Status {
+        auto e = txn.Get(parent, name, true);
+        if (!e.ok()) return e.status();
+        if (!*e) {
+          auto file = txn.Get(parent, name, false);
+          if (file.ok() && *file) return {Code::kNotADirectory, "not a directory"};
+          return NoSuchKey("The specified key does not exist.");
+        }
+        auto empty = txn.IsEmpty((*e)->id);
+        if (!empty.ok()) return empty.status();
+        if (!*empty) {
+          if ((*e)->kind == EntryKind::kBucket) {
+            return {Code::kBucketNotEmpty,
+                    "The bucket you tried to delete is not empty"};
+          }
+          return {Code::kNotEmpty, "The directory is not empty"};
+        }
+        Status r = txn.Remove(parent, name, true);
+        if (!r.ok()) return r;
+        removed = std::move(**e);
+        return TouchDir(txn, parent, now);
+      },
+      [&] { inodes_.Unlinked(removed->id); });
+}
+
+Status ShoalFs::Rename(Ino parent, std::string_view name, Ino new_parent,
+                       std::string_view new_name, unsigned int flags) {
+  if (IsControlId(parent) || IsControlId(new_parent)) {
+    return {Code::kNotPermitted, "control files cannot be renamed"};
+  }
+  if (parent == store::kRootId || new_parent == store::kRootId) {
+    return {Code::kNotPermitted, "buckets cannot be renamed; copy the objects instead"};
+  }
+  if ((flags & ~static_cast<unsigned>(RENAME_NOREPLACE)) != 0) {
+    return InvalidArgument("only RENAME_NOREPLACE is supported among rename flags");
+  }
+  std::optional<Entry> moved;
+  std::optional<Entry> replaced;
+  TimeNs now = clock_.Now();
+  Status s = meta_->Update(
+      [&](Txn& txn) -> Status {
+        moved.reset();
+        replaced.reset();
+        auto src = txn.Lookup(parent, name);
+        if (!src.ok()) return src.status();
+        if (!*src) return NoSuchKey("The specified key does not exist.");
+        Status k = CheckKeyLength(new_parent, new_name, (*src)->is_dir());
+        if (!k.ok()) return k;
+        auto dst = txn.Lookup(new_parent, new_name);
+        if (!dst.ok()) return dst.status();
+        if (*dst) {
+          if ((*dst)->id == (*src)->id) return Status::Ok();
+          if ((flags & RENAME_NOREPLACE) != 0) {
+            return {Code::kAlreadyExists, "the destination exists"};
+          }
+          if ((*src)->is_dir()) {
+            if (!(*dst)->is_dir()) return {Code::kNotADirectory, "destination is not a directory"};
+            auto empty = txn.IsEmpty((*dst)->id);
+            if (!empty.ok()) return empty.status();
+            if (!*empty) return {Code::kNotEmpty, "destination directory is not empty"};
+          } else if ((*dst)->is_dir()) {
+            return {Code::kIsADirectory, "destination is a directory"};
+          }
+          Status r = txn.Remove(new_parent, new_name, (*dst)->is_dir());
+          if (!r.ok()) return r;
+          replaced = std::move(**dst);
+        }
+        Status r = txn.Remove(parent, name, (*src)->is_dir());
+        if (!r.ok()) return r;
+        Entry e = std::move(**src);
+        e.ctime = now;
+        r = txn.Put(new_parent, new_name, e);
+        if (!r.ok()) return r;
+        moved = std::move(e);
+        r = TouchDir(txn, parent, now);
+        if (!r.ok()) return r;
+        return new_parent == parent ? Status::Ok() : TouchDir(txn, new_parent, now);
+      },
+      [&] {
+        if (moved) inodes_.Moved(moved->id, new_parent, std::string(new_name));
+        if (replaced) inodes_.Unlinked(replaced->id);
+      });
+  if (!s.ok()) return s;
+  if (replaced && !replaced->blob_id.empty()) (void)blobs_->Remove(replaced->blob_id);
+  return Status::Ok();
+}
+
+Status ShoalFs::Link(Ino, Ino, std::string_view) {
+  return {Code::kNotPermitted,
+          "hard links are not supported: every S3 key names its own object"};
+}
+
+// ---------------------------------------------------------------------------
+// Object content
+
+Result<std::shared_ptr<tiers::BlobReader>> ShoalFs::CommittedReader(
+    const std::shared_ptr<Inode>& inode, const Entry& entry) {
+  {
+    MutexLock lock(inode->content_mu);
+    if (inode->reader && inode->reader_blob == entry.blob_id) return inode->reader;
+  }
+  if (entry.blob_id.empty()) return std::shared_ptr<tiers::BlobReader>();
+  auto opened = blobs_->OpenReader(entry.blob_id);
+  if (!opened.ok()) return opened.status();
+  std::shared_ptr<tiers::BlobReader> reader = std::move(*opened);
+  if (reader->size() != entry.size || reader->md5() != entry.md5) {
+    return Corrupt("object content does not match its metadata (size or ETag)");
+  }
+  MutexLock lock(inode->content_mu);
+  inode->reader = reader;
+  inode->reader_blob = entry.blob_id;
+  return reader;
+}
+
+Result<std::shared_ptr<Staging>> ShoalFs::AcquireStaging(const std::shared_ptr<Inode>& inode,
+                                                         bool truncate) {
+  TimeNs now = clock_.Now();
+  {
+    MutexLock lock(inode->content_mu);
+    if (inode->staging) {
+      ++inode->writers;
+      auto st = inode->staging;
+      if (truncate) {
+        Status s = st->Truncate(0, now);
+        if (!s.ok()) {
+          --inode->writers;
+          return s;
+        }
+      }
+      return st;
+    }
+  }
+  // First writer: build the staging copy without holding the lock (I/O).
+  auto entry = EntryOf(inode->ino);
+  if (!entry.ok()) return entry.status();
+  auto created = Staging::Create(dir_->staging_dir(), entry->mtime);
+  if (!created.ok()) return created.status();
+  std::shared_ptr<Staging> st = std::move(*created);
+  if (entry->size > 0) {
+    if (truncate) {
+      Status s = st->Truncate(0, now);  // an O_TRUNC of content is a change
+      if (!s.ok()) return s;
+    } else {
+      auto reader = CommittedReader(inode, *entry);
+      if (!reader.ok()) return reader.status();
+      Status s = st->Fill(**reader);
+      if (!s.ok()) return s;
+    }
+  }
+  MutexLock lock(inode->content_mu);
+  if (inode->staging) {  // another writer won the race; share theirs
+    ++inode->writers;
+    if (truncate) {
+      Status s = inode->staging->Truncate(0, now);
+      if (!s.ok()) {
+        --inode->writers;
+        return s;
+      }
+    }
+    return inode->staging;
+  }
+  inode->staging = st;
+  inode->writers = 1;
+  stats_.AdjustPending(1);
+  return st;
+}
+
+Status ShoalFs::Commit(const std::shared_ptr<Inode>& inode) {
+  MutexLock commit_lock(inode->commit_mu);
+  std::shared_ptr<Staging> st;
+  {
+    MutexLock lock(inode->content_mu);
+    st = inode->staging;
+  }
+  if (!st || !st->dirty()) return Status::Ok();
+
+  auto snap = st->Encode(*blobs_, encode_options_);
+  if (!snap.ok()) return snap.status();
+  const tiers::BlobInfo& blob = snap->blob;
+
+  TimeNs now = clock_.Now();
+  std::string old_blob;
+  bool gone = false;
+  Status s = meta_->Update([&](Txn& txn) -> Status {
+    gone = false;
+    auto where = inodes_.Where(inode->ino);
+    if (!where || where->unlinked) {
+      gone = true;
+      return Status::Ok();
+    }
+    auto got = txn.Get(where->parent, where->name, false);
+    if (!got.ok()) return got.status();
+    if (!*got || (*got)->id != inode->ino) {
+      gone = true;
+      return Status::Ok();
+    }
+    Entry e = std::move(**got);
+    old_blob = e.blob_id;
+    e.size = blob.size;
+    e.blob_id = blob.id;
+    e.md5 = blob.md5;
+    e.mtime = snap->mtime;
+    e.ctime = now;
+    e.created = now;
+    return txn.Put(where->parent, where->name, e);
+  });
+  if (!s.ok() || gone) {
+    if (!blob.id.empty()) (void)blobs_->Remove(blob.id);
+    if (gone) st->MarkCommitted(snap->generation);  // written to a deleted file
+    return s;
+  }
+  std::shared_ptr<tiers::BlobReader> reader;
+  if (!blob.id.empty()) {
+    auto opened = blobs_->OpenReader(blob.id);
+    if (opened.ok()) reader = std::move(*opened);
+  }
+  {
+    MutexLock lock(inode->content_mu);
+    inode->reader = std::move(reader);
+    inode->reader_blob = inode->reader ? blob.id : std::string();
+  }
+  if (!old_blob.empty() && old_blob != blob.id) (void)blobs_->Remove(old_blob);
+  st->MarkCommitted(snap->generation);
+  stats_.AddCommit(blob.stored_bytes);
+  return Status::Ok();
+}
+
+Status ShoalFs::ReleaseStaging(const std::shared_ptr<Inode>& inode) {
+  bool last = false;
+  {
+    MutexLock lock(inode->content_mu);
+    last = inode->writers == 1;
+  }
+  // Commit before dropping the staging copy so readers never see a gap.
+  Status s = last ? Commit(inode) : Status::Ok();
+  MutexLock lock(inode->content_mu);
+  if (inode->writers > 0) --inode->writers;
+  if (inode->writers == 0 && inode->staging) {
+    inode->staging.reset();
+    stats_.AdjustPending(-1);
+  }
+  return s;
+}
+
+Result<ShoalFs::Opened> ShoalFs::Open(Ino ino, int flags) {
+  int accmode = flags & O_ACCMODE;
+  bool wants_write = accmode == O_WRONLY || accmode == O_RDWR;
+  if (IsControlId(ino)) {
+    auto node = control_.Find(ino);
+    if (!node) return Status(NoSuchKey("no such control file"));
+    if (node->is_dir) return Status(Code::kIsADirectory, "is a directory");
+    bool can_write = node->file.replace || node->file.append;
+    if (wants_write && !can_write) return Status(Code::kAccessDenied, "read-only control file");
+    if (accmode != O_WRONLY && !node->file.read) {
+      return Status(Code::kAccessDenied, "write-only control file");
+    }
+    auto h = std::make_unique<Handle>();
+    h->ino = ino;
+    h->control = node;
+    h->writable = wants_write;
+    bool load = node->file.read && (accmode != O_WRONLY || (node->file.replace &&
+                                                            (flags & O_TRUNC) == 0));
+    if (load) {
+      auto content = node->file.read();
+      if (!content.ok()) return content.status();
+      MutexLock lock(h->mu);
+      h->content = std::move(*content);
+    }
+    return Opened{.handle = h.release(), .direct_io = true};
+  }
+  auto entry = EntryOf(ino);
+  if (!entry.ok()) return entry.status();
+  if (entry->is_dir()) return Status(Code::kIsADirectory, "is a directory");
+  auto inode = inodes_.Find(ino);
+  if (!inode) return Status(NoSuchKey("the object no longer exists"));
+  auto h = std::make_unique<Handle>();
+  h->ino = ino;
+  h->inode = inode;
+  h->writable = wants_write;
+  if (wants_write) {
+    auto st = AcquireStaging(inode, (flags & O_TRUNC) != 0);
+    if (!st.ok()) return st.status();
+  } else {
+    auto reader = CommittedReader(inode, *entry);
+    if (!reader.ok()) return reader.status();
+  }
+  inodes_.Opened(ino);
+  return Opened{.handle = h.release()};
+}
+
+Result<ShoalFs::Created> ShoalFs::Create(const Caller& who, Ino parent, std::string_view name,
+                                         mode_t mode, int flags) {
+  if (IsControlId(parent) || parent == store::kRootId) {
+    return Status(Code::kNotPermitted, "objects belong inside a bucket");
+  }
+  Status s = CheckKeyLength(parent, name, false);
+  if (!s.ok()) return s;
+  Entry e;
+  e.kind = EntryKind::kFile;
+  e.mode = mode & 07777;
+  auto attr = AddEntry(who, parent, name, std::move(e));
+  if (!attr.ok()) return attr.status();
+  auto opened = Open(attr->st_ino, (flags & ~(O_TRUNC | O_ACCMODE)) | O_RDWR);
+  if (!opened.ok()) {
+    inodes_.Forget(attr->st_ino, 1);
+    return opened.status();
+  }
+  return Created{.attr = *attr, .handle = opened->handle};
+}
+
+Result<std::size_t> ShoalFs::Read(Handle* h, char* buf, std::size_t size,
+                                  std::uint64_t offset) {
+  if (h->control) {
+    MutexLock lock(h->mu);
+    if (offset >= h->content.size()) return std::size_t{0};
+    std::size_t n = std::min<std::size_t>(size, h->content.size() - offset);
+    std::copy_n(h->content.data() + offset, n, buf);
+    return n;
+  }
+  std::shared_ptr<Staging> st;
+  std::shared_ptr<tiers::BlobReader> reader;
+  {
+    MutexLock lock(h->inode->content_mu);
+    st = h->inode->staging;
+    reader = h->inode->reader;
+  }
+  Result<std::size_t> n = std::size_t{0};
+  if (st) {
+    n = st->Read(buf, size, offset);
+  } else if (reader) {
+    n = reader->Read(offset, buf, size);
+  }
+  if (n.ok()) stats_.AddBytesRead(*n);
+  return n;
+}
+
+Result<std::size_t> ShoalFs::Write(Handle* h, std::string_view data, std::uint64_t offset) {
+  if (!h->writable) return Status(Code::kAccessDenied, "not open for writing");
+  if (h->control) {
+    if (h->control->file.append) {
+      Status s = h->control->file.append(data);
+      if (!s.ok()) return s;
+      return data.size();
+    }
+    MutexLock lock(h->mu);
+    if (offset + data.size() > kMaxControlWrite) {
+      return Status(Code::kEntityTooLarge, "control files hold at most 1 MiB");
+    }
+    if (h->content.size() < offset + data.size()) h->content.resize(offset + data.size());
+    std::copy(data.begin(), data.end(), h->content.begin() + static_cast<long>(offset));
+    h->written = true;
+    return data.size();
+  }
+  std::shared_ptr<Staging> st;
+  {
+    MutexLock lock(h->inode->content_mu);
+    st = h->inode->staging;
+  }
+  if (!st) return Status(Internal("writable handle without staging"));
+  Status s = st->Write(data, offset, clock_.Now());
+  if (!s.ok()) return s;
+  stats_.AddBytesWritten(data.size());
+  return data.size();
+}
+
+Status ShoalFs::ApplyControlWrite(Handle* h) {
+  std::string content;
+  {
+    MutexLock lock(h->mu);
+    if (!h->written || !h->control->file.replace) return Status::Ok();
+    h->written = false;
+    content = h->content;
+  }
+  return h->control->file.replace(content);
+}
+
+Status ShoalFs::Flush(Handle* h) {
+  if (h->control) return ApplyControlWrite(h);
+  if (!h->writable) return Status::Ok();
+  return Commit(h->inode);
+}
+
+Status ShoalFs::Fsync(Handle* h) { return Flush(h); }
+
+Status ShoalFs::Release(Handle* h) {
+  std::unique_ptr<Handle> owned(h);
+  if (h->control) return ApplyControlWrite(h);
+  Status s = h->writable ? ReleaseStaging(h->inode) : Status::Ok();
+  inodes_.Closed(h->ino);
+  return s;
+}
+
+// ---------------------------------------------------------------------------
+// Directories
+
+Result<Handle*> ShoalFs::OpenDir(Ino ino) {
+  if (IsControlId(ino)) {
+    auto node = control_.Find(ino);
+    if (!node) return Status(NoSuchKey("no such control directory"));
+    if (!node->is_dir) return Status(Code::kNotADirectory, "not a directory");
+  } else if (ino != store::kRootId) {
+    auto e = EntryOf(ino);
+    if (!e.ok()) return e.status();
+    if (!e->is_dir()) return Status(Code::kNotADirectory, "not a directory");
+    inodes_.Opened(ino);
+  }
+  auto h = std::make_unique<Handle>();
+  h->ino = ino;
+  h->is_dir = true;
+  return h.release();
+}
+
+Status ShoalFs::ReadDir(
+    Handle* h, std::uint64_t offset, bool plus,
+    const std::function<bool(const ReadDirEntry&, std::uint64_t next)>& fits) {
+  MutexLock lock(h->mu);
+  if (offset == 0 || h->listing.empty()) {  // (re)start: rewinddir sees changes
+    h->listing.clear();
+    h->cursor.reset();
+    h->listed_all = false;
+    struct stat dot = RootAttr();
+    dot.st_ino = h->ino;
+    h->listing.push_back({.name = ".", .attr = dot, .counts_lookup = false});
+    h->listing.push_back({.name = "..", .attr = dot, .counts_lookup = false});
+    if (IsControlId(h->ino) || h->ino == store::kRootId) {
+      for (const auto& node : control_.List(h->ino)) {
+        h->listing.push_back({.name = node->name, .attr = ControlAttr(*node),
+                              .counts_lookup = false});
+      }
+      if (IsControlId(h->ino)) h->listed_all = true;
+    }
+  }
+  std::size_t index = static_cast<std::size_t>(offset);
+  for (;;) {
+    if (index >= h->listing.size()) {
+      if (h->listed_all) return Status::Ok();
+      std::vector<store::Child> batch;
+      Status s = meta_->View([&](Txn& txn) {
+        auto got = txn.List(h->ino, h->cursor, kListBatch);
+        if (!got.ok()) return got.status();
+        batch = std::move(*got);
+        return Status::Ok();
+      });
+      if (!s.ok()) return s;
+      if (batch.size() < kListBatch) h->listed_all = true;
+      if (batch.empty()) return Status::Ok();
+      h->cursor = Txn::Cursor{batch.back().name, batch.back().entry.is_dir()};
+      for (auto& child : batch) {
+        h->listing.push_back({.name = std::move(child.name), .attr = AttrOf(child.entry, nullptr)});
+      }
+      continue;
+    }
+    ReadDirEntry& item = h->listing[index];
+    std::shared_ptr<Inode> learned;
+    if (plus && item.counts_lookup) {
+      learned = inodes_.Learn(static_cast<Ino>(item.attr.st_ino), h->ino, item.name,
+                              S_ISDIR(item.attr.st_mode));
+      if (S_ISREG(item.attr.st_mode)) {
+        MutexLock content(learned->content_mu);
+        if (learned->staging) item.attr.st_size = static_cast<off_t>(learned->staging->size());
+      }
+    }
+    if (!fits(item, index + 1)) {
+      if (learned) inodes_.Forget(learned->ino, 1);
+      return Status::Ok();
+    }
+    ++index;
+  }
+}
+
+void ShoalFs::ReleaseDir(Handle* h) {
+  std::unique_ptr<Handle> owned(h);
+  if (!IsControlId(h->ino) && h->ino != store::kRootId) inodes_.Closed(h->ino);
+}
+
+Result<struct statvfs> ShoalFs::StatFs() {
+  struct statvfs st {};
+  if (::statvfs(dir_->path().c_str(), &st) != 0) return PosixError("statvfs", errno);
+  st.f_namemax = 255;
+  return st;
+}
+
+// ---------------------------------------------------------------------------
+// Extended attributes
+
+Result<std::string> ShoalFs::GetXattr(Ino ino, std::string_view name) {
+  if (IsControlId(ino) || ino == store::kRootId) {
+    return Status(Code::kNoSuchAttribute, "no such attribute");
+  }
+  auto e = EntryOf(ino);
+  if (!e.ok()) return e.status();
+  if (e->kind == EntryKind::kFile) {
+    if (name == "user.s3.etag") return QuotedEtag(*e);
+    if (name == "user.s3.version_id") return e->version_id;
+    if (name == "user.s3.storage_class") return e->storage_class;
+    if (name == "user.s3.sse") return e->sse;
+  }
+  for (const auto& [k, v] : e->xattrs) {
+    if (k == name) return v;
+  }
+  return Status(Code::kNoSuchAttribute, "no such attribute");
+}
+
+Result<std::string> ShoalFs::ListXattr(Ino ino) {
+  if (IsControlId(ino) || ino == store::kRootId) return std::string();
+  auto e = EntryOf(ino);
+  if (!e.ok()) return e.status();
+  std::string out;
+  if (e->kind == EntryKind::kFile) {
+    for (const char* n : {"user.s3.etag", "user.s3.version_id", "user.s3.storage_class",
+                          "user.s3.sse"}) {
+      out += n;
+      out += '\0';
+    }
+  }
+  for (const auto& [k, v] : e->xattrs) {
+    out += k;
+    out += '\0';
+  }
+  return out;
+}
+
+Status ShoalFs::SetXattr(Ino ino, std::string_view name, std::string_view value, int flags) {
+  if (IsControlId(ino) || ino == store::kRootId) {
+    return {Code::kNotSupported, "control files have no extended attributes"};
+  }
+  if (!StartsWith(name, "user.")) {
+    return {Code::kNotSupported, "only user.* extended attributes are stored"};
+  }
+  if (StartsWith(name, kS3Prefix) && !StartsWith(name, kMetaPrefix)) {
+    if (name == "user.s3.etag" || name == "user.s3.version_id") {
+      return InvalidArgument(std::string(name) + " is read-only");
+    }
+    if (name == "user.s3.storage_class") {
+      bool known = std::any_of(std::begin(kStorageClasses), std::end(kStorageClasses),
+                               [&](const char* c) { return value == c; });
+      if (!known) {
+        return InvalidArgument("InvalidStorageClass: The storage class you specified is not valid");
+      }
+    } else if (name == "user.s3.sse") {
+      if (value != "AES256" && value != "aws:kms" && value != "aws:kms:dsse" && value != "SSE-C") {
+        return InvalidArgument("The encryption method specified is not supported");
+      }
+    } else if (name != "user.s3.sse_kms_key_id" && name != "user.s3.restore" &&
+               name != "user.s3.tagging") {
+      return InvalidArgument(std::string(name) + " is not an S3 attribute");
+    }
+    auto current = GetXattr(ino, name);
+    if (current.ok() && *current == value) return Status::Ok();
+    return {Code::kNotSupported, "setting " + std::string(name) + " is not supported yet"};
+  }
+  if (name.size() > 255) return {Code::kRange, "attribute name too long"};
+  if (value.size() > kMaxXattrValue) return {Code::kEntityTooLarge, "attribute value too large"};
+  TimeNs now = clock_.Now();
+  return meta_->Update([&](Txn& txn) -> Status {
+    auto e = EntryAt(txn, ino);
+    if (!e.ok()) return e.status();
+    auto& attrs = e->xattrs;
+    auto it = std::lower_bound(attrs.begin(), attrs.end(), name,
+                               [](const auto& kv, std::string_view n) { return kv.first < n; });
+    bool exists = it != attrs.end() && it->first == name;
+    if ((flags & XATTR_CREATE) != 0 && exists) return {Code::kAlreadyExists, "attribute exists"};
+    if ((flags & XATTR_REPLACE) != 0 && !exists) {
+      return {Code::kNoSuchAttribute, "no such attribute"};
+    }
+    if (exists) {
+      it->second = std::string(value);
+    } else {
+      attrs.insert(it, {std::string(name), std::string(value)});
+    }
+    std::size_t meta_bytes = 0;
+    for (const auto& [k, v] : attrs) {
+      if (StartsWith(k, kMetaPrefix)) meta_bytes += k.size() - kMetaPrefix.size() + v.size();
+    }
+    if (meta_bytes > kMaxUserMetadataBytes) {
+      return InvalidArgument(
+          "MetadataTooLarge: Your metadata headers exceed the maximum allowed metadata size "
+          "(2 KB)");
+    }
+    e->ctime = now;
+    auto where = inodes_.Where(ino);
+    return txn.Put(where->parent, where->name, *e);
+  });
+}
+
+Status ShoalFs::RemoveXattr(Ino ino, std::string_view name) {
+  if (IsControlId(ino) || ino == store::kRootId) {
+    return {Code::kNotSupported, "control files have no extended attributes"};
+  }
+  if (StartsWith(name, kS3Prefix) && !StartsWith(name, kMetaPrefix)) {
+    return InvalidArgument(std::string(name) + " cannot be removed");
+  }
+  TimeNs now = clock_.Now();
+  return meta_->Update([&](Txn& txn) -> Status {
+    auto e = EntryAt(txn, ino);
+    if (!e.ok()) return e.status();
+    auto& attrs = e->xattrs;
+    auto it = std::find_if(attrs.begin(), attrs.end(),
+                           [&](const auto& kv) { return kv.first == name; });
+    if (it == attrs.end()) return {Code::kNoSuchAttribute, "no such attribute"};
+    attrs.erase(it);
+    e->ctime = now;
+    auto where = inodes_.Where(ino);
+    return txn.Put(where->parent, where->name, *e);
+  });
+}
+
+// ---------------------------------------------------------------------------
+// setattr
+
+Result<struct stat> ShoalFs::SetAttr(Ino ino, const SetAttrRequest& req, Handle* handle) {
+  (void)handle;
+  if (ino == store::kRootId || IsControlId(ino)) {
+    if (req.mode || req.uid || req.gid) {
+      return Status(Code::kNotPermitted, "control files keep their attributes");
+    }
+    return GetAttr(ino);  // truncation and times of control files: no-op
+  }
+  auto inode = inodes_.Find(ino);
+  if (!inode) return Status(NoSuchKey("the object no longer exists"));
+  TimeNs now = clock_.Now();
+  if (req.size) {
+    auto e = EntryOf(ino);
+    if (!e.ok()) return e.status();
+    if (e->is_dir()) return Status(Code::kIsADirectory, "is a directory");
+    auto size = static_cast<std::uint64_t>(req.values.st_size);
+    auto st = AcquireStaging(inode, size == 0);
+    if (!st.ok()) return st.status();
+    Status s = (*st)->Truncate(size, now);
+    Status r = ReleaseStaging(inode);
+    if (!s.ok()) return s;
+    if (!r.ok()) return r;
+  }
+  if (req.mode || req.uid || req.gid || req.atime || req.mtime) {
+    std::optional<TimeNs> new_mtime;
+    if (req.mtime) new_mtime = req.mtime_now ? now : FromTimespec(req.values.st_mtim);
+    Status s = meta_->Update([&](Txn& txn) -> Status {
+      auto e = EntryAt(txn, ino);
+      if (!e.ok()) return e.status();
+      if (req.mode) e->mode = req.values.st_mode & 07777;
+      if (req.uid) e->uid = req.values.st_uid;
+      if (req.gid) e->gid = req.values.st_gid;
+      if (new_mtime) e->mtime = *new_mtime;
+      e->ctime = now;
+      auto where = inodes_.Where(ino);
+      return txn.Put(where->parent, where->name, *e);
+    });
+    if (!s.ok()) return s;
+    if (new_mtime) {
+      MutexLock lock(inode->content_mu);
+      if (inode->staging) inode->staging->SetMtime(*new_mtime);
+    }
+  }
+  return GetAttr(ino);
+}
+
+void ShoalFs::RecordError(Ino ino, std::string_view name, const Status& status) {
+  std::string path;
+  if (IsControlId(ino)) {
+    auto node = control_.Find(ino);
+    path = node ? "/" + node->name : "/?";
+    if (node && node->parent != store::kRootId) {
+      auto parent = control_.Find(node->parent);
+      if (parent) path = "/" + parent->name + path;
+    }
+  } else {
+    path = inodes_.PathOf(ino).value_or("/?");
+  }
+  if (!name.empty()) {
+    if (path.back() != '/') path += '/';
+    path += name;
+  }
+  errors_.Record(path, status);
+}
+
+}  // namespace shoal::fs

@@ -1,0 +1,162 @@
+#pragma once
+// ShoalFs: the file-system operations of the mount, in terms of entries,
+// blobs and control nodes. The FUSE adapter (fuse_adapter.cc) turns kernel
+// requests into these calls and their Results into replies; nothing here
+// includes FUSE.
+//
+// Thread-safety: every method may be called concurrently from the FUSE
+// worker threads. Locks are never held across a store commit, blob encode
+// or reply except an object's own commit_mu during its commit.
+
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/clock.h"
+#include "base/status.h"
+#include "crypto/root_key.h"
+#include "fs/control_tree.h"
+#include "fs/error_log.h"
+#include "fs/inode_table.h"
+#include "fs/stats.h"
+#include "store/meta_store.h"
+#include "store/store_dir.h"
+#include "tiers/blob.h"
+
+namespace shoal::fs {
+
+// Who is asking.
+struct Caller {
+  std::uint32_t uid = 0;
+  std::uint32_t gid = 0;
+};
+
+// An open file or directory; owned by the adapter via fuse_file_info::fh.
+struct Handle;
+
+struct ReadDirEntry {
+  std::string name;
+  struct stat attr {};
+  bool counts_lookup = true;  // false for "." and ".."
+};
+
+class ShoalFs {
+ public:
+  // Opens the store's parts; `clock` must outlive the file system.
+  static Result<std::unique_ptr<ShoalFs>> Open(std::unique_ptr<store::StoreDir> dir,
+                                               const Clock& clock);
+  ~ShoalFs();
+  ShoalFs(const ShoalFs&) = delete;
+  ShoalFs& operator=(const ShoalFs&) = delete;
+
+  // Entry replies: the returned stat's st_ino is the inode, and the lookup
+  // has been counted.
+  Result<struct stat> Lookup(Ino parent, std::string_view name);
+  void Forget(Ino ino, std::uint64_t n);
+  Result<struct stat> GetAttr(Ino ino);
+  // `to_set` uses the FUSE_SET_ATTR_* bits, passed through by the adapter
+  // as the portable SetAttrMask below.
+  struct SetAttrRequest {
+    bool mode = false, uid = false, gid = false, size = false;
+    bool atime = false, mtime = false, atime_now = false, mtime_now = false;
+    struct stat values {};
+  };
+  Result<struct stat> SetAttr(Ino ino, const SetAttrRequest& req, Handle* handle);
+  Result<std::string> ReadLink(Ino ino);
+
+  Result<struct stat> Mkdir(const Caller& who, Ino parent, std::string_view name, mode_t mode);
+  Result<struct stat> Symlink(const Caller& who, std::string_view target, Ino parent,
+                              std::string_view name);
+  Status Unlink(Ino parent, std::string_view name);
+  Status Rmdir(Ino parent, std::string_view name);
+  Status Rename(Ino parent, std::string_view name, Ino new_parent, std::string_view new_name,
+                unsigned int flags);
+  Status Link(Ino ino, Ino new_parent, std::string_view new_name);
+
+  struct Opened {
+    Handle* handle;
+    bool direct_io = false;
+  };
+  Result<Opened> Open(Ino ino, int flags);
+  struct Created {
+    struct stat attr;
+    Handle* handle;
+  };
+  Result<Created> Create(const Caller& who, Ino parent, std::string_view name, mode_t mode,
+                         int flags);
+  Result<std::size_t> Read(Handle* h, char* buf, std::size_t size, std::uint64_t offset);
+  Result<std::size_t> Write(Handle* h, std::string_view data, std::uint64_t offset);
+  Status Flush(Handle* h);
+  Status Fsync(Handle* h);
+  // Frees the handle.
+  Status Release(Handle* h);
+
+  Result<Handle*> OpenDir(Ino ino);
+  // Entries from `offset` (0 = start); each entry's offset is its index + 1.
+  // `fits` is called per entry and returns false when the reply is full;
+  // entries it accepted with counts_lookup are counted as lookups.
+  Status ReadDir(Handle* h, std::uint64_t offset, bool plus,
+                 const std::function<bool(const ReadDirEntry&, std::uint64_t next)>& fits);
+  void ReleaseDir(Handle* h);
+
+  Result<struct statvfs> StatFs();
+
+  // Extended attributes. GetXattr returns the value; ListXattr the
+  // NUL-separated names.
+  Result<std::string> GetXattr(Ino ino, std::string_view name);
+  Result<std::string> ListXattr(Ino ino);
+  Status SetXattr(Ino ino, std::string_view name, std::string_view value, int flags);
+  Status RemoveXattr(Ino ino, std::string_view name);
+
+  // For the adapter: record a rejected request in .shoal/errors.
+  void RecordError(Ino ino, std::string_view name, const Status& status);
+  Stats& stats() { return stats_; }
+
+ private:
+  ShoalFs(std::unique_ptr<store::StoreDir> dir, const Clock& clock);
+  Status Init();
+
+  // Reading the store.
+  Result<store::Entry> EntryOf(Ino ino);
+  Result<store::Entry> EntryAt(store::Txn& txn, Ino ino);
+  struct stat AttrOf(const store::Entry& e, Inode* inode);
+  struct stat ControlAttr(const ControlNode& node) const;
+  struct stat RootAttr() const;
+  Status CheckKeyLength(Ino parent, std::string_view name, bool is_dir);
+  Status TouchDir(store::Txn& txn, Ino dir, TimeNs now);
+  Result<struct stat> AddEntry(const Caller& who, Ino parent, std::string_view name,
+                               store::Entry entry);
+
+  // Object content.
+  Result<std::shared_ptr<Staging>> AcquireStaging(const std::shared_ptr<Inode>& inode,
+                                                  bool truncate);
+  Status ReleaseStaging(const std::shared_ptr<Inode>& inode);
+  Status Commit(const std::shared_ptr<Inode>& inode);
+  Result<std::shared_ptr<tiers::BlobReader>> CommittedReader(const std::shared_ptr<Inode>& inode,
+                                                             const store::Entry& entry);
+
+  // Control files.
+  void BuildControlTree();
+  Status ApplyControlWrite(Handle* h);
+
+  std::unique_ptr<store::StoreDir> dir_;
+  const Clock& clock_;
+  std::unique_ptr<crypto::RootKey> root_key_;
+  std::unique_ptr<store::MetaStore> meta_;
+  std::unique_ptr<tiers::BlobStore> blobs_;
+  tiers::EncodeOptions encode_options_;
+  InodeTable inodes_;
+  ControlTree control_;
+  ErrorLog errors_;
+  Stats stats_;
+  TimeNs mount_time_;
+  std::uint32_t owner_uid_;
+  std::uint32_t owner_gid_;
+};
+
+}  // namespace shoal::fs

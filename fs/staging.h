@@ -1,0 +1,69 @@
+#pragma once
+// Staging: the private, writable copy of an object while writers have it
+// open. An anonymous file (O_TMPFILE) in STORE/staging, so a crash leaves
+// nothing behind: only closed or fsync'ed content was ever committed.
+//
+// Each change bumps a generation; a commit encodes a snapshot taken under the
+// lock and marks the staging clean only if nothing changed since, so a write
+// racing a commit is never lost.
+// Thread-safety: all methods may be called concurrently.
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "base/clock.h"
+#include "base/mutex.h"
+#include "base/raii.h"
+#include "base/status.h"
+#include "tiers/blob.h"
+
+namespace shoal::fs {
+
+// The largest object S3 stores (5 TiB): writes past it fail EntityTooLarge.
+inline constexpr std::uint64_t kMaxObjectBytes = std::uint64_t{5} << 40;
+
+class Staging {
+ public:
+  // A new empty staging file in `dir`, dated `now`.
+  static Result<std::shared_ptr<Staging>> Create(const std::string& dir, TimeNs now);
+
+  // Copies the committed content in; REQUIRES: nothing written yet.
+  Status Fill(tiers::BlobReader& reader);
+
+  Result<std::size_t> Read(char* buf, std::size_t n, std::uint64_t offset);
+  Status Write(std::string_view data, std::uint64_t offset, TimeNs now);
+  Status Truncate(std::uint64_t size, TimeNs now);
+  // An explicit modification time (utimens) that later commits keep.
+  void SetMtime(TimeNs mtime);
+
+  std::uint64_t size() const;
+  TimeNs mtime() const;
+  bool dirty() const;
+
+  struct Snapshot {
+    tiers::BlobInfo blob;  // id empty when the content is empty
+    TimeNs mtime = 0;
+    std::uint64_t generation = 0;
+  };
+  // Encodes the current content into a new blob (durable on return). Writers
+  // wait meanwhile; readers do not.
+  Result<Snapshot> Encode(tiers::BlobStore& blobs, const tiers::EncodeOptions& options);
+  // After the snapshot was committed: clean unless written since.
+  void MarkCommitted(std::uint64_t generation);
+
+ private:
+  Staging(UniqueFd fd, TimeNs now) : fd_(std::move(fd)), mtime_(now) {}
+
+  UniqueFd fd_;
+  // Held shared by readers, exclusively by writers and Encode.
+  mutable SharedMutex mu_;
+  std::uint64_t size_ GUARDED_BY(mu_) = 0;
+  TimeNs mtime_ GUARDED_BY(mu_);
+  std::uint64_t generation_ GUARDED_BY(mu_) = 0;
+  std::uint64_t committed_generation_ GUARDED_BY(mu_) = 0;
+};
+
+}  // namespace shoal::fs

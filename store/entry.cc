@@ -1,0 +1,139 @@
+#include "store/entry.h"
+
+#include "base/coding.h"
+
+namespace shoal::store {
+
+namespace {
+
+constexpr std::uint8_t kFormatVersion = 1;
+
+// Bounds for DecodeEntry. They are far above anything fs/ writes, and exist
+// so that a corrupt length never turns into a huge allocation.
+constexpr std::uint64_t kMaxMode = 07777;
+constexpr std::size_t kIdBytes = 16;           // blob_id and md5: absent or 16 bytes
+constexpr std::size_t kMaxShortString = 1024;  // storage class, sse, version id
+constexpr std::size_t kMaxSymlinkTarget = 4096;
+constexpr std::uint64_t kMaxXattrs = 4096;
+constexpr std::size_t kMaxXattrName = 255;
+constexpr std::size_t kMaxXattrValue = std::size_t{64} * 1024;
+
+// Times are signed; a two's-complement cast to fixed64 keeps every value,
+// including times before the epoch, without zigzag's branchiness.
+void PutTime(std::string& out, TimeNs t) {
+  PutFixed64(out, static_cast<std::uint64_t>(t));
+}
+
+bool GetTime(Decoder& d, TimeNs& t) {
+  std::uint64_t v = 0;
+  if (!d.GetFixed64(v)) return false;
+  t = static_cast<TimeNs>(v);
+  return true;
+}
+
+bool GetBoundedBytes(Decoder& d, std::size_t max, std::string& out) {
+  std::string_view v;
+  if (!d.GetBytes(v) || v.size() > max) return false;
+  out.assign(v);
+  return true;
+}
+
+// Absent (empty) or exactly kIdBytes long.
+bool GetIdBytes(Decoder& d, std::string& out) {
+  std::string_view v;
+  if (!d.GetBytes(v) || (!v.empty() && v.size() != kIdBytes)) return false;
+  out.assign(v);
+  return true;
+}
+
+bool ValidKind(std::uint8_t k) {
+  return k >= static_cast<std::uint8_t>(EntryKind::kBucket) &&
+         k <= static_cast<std::uint8_t>(EntryKind::kSymlink);
+}
+
+}  // namespace
+
+std::string EncodeEntry(const Entry& e) {
+  std::string out;
+  out.reserve(96 + e.symlink_target.size());
+  out.push_back(static_cast<char>(kFormatVersion));
+  PutVarint(out, e.id);
+  out.push_back(static_cast<char>(e.kind));
+  PutVarint(out, e.mode);
+  PutVarint(out, e.uid);
+  PutVarint(out, e.gid);
+  PutTime(out, e.mtime);
+  PutTime(out, e.ctime);
+  PutTime(out, e.created);
+  out.push_back(e.marker ? '\1' : '\0');
+  PutVarint(out, e.size);
+  PutBytes(out, e.blob_id);
+  PutBytes(out, e.md5);
+  PutBytes(out, e.storage_class);
+  PutBytes(out, e.sse);
+  PutBytes(out, e.version_id);
+  PutBytes(out, e.symlink_target);
+  PutVarint(out, e.xattrs.size());
+  for (const auto& [name, value] : e.xattrs) {
+    PutBytes(out, name);
+    PutBytes(out, value);
+  }
+  return out;
+}
+
+Result<Entry> DecodeEntry(std::string_view bytes) {
+  Decoder d(bytes);
+  std::uint8_t version = 0;
+  if (!d.GetFixed8(version)) return Corrupt("entry: empty value");
+  if (version != kFormatVersion) {
+    return Corrupt("entry: unknown format version " + std::to_string(version));
+  }
+
+  Entry e;
+  std::uint8_t kind = 0;
+  std::uint64_t mode = 0, uid = 0, gid = 0;
+  std::uint8_t marker = 0;
+  if (!d.GetVarint(e.id) || !d.GetFixed8(kind)) return Corrupt("entry: truncated header");
+  if (!ValidKind(kind)) return Corrupt("entry: unknown kind " + std::to_string(kind));
+  e.kind = static_cast<EntryKind>(kind);
+  if (!d.GetVarintBounded(kMaxMode, mode)) return Corrupt("entry: bad mode");
+  if (!d.GetVarintBounded(UINT32_MAX, uid) || !d.GetVarintBounded(UINT32_MAX, gid)) {
+    return Corrupt("entry: bad owner");
+  }
+  e.mode = static_cast<std::uint32_t>(mode);
+  e.uid = static_cast<std::uint32_t>(uid);
+  e.gid = static_cast<std::uint32_t>(gid);
+  if (!GetTime(d, e.mtime) || !GetTime(d, e.ctime) || !GetTime(d, e.created)) {
+    return Corrupt("entry: truncated times");
+  }
+  if (!d.GetFixed8(marker) || marker > 1) return Corrupt("entry: bad marker flag");
+  e.marker = marker == 1;
+  if (!d.GetVarint(e.size)) return Corrupt("entry: bad size");
+  if (!GetIdBytes(d, e.blob_id)) return Corrupt("entry: bad blob id");
+  if (!GetIdBytes(d, e.md5)) return Corrupt("entry: bad md5");
+  if (!GetBoundedBytes(d, kMaxShortString, e.storage_class) ||
+      !GetBoundedBytes(d, kMaxShortString, e.sse) ||
+      !GetBoundedBytes(d, kMaxShortString, e.version_id)) {
+    return Corrupt("entry: bad object attributes");
+  }
+  if (!GetBoundedBytes(d, kMaxSymlinkTarget, e.symlink_target)) {
+    return Corrupt("entry: bad symlink target");
+  }
+  std::uint64_t nxattrs = 0;
+  if (!d.GetVarintBounded(kMaxXattrs, nxattrs)) return Corrupt("entry: bad xattr count");
+  // Each xattr takes at least two bytes, so a count the input cannot hold is
+  // rejected before reserving for it.
+  if (nxattrs > d.remaining() / 2) return Corrupt("entry: truncated xattrs");
+  e.xattrs.reserve(static_cast<std::size_t>(nxattrs));
+  for (std::uint64_t i = 0; i < nxattrs; ++i) {
+    std::string name, value;
+    if (!GetBoundedBytes(d, kMaxXattrName, name) || !GetBoundedBytes(d, kMaxXattrValue, value)) {
+      return Corrupt("entry: bad xattr");
+    }
+    e.xattrs.emplace_back(std::move(name), std::move(value));
+  }
+  if (!d.done()) return Corrupt("entry: trailing bytes");
+  return e;
+}
+
+}  // namespace shoal::store

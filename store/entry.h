@@ -1,0 +1,61 @@
+#pragma once
+// The metadata record of one name in the tree: a bucket, a directory, an
+// object (file) or a symlink, and its compact binary encoding.
+//
+// Encoding: u8 format version (1), then fields in a fixed order with varints
+// and length-prefixed strings (base/coding.h). DecodeEntry never trusts its
+// input: anything truncated, overlong or out of range is Corrupt.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "base/clock.h"
+#include "base/status.h"
+
+namespace shoal::store {
+
+// Every entry has a store-wide unique, never reused id; fs/ uses it as the
+// inode number. The root (parent of buckets) is kRootId.
+using EntryId = std::uint64_t;
+inline constexpr EntryId kRootId = 1;
+
+enum class EntryKind : std::uint8_t { kBucket = 1, kDirectory = 2, kFile = 3, kSymlink = 4 };
+
+inline bool IsDirectoryKind(EntryKind k) {
+  return k == EntryKind::kBucket || k == EntryKind::kDirectory;
+}
+
+struct Entry {
+  EntryId id = 0;
+  EntryKind kind = EntryKind::kFile;
+  std::uint32_t mode = 0644;  // permission bits (07777) only
+  std::uint32_t uid = 0;
+  std::uint32_t gid = 0;
+  TimeNs mtime = 0;
+  TimeNs ctime = 0;
+  TimeNs created = 0;  // for objects: LastModified, the time of the PUT
+  // Directories: true when a "dir/" marker key exists (made by mkdir);
+  // false for a directory implied by the keys below it.
+  bool marker = true;
+  // Files (objects).
+  std::uint64_t size = 0;
+  std::string blob_id;  // raw blob id; empty when size == 0
+  std::string md5;      // 16 raw bytes, MD5 of the content
+  std::string storage_class = "STANDARD";
+  std::string sse = "AES256";
+  std::string version_id = "null";
+  // Symlinks.
+  std::string symlink_target;
+  // User xattrs (full names such as "user.s3.meta.color"), sorted by name.
+  std::vector<std::pair<std::string, std::string>> xattrs;
+
+  bool is_dir() const { return IsDirectoryKind(kind); }
+};
+
+std::string EncodeEntry(const Entry& e);
+Result<Entry> DecodeEntry(std::string_view bytes);
+
+}  // namespace shoal::store

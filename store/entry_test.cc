@@ -1,0 +1,159 @@
+#include "store/entry.h"
+
+#include <catch2/catch.hpp>
+#include <random>
+
+namespace shoal::store {
+namespace {
+
+Entry Sample(EntryKind kind) {
+  Entry e;
+  e.id = 0x123456789ull;
+  e.kind = kind;
+  e.mode = 0755;
+  e.uid = 1000;
+  e.gid = 4294967295u;
+  e.mtime = 1'700'000'000'123'456'789;
+  e.ctime = -5;  // before the epoch: times are signed
+  e.created = 42;
+  e.marker = kind == EntryKind::kDirectory ? false : true;
+  if (kind == EntryKind::kFile) {
+    e.size = 1ull << 40;
+    e.blob_id = std::string(16, '\xab');
+    e.md5 = std::string("0123456789abcdef");
+    e.storage_class = "GLACIER";
+    e.sse = "aws:kms";
+    e.version_id = "3HL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY";
+  }
+  if (kind == EntryKind::kSymlink) e.symlink_target = "../some/where";
+  e.xattrs = {{"user.s3.meta.color", "blue"},
+              {"user.s3.meta.empty", ""},
+              {"user.z", std::string("\0\1\2", 3)}};
+  return e;
+}
+
+void CheckSame(const Entry& a, const Entry& b) {
+  CHECK(a.id == b.id);
+  CHECK(a.kind == b.kind);
+  CHECK(a.mode == b.mode);
+  CHECK(a.uid == b.uid);
+  CHECK(a.gid == b.gid);
+  CHECK(a.mtime == b.mtime);
+  CHECK(a.ctime == b.ctime);
+  CHECK(a.created == b.created);
+  CHECK(a.marker == b.marker);
+  CHECK(a.size == b.size);
+  CHECK(a.blob_id == b.blob_id);
+  CHECK(a.md5 == b.md5);
+  CHECK(a.storage_class == b.storage_class);
+  CHECK(a.sse == b.sse);
+  CHECK(a.version_id == b.version_id);
+  CHECK(a.symlink_target == b.symlink_target);
+  CHECK(a.xattrs == b.xattrs);
+}
+
+const EntryKind kAllKinds[] = {EntryKind::kBucket, EntryKind::kDirectory, EntryKind::kFile,
+                               EntryKind::kSymlink};
+
+TEST_CASE("every kind of entry survives an encode/decode round trip", "[store][entry]") {
+  for (EntryKind kind : kAllKinds) {
+    Entry e = Sample(kind);
+    Result<Entry> d = DecodeEntry(EncodeEntry(e));
+    REQUIRE(d.ok());
+    CheckSame(e, *d);
+  }
+  Entry defaults;
+  Result<Entry> d = DecodeEntry(EncodeEntry(defaults));
+  REQUIRE(d.ok());
+  CheckSame(defaults, *d);
+}
+
+TEST_CASE("every truncation of an encoded entry is Corrupt", "[store][entry]") {
+  for (EntryKind kind : kAllKinds) {
+    std::string enc = EncodeEntry(Sample(kind));
+    for (std::size_t cut = 0; cut < enc.size(); ++cut) {
+      Result<Entry> d = DecodeEntry(std::string_view(enc).substr(0, cut));
+      REQUIRE_FALSE(d.ok());
+      CHECK(d.status().code() == Code::kCorrupt);
+    }
+  }
+}
+
+TEST_CASE("trailing bytes, unknown versions and unknown kinds are Corrupt", "[store][entry]") {
+  std::string enc = EncodeEntry(Sample(EntryKind::kFile));
+  CHECK(DecodeEntry(enc + "x").status().code() == Code::kCorrupt);
+
+  std::string bad_version = enc;
+  bad_version[0] = 2;
+  CHECK(DecodeEntry(bad_version).status().code() == Code::kCorrupt);
+
+  Entry e = Sample(EntryKind::kFile);
+  e.id = 1;  // one-byte varint, so the kind is byte 2
+  std::string bad_kind = EncodeEntry(e);
+  for (char k : {'\0', '\5', '\xff'}) {
+    bad_kind[2] = k;
+    CHECK(DecodeEntry(bad_kind).status().code() == Code::kCorrupt);
+  }
+}
+
+TEST_CASE("out-of-range fields are Corrupt", "[store][entry]") {
+  auto rejects = [](const Entry& e) {
+    Result<Entry> d = DecodeEntry(EncodeEntry(e));
+    return !d.ok() && d.status().code() == Code::kCorrupt;
+  };
+  Entry e = Sample(EntryKind::kFile);
+  SECTION("mode above 07777") {
+    e.mode = 010000;
+    CHECK(rejects(e));
+  }
+  SECTION("blob id of neither 0 nor 16 bytes") {
+    e.blob_id = std::string(15, 'b');
+    CHECK(rejects(e));
+  }
+  SECTION("md5 of neither 0 nor 16 bytes") {
+    e.md5 = std::string(17, 'm');
+    CHECK(rejects(e));
+  }
+  SECTION("an xattr name over 255 bytes") {
+    e.xattrs.emplace_back(std::string(256, 'n'), "v");
+    CHECK(rejects(e));
+  }
+  SECTION("an xattr value over 64 KiB") {
+    e.xattrs.emplace_back("user.big", std::string(std::size_t{64} * 1024 + 1, 'v'));
+    CHECK(rejects(e));
+  }
+  SECTION("more than 4096 xattrs") {
+    e.xattrs.assign(4097, {"n", "v"});
+    CHECK(rejects(e));
+  }
+  SECTION("a symlink target over 4096 bytes") {
+    e.kind = EntryKind::kSymlink;
+    e.symlink_target = std::string(4097, 't');
+    CHECK(rejects(e));
+  }
+  SECTION("the largest allowed values still decode") {
+    e.mode = 07777;
+    e.xattrs.assign(4096, {std::string(255, 'n'), "v"});
+    e.xattrs.back().second = std::string(std::size_t{64} * 1024, 'v');
+    CHECK_FALSE(rejects(e));
+  }
+}
+
+TEST_CASE("random byte flips never crash the decoder", "[store][entry]") {
+  std::mt19937 rng(12345);
+  for (EntryKind kind : kAllKinds) {
+    const std::string enc = EncodeEntry(Sample(kind));
+    std::uniform_int_distribution<std::size_t> pos(0, enc.size() - 1);
+    std::uniform_int_distribution<int> byte(0, 255);
+    for (int i = 0; i < 5000; ++i) {
+      std::string mutated = enc;
+      int flips = 1 + i % 4;
+      for (int f = 0; f < flips; ++f) mutated[pos(rng)] = static_cast<char>(byte(rng));
+      Result<Entry> d = DecodeEntry(mutated);
+      if (!d.ok()) REQUIRE(d.status().code() == Code::kCorrupt);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace shoal::store

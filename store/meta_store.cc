@@ -1,0 +1,491 @@
+#include "store/meta_store.h"
+
+#include <lmdb.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <utility>
+
+#include "base/coding.h"
+#include "base/mutex.h"
+#include "base/raii.h"
+
+namespace shoal::store {
+
+namespace {
+
+constexpr std::uint64_t kDefaultMapBytes = std::uint64_t{1} << 30;
+// LMDB needs a handful of pages for its meta pages and the two DB roots.
+constexpr std::uint64_t kMinMapBytes = std::uint64_t{64} * 1024;
+// Doubling stops here: a metadata map this large means something is wrong,
+// and the caller should see StoreFull rather than an ever-growing mmap.
+constexpr std::uint64_t kMaxMapBytes = std::uint64_t{1} << 40;
+constexpr std::uint32_t kStoreFormat = 1;
+constexpr EntryId kFirstFreeId = kRootId + 1;
+constexpr std::size_t kMaxNameBytes = 255;
+constexpr std::size_t kIdPrefixBytes = 8;
+
+constexpr std::string_view kNextIdKey = "next_id";
+constexpr std::string_view kFormatKey = "format";
+
+using MdbEnv = std::unique_ptr<MDB_env, Deleter<mdb_env_close>>;
+using MdbTxnHandle = std::unique_ptr<MDB_txn, Deleter<mdb_txn_abort>>;
+using MdbCursor = std::unique_ptr<MDB_cursor, Deleter<mdb_cursor_close>>;
+
+// The one place an LMDB return code becomes a Status. MDB_NOTFOUND is a
+// normal answer that callers test for before calling this; MDB_MAP_FULL
+// is normally absorbed by growing the map and only reaches callers when
+// growth is impossible.
+Status MdbStatus(int rc, std::string_view what) {
+  if (rc == MDB_SUCCESS) return Status::Ok();
+  std::string msg(what);
+  msg += ": ";
+  msg += mdb_strerror(rc);
+  if (rc == ENOSPC || rc == EDQUOT || rc == MDB_MAP_FULL) {
+    return {Code::kStoreFull, std::move(msg)};
+  }
+  return {Code::kIOError, std::move(msg)};
+}
+
+// LMDB never writes through key or data pointers passed in, so casting away
+// const here is safe; the API is just not const-correct.
+MDB_val ToVal(std::string_view s) {
+  return MDB_val{s.size(), const_cast<char*>(s.data())};
+}
+
+std::string_view FromVal(const MDB_val& v) {
+  return {static_cast<const char*>(v.mv_data), v.mv_size};
+}
+
+Status CheckName(std::string_view name) {
+  if (name.empty()) return InvalidArgument("empty name");
+  if (name.size() > kMaxNameBytes) return InvalidArgument("name longer than 255 bytes");
+  if (name.find('/') != std::string_view::npos || name.find('\0') != std::string_view::npos) {
+    return InvalidArgument("name contains '/' or NUL");
+  }
+  return Status::Ok();
+}
+
+// Big-endian, so that a directory's children form one contiguous key range
+// under memcmp ordering.
+std::string IdPrefix(EntryId id) {
+  std::string out(kIdPrefixBytes, '\0');
+  for (std::size_t i = 0; i < kIdPrefixBytes; ++i) {
+    out[kIdPrefixBytes - 1 - i] = static_cast<char>((id >> (8 * i)) & 0xff);
+  }
+  return out;
+}
+
+EntryId LoadIdPrefix(std::string_view key) {
+  EntryId id = 0;
+  for (std::size_t i = 0; i < kIdPrefixBytes; ++i) {
+    id = (id << 8) | static_cast<unsigned char>(key[i]);
+  }
+  return id;
+}
+
+std::string EncodeKey(EntryId parent, std::string_view name, bool is_dir) {
+  std::string key = IdPrefix(parent);
+  key.append(name);
+  if (is_dir) key.push_back('/');
+  return key;
+}
+
+struct ParsedKey {
+  EntryId parent = 0;
+  std::string_view name;
+  bool is_dir = false;
+};
+
+// false when the key cannot have been written by EncodeKey.
+bool ParseKey(std::string_view key, ParsedKey& out) {
+  if (key.size() <= kIdPrefixBytes) return false;
+  out.parent = LoadIdPrefix(key);
+  out.name = key.substr(kIdPrefixBytes);
+  out.is_dir = out.name.back() == '/';
+  if (out.is_dir) out.name.remove_suffix(1);
+  return CheckName(out.name).ok();
+}
+
+// Decodes a value, which must describe an entry of the directory-ness its
+// key says; the copy out of LMDB's memory happens here.
+Result<Entry> DecodeValue(const MDB_val& v, bool is_dir) {
+  Result<Entry> e = DecodeEntry(FromVal(v));
+  if (e.ok() && e->is_dir() != is_dir) {
+    return Corrupt("entry kind does not match its key");
+  }
+  return e;
+}
+
+// Shared hold on the map lock, taken through a turnstile. glibc's rwlock
+// (under std::shared_mutex) prefers readers, so FUSE threads issuing one
+// View after another could keep a map resize waiting forever; a grower
+// holds the turnstile while it waits, which stops new holders queueing in
+// front of it.
+class SCOPED_CAPABILITY MapReadLock {
+ public:
+  MapReadLock(Mutex& turnstile, SharedMutex& map) ACQUIRE_SHARED(map) : map_(map) {
+    MutexLock pass(turnstile);
+    map_.LockShared();
+  }
+  ~MapReadLock() RELEASE() { map_.UnlockShared(); }
+  MapReadLock(const MapReadLock&) = delete;
+  MapReadLock& operator=(const MapReadLock&) = delete;
+
+ private:
+  SharedMutex& map_;
+};
+
+class LmdbTxn final : public Txn {
+ public:
+  LmdbTxn(MDB_txn* txn, bool writable, MDB_dbi entries, MDB_dbi info)
+      : txn_(txn), writable_(writable), entries_(entries), info_(info) {}
+  LmdbTxn(const LmdbTxn&) = delete;
+  LmdbTxn& operator=(const LmdbTxn&) = delete;
+
+  MDB_txn* raw() { return txn_.get(); }
+  // True once any write hit MDB_MAP_FULL: the transaction is then dead and
+  // Update must grow the map and start over, whatever fn returned.
+  bool map_full() const { return map_full_; }
+  void set_map_full() { map_full_ = true; }
+
+  // Commits; the handle is freed whether or not commit succeeds.
+  int Commit() { return mdb_txn_commit(txn_.release()); }
+
+  Result<std::optional<Entry>> Lookup(EntryId parent, std::string_view name) override {
+    Result<std::optional<Entry>> dir = Get(parent, name, true);
+    if (!dir.ok() || dir->has_value()) return dir;
+    return Get(parent, name, false);
+  }
+
+  Result<std::optional<Entry>> Get(EntryId parent, std::string_view name, bool is_dir) override {
+    Status s = CheckName(name);
+    if (!s.ok()) return s;
+    std::string key = EncodeKey(parent, name, is_dir);
+    MDB_val k = ToVal(key);
+    MDB_val v{};
+    int rc = mdb_get(txn_.get(), entries_, &k, &v);
+    if (rc == MDB_NOTFOUND) return std::optional<Entry>();
+    if (rc != MDB_SUCCESS) return MdbStatus(rc, "get entry");
+    Result<Entry> e = DecodeValue(v, is_dir);
+    if (!e.ok()) return e.status();
+    return std::optional<Entry>(std::move(e).value());
+  }
+
+  Result<std::vector<Child>> List(EntryId dir, const std::optional<Cursor>& after,
+                                  std::size_t limit) override {
+    std::vector<Child> out;
+    if (limit == 0) return out;
+    const std::string prefix = IdPrefix(dir);
+    std::string start = prefix;
+    if (after.has_value()) {
+      Status s = CheckName(after->name);
+      if (!s.ok()) return s;
+      start = EncodeKey(dir, after->name, after->is_dir);
+    }
+    Result<MdbCursor> cur = OpenCursor(entries_);
+    if (!cur.ok()) return cur.status();
+    MDB_val k = ToVal(start);
+    MDB_val v{};
+    int rc = mdb_cursor_get(cur->get(), &k, &v, MDB_SET_RANGE);
+    // SET_RANGE lands on the cursor key itself when it still exists; the
+    // listing resumes strictly after it.
+    if (rc == MDB_SUCCESS && after.has_value() && FromVal(k) == start) {
+      rc = mdb_cursor_get(cur->get(), &k, &v, MDB_NEXT);
+    }
+    while (rc == MDB_SUCCESS && out.size() < limit) {
+      std::string_view key = FromVal(k);
+      if (key.substr(0, kIdPrefixBytes) != prefix) break;
+      ParsedKey parsed;
+      if (!ParseKey(key, parsed)) return Corrupt("malformed entry key");
+      Result<Entry> e = DecodeValue(v, parsed.is_dir);
+      if (!e.ok()) return e.status();
+      out.push_back(Child{std::string(parsed.name), std::move(e).value()});
+      rc = mdb_cursor_get(cur->get(), &k, &v, MDB_NEXT);
+    }
+    if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND) return MdbStatus(rc, "list entries");
+    return out;
+  }
+
+  Result<bool> IsEmpty(EntryId dir) override {
+    Result<MdbCursor> cur = OpenCursor(entries_);
+    if (!cur.ok()) return cur.status();
+    const std::string prefix = IdPrefix(dir);
+    MDB_val k = ToVal(prefix);
+    MDB_val v{};
+    int rc = mdb_cursor_get(cur->get(), &k, &v, MDB_SET_RANGE);
+    if (rc == MDB_NOTFOUND) return true;
+    if (rc != MDB_SUCCESS) return MdbStatus(rc, "check directory");
+    return FromVal(k).substr(0, kIdPrefixBytes) != prefix;
+  }
+
+  Status Put(EntryId parent, std::string_view name, const Entry& entry) override {
+    if (!writable_) return Internal("Put in a read-only transaction");
+    Status s = CheckName(name);
+    if (!s.ok()) return s;
+    std::string key = EncodeKey(parent, name, entry.is_dir());
+    std::string value = EncodeEntry(entry);
+    MDB_val k = ToVal(key);
+    MDB_val v = ToVal(value);
+    return WriteStatus(mdb_put(txn_.get(), entries_, &k, &v, 0), "put entry");
+  }
+
+  Status Remove(EntryId parent, std::string_view name, bool is_dir) override {
+    if (!writable_) return Internal("Remove in a read-only transaction");
+    Status s = CheckName(name);
+    if (!s.ok()) return s;
+    std::string key = EncodeKey(parent, name, is_dir);
+    MDB_val k = ToVal(key);
+    int rc = mdb_del(txn_.get(), entries_, &k, nullptr);
+    if (rc == MDB_NOTFOUND) return NoSuchKey("no entry " + std::string(name));
+    return WriteStatus(rc, "remove entry");
+  }
+
+  Result<EntryId> NewId() override {
+    if (!writable_) return Internal("NewId in a read-only transaction");
+    MDB_val k = ToVal(kNextIdKey);
+    MDB_val v{};
+    int rc = mdb_get(txn_.get(), info_, &k, &v);
+    if (rc == MDB_NOTFOUND) return Corrupt("store info has no next_id");
+    if (rc != MDB_SUCCESS) return MdbStatus(rc, "read next_id");
+    if (v.mv_size != 8) return Corrupt("store info next_id has the wrong size");
+    EntryId id = LoadFixed64(static_cast<const unsigned char*>(v.mv_data));
+    if (id < kFirstFreeId || id == UINT64_MAX) return Corrupt("store info next_id out of range");
+    std::string next;
+    PutFixed64(next, id + 1);
+    MDB_val nv = ToVal(next);
+    Status s = WriteStatus(mdb_put(txn_.get(), info_, &k, &nv, 0), "write next_id");
+    if (!s.ok()) return s;
+    return id;
+  }
+
+  Status ScanAll(const std::function<Status(EntryId parent, std::string_view name, bool is_dir,
+                                            Result<Entry> entry)>& fn) override {
+    Result<MdbCursor> cur = OpenCursor(entries_);
+    if (!cur.ok()) return cur.status();
+    MDB_val k{};
+    MDB_val v{};
+    int rc = mdb_cursor_get(cur->get(), &k, &v, MDB_FIRST);
+    while (rc == MDB_SUCCESS) {
+      std::string_view key = FromVal(k);
+      ParsedKey parsed;
+      Status s;
+      if (ParseKey(key, parsed)) {
+        s = fn(parsed.parent, parsed.name, parsed.is_dir, DecodeValue(v, parsed.is_dir));
+      } else {
+        // fsck still hears about a key it can only partly read.
+        EntryId parent = key.size() >= kIdPrefixBytes ? LoadIdPrefix(key) : 0;
+        std::string_view name = key.size() > kIdPrefixBytes ? key.substr(kIdPrefixBytes) : "";
+        s = fn(parent, name, false, Result<Entry>(Corrupt("malformed entry key")));
+      }
+      if (!s.ok()) return s;
+      rc = mdb_cursor_get(cur->get(), &k, &v, MDB_NEXT);
+    }
+    if (rc != MDB_NOTFOUND) return MdbStatus(rc, "scan entries");
+    return Status::Ok();
+  }
+
+ private:
+  Result<MdbCursor> OpenCursor(MDB_dbi dbi) {
+    MDB_cursor* c = nullptr;
+    int rc = mdb_cursor_open(txn_.get(), dbi, &c);
+    if (rc != MDB_SUCCESS) return MdbStatus(rc, "open cursor");
+    return MdbCursor(c);
+  }
+
+  Status WriteStatus(int rc, std::string_view what) {
+    if (rc == MDB_MAP_FULL) map_full_ = true;
+    return MdbStatus(rc, what);
+  }
+
+  MdbTxnHandle txn_;
+  const bool writable_;
+  const MDB_dbi entries_;
+  const MDB_dbi info_;
+  bool map_full_ = false;
+};
+
+class LmdbMetaStore final : public MetaStore {
+ public:
+  explicit LmdbMetaStore(MdbEnv env) : env_(std::move(env)) {}
+  LmdbMetaStore(const LmdbMetaStore&) = delete;
+  LmdbMetaStore& operator=(const LmdbMetaStore&) = delete;
+
+  // Opens the two tables and checks or writes the store format.
+  Status Init() {
+    return WriteLoop(
+        [this](LmdbTxn& txn) {
+          MDB_dbi entries = 0;
+          MDB_dbi info = 0;
+          int rc = mdb_dbi_open(txn.raw(), "entries", MDB_CREATE, &entries);
+          if (rc == MDB_MAP_FULL) txn.set_map_full();
+          if (rc != MDB_SUCCESS) return MdbStatus(rc, "open entries table");
+          rc = mdb_dbi_open(txn.raw(), "info", MDB_CREATE, &info);
+          if (rc == MDB_MAP_FULL) txn.set_map_full();
+          if (rc != MDB_SUCCESS) return MdbStatus(rc, "open info table");
+
+          MDB_val k = ToVal(kFormatKey);
+          MDB_val v{};
+          rc = mdb_get(txn.raw(), info, &k, &v);
+          if (rc == MDB_SUCCESS) {
+            if (v.mv_size != 4) return Corrupt("store format has the wrong size");
+            std::uint32_t format = LoadFixed32(static_cast<const unsigned char*>(v.mv_data));
+            if (format != kStoreFormat) {
+              return Status(Code::kInvalidRequest,
+                            "unknown store format " + std::to_string(format));
+            }
+          } else if (rc == MDB_NOTFOUND) {
+            std::string format, next_id;
+            PutFixed32(format, kStoreFormat);
+            PutFixed64(next_id, kFirstFreeId);
+            MDB_val fv = ToVal(format);
+            rc = mdb_put(txn.raw(), info, &k, &fv, 0);
+            if (rc == MDB_SUCCESS) {
+              MDB_val nk = ToVal(kNextIdKey);
+              MDB_val nv = ToVal(next_id);
+              rc = mdb_put(txn.raw(), info, &nk, &nv, 0);
+            }
+            if (rc == MDB_MAP_FULL) txn.set_map_full();
+            if (rc != MDB_SUCCESS) return MdbStatus(rc, "write store info");
+          } else {
+            return MdbStatus(rc, "read store format");
+          }
+          // Handles opened in a committed transaction stay valid for the
+          // life of the environment; a retried attempt overwrites these.
+          entries_ = entries;
+          info_ = info;
+          return Status::Ok();
+        },
+        {});
+  }
+
+  Status View(const std::function<Status(Txn&)>& fn) override {
+    MapReadLock map(turnstile_, map_mu_);
+    MDB_txn* raw = nullptr;
+    int rc = mdb_txn_begin(env_.get(), nullptr, MDB_RDONLY, &raw);
+    if (rc != MDB_SUCCESS) return MdbStatus(rc, "begin read transaction");
+    LmdbTxn txn(raw, /*writable=*/false, entries_, info_);
+    // Aborting a read-only transaction is how LMDB ends it; the destructor
+    // does that, before the map lock is released.
+    return fn(txn);
+  }
+
+  Status Update(const std::function<Status(Txn&)>& fn,
+                const std::function<void()>& after_commit) override {
+    return WriteLoop([&fn](LmdbTxn& txn) { return fn(txn); }, after_commit);
+  }
+
+  std::uint64_t MapSize() const override {
+    MapReadLock map(turnstile_, map_mu_);
+    MDB_envinfo info{};
+    MDB_stat stat{};
+    if (mdb_env_info(env_.get(), &info) != MDB_SUCCESS ||
+        mdb_env_stat(env_.get(), &stat) != MDB_SUCCESS) {
+      return 0;
+    }
+    return (std::uint64_t{info.me_last_pgno} + 1) * stat.ms_psize;
+  }
+
+ private:
+  // Runs fn in a write transaction and commits, growing the map and
+  // starting over whenever LMDB reports it full.
+  Status WriteLoop(const std::function<Status(LmdbTxn&)>& fn,
+                   const std::function<void()>& after_commit) EXCLUDES(write_mu_) {
+    // Held across begin, fn, commit and after_commit, so after_commit
+    // finishes before the next write transaction begins. LMDB would
+    // serialise writers by itself, but only from begin to commit.
+    MutexLock writer(write_mu_);
+    for (;;) {
+      bool full = false;
+      {
+        MapReadLock map(turnstile_, map_mu_);
+        MDB_txn* raw = nullptr;
+        int rc = mdb_txn_begin(env_.get(), nullptr, 0, &raw);
+        if (rc != MDB_SUCCESS) return MdbStatus(rc, "begin write transaction");
+        LmdbTxn txn(raw, /*writable=*/true, entries_, info_);
+        Status s = fn(txn);
+        if (txn.map_full()) {
+          full = true;  // txn aborts on leaving this scope
+        } else if (!s.ok()) {
+          return s;
+        } else {
+          rc = txn.Commit();
+          if (rc == MDB_MAP_FULL) {
+            full = true;
+          } else if (rc != MDB_SUCCESS) {
+            return MdbStatus(rc, "commit");
+          }
+        }
+      }
+      if (!full) break;
+      Status s = GrowMap();
+      if (!s.ok()) return s;
+    }
+    if (after_commit) after_commit();
+    return Status::Ok();
+  }
+
+  // Doubles the map. LMDB allows resizing only with no transaction open in
+  // the process, which the exclusive map lock guarantees: every transaction
+  // holds it shared.
+  Status GrowMap() REQUIRES(write_mu_) {
+    MutexLock pass(turnstile_);
+    WriterLock map(map_mu_);
+    MDB_envinfo info{};
+    int rc = mdb_env_info(env_.get(), &info);
+    if (rc != MDB_SUCCESS) return MdbStatus(rc, "read map size");
+    std::uint64_t size = info.me_mapsize;
+    if (size >= kMaxMapBytes) {
+      return Status(Code::kStoreFull, "metadata map is full at " + std::to_string(size) + " bytes");
+    }
+    rc = mdb_env_set_mapsize(env_.get(), static_cast<std::size_t>(size * 2));
+    return MdbStatus(rc, "grow map");
+  }
+
+  MdbEnv env_;
+  MDB_dbi entries_ = 0;  // set once by Init, then read-only
+  MDB_dbi info_ = 0;
+  Mutex write_mu_;
+  mutable Mutex turnstile_;  // see MapReadLock
+  mutable SharedMutex map_mu_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<MetaStore>> MetaStore::Open(const std::string& dir) {
+  return Open(dir, kDefaultMapBytes);
+}
+
+Result<std::unique_ptr<MetaStore>> MetaStore::Open(const std::string& dir,
+                                                   std::uint64_t initial_map_bytes) {
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
+    return PosixError("create metadata directory " + dir, errno);
+  }
+  MDB_env* raw = nullptr;
+  int rc = mdb_env_create(&raw);
+  if (rc != MDB_SUCCESS) return MdbStatus(rc, "create LMDB environment");
+  MdbEnv env(raw);  // closes the environment on every failure path below
+
+  // LMDB wants the map size a multiple of the OS page size.
+  const auto page = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+  std::uint64_t map_bytes = initial_map_bytes < kMinMapBytes ? kMinMapBytes : initial_map_bytes;
+  map_bytes = (map_bytes + page - 1) / page * page;
+
+  rc = mdb_env_set_maxdbs(env.get(), 4);
+  if (rc != MDB_SUCCESS) return MdbStatus(rc, "set max DBs");
+  rc = mdb_env_set_mapsize(env.get(), static_cast<std::size_t>(map_bytes));
+  if (rc != MDB_SUCCESS) return MdbStatus(rc, "set map size");
+  // MDB_NOTLS: FUSE runs read transactions on pool threads, and LMDB's
+  // default per-thread reader slot would forbid two live snapshots on one
+  // thread. Default sync flags: every commit is durable.
+  rc = mdb_env_open(env.get(), dir.c_str(), MDB_NOTLS, 0600);
+  if (rc != MDB_SUCCESS) return MdbStatus(rc, "open LMDB environment " + dir);
+
+  auto store = std::make_unique<LmdbMetaStore>(std::move(env));
+  Status s = store->Init();
+  if (!s.ok()) return s;
+  return std::unique_ptr<MetaStore>(std::move(store));
+}
+
+}  // namespace shoal::store

@@ -1,0 +1,495 @@
+#include "store/meta_store.h"
+
+#include <lmdb.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <catch2/catch.hpp>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <set>
+#include <thread>
+
+#include "base/coding.h"
+
+namespace shoal::store {
+namespace {
+
+// A fresh directory under $TMPDIR, removed with everything in it.
+class TempDir {
+ public:
+  TempDir() {
+    const char* tmp = std::getenv("TMPDIR");
+    std::string tmpl = std::string(tmp != nullptr ? tmp : "/tmp") + "/shoal_store_XXXXXX";
+    REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
+    path_ = tmpl;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+  std::string meta() const { return path_ + "/meta"; }
+
+ private:
+  std::string path_;
+};
+
+std::unique_ptr<MetaStore> OpenOrDie(const std::string& dir) {
+  Result<std::unique_ptr<MetaStore>> s = MetaStore::Open(dir);
+  INFO(s.status().ToString());
+  REQUIRE(s.ok());
+  return std::move(s).value();
+}
+
+Entry MakeFile(EntryId id) {
+  Entry e;
+  e.id = id;
+  e.kind = EntryKind::kFile;
+  return e;
+}
+
+Entry MakeDir(EntryId id) {
+  Entry e;
+  e.id = id;
+  e.kind = EntryKind::kDirectory;
+  e.mode = 0755;
+  return e;
+}
+
+std::vector<std::string> Names(const std::vector<Child>& children) {
+  std::vector<std::string> out;
+  out.reserve(children.size());
+  for (const Child& c : children) out.push_back(c.name + (c.entry.is_dir() ? "/" : ""));
+  return out;
+}
+
+TEST_CASE("a directory lists in S3 key order", "[store]") {
+  TempDir tmp;
+  auto store = OpenOrDie(tmp.meta());
+  const EntryId dir = 7;
+  REQUIRE(store
+              ->Update([&](Txn& t) {
+                for (const char* f : {"b.txt", "a", "b-c"}) {
+                  Status s = t.Put(dir, f, MakeFile(100));
+                  if (!s.ok()) return s;
+                }
+                for (const char* d : {"b", "a.d"}) {
+                  Status s = t.Put(dir, d, MakeDir(200));
+                  if (!s.ok()) return s;
+                }
+                // Neighbouring directories must not leak into the listing.
+                Status s = t.Put(dir - 1, "zz", MakeFile(300));
+                if (!s.ok()) return s;
+                return t.Put(dir + 1, "0", MakeFile(301));
+              })
+              .ok());
+
+  const std::vector<std::string> want = {"a", "a.d/", "b-c", "b.txt", "b/"};
+  REQUIRE(store
+              ->View([&](Txn& t) {
+                Result<std::vector<Child>> all = t.List(dir, std::nullopt, 100);
+                REQUIRE(all.ok());
+                CHECK(Names(*all) == want);
+
+                SECTION("paging with a cursor and a limit visits each child once") {
+                  std::vector<std::string> paged;
+                  std::optional<Txn::Cursor> after;
+                  for (int pages = 0; pages < 10; ++pages) {
+                    Result<std::vector<Child>> page = t.List(dir, after, 2);
+                    REQUIRE(page.ok());
+                    CHECK(page->size() <= 2);
+                    if (page->empty()) break;
+                    for (const auto& n : Names(*page)) paged.push_back(n);
+                    after = Txn::Cursor{page->back().name, page->back().entry.is_dir()};
+                  }
+                  CHECK(paged == want);
+                }
+                SECTION("a cursor that names no child resumes after where it would be") {
+                  Result<std::vector<Child>> page = t.List(dir, Txn::Cursor{"a.c", false}, 100);
+                  REQUIRE(page.ok());
+                  CHECK(Names(*page) == std::vector<std::string>{"a.d/", "b-c", "b.txt", "b/"});
+                  // "b" the file does not exist; it would sort first of the
+                  // "b" names, "b/" last.
+                  page = t.List(dir, Txn::Cursor{"b", false}, 100);
+                  REQUIRE(page.ok());
+                  CHECK(Names(*page) == std::vector<std::string>{"b-c", "b.txt", "b/"});
+                  page = t.List(dir, Txn::Cursor{"b", true}, 100);
+                  REQUIRE(page.ok());
+                  CHECK(page->empty());
+                }
+                SECTION("a zero limit lists nothing") {
+                  Result<std::vector<Child>> page = t.List(dir, std::nullopt, 0);
+                  REQUIRE(page.ok());
+                  CHECK(page->empty());
+                }
+                Result<bool> empty = t.IsEmpty(dir);
+                REQUIRE(empty.ok());
+                CHECK_FALSE(*empty);
+                empty = t.IsEmpty(dir + 100);
+                REQUIRE(empty.ok());
+                CHECK(*empty);
+                return Status::Ok();
+              })
+              .ok());
+}
+
+TEST_CASE("Lookup prefers the directory over a file of the same name", "[store]") {
+  TempDir tmp;
+  auto store = OpenOrDie(tmp.meta());
+  REQUIRE(store
+              ->Update([](Txn& t) {
+                Status s = t.Put(kRootId, "x", MakeFile(10));
+                if (!s.ok()) return s;
+                s = t.Put(kRootId, "only-file", MakeFile(12));
+                if (!s.ok()) return s;
+                return t.Put(kRootId, "x", MakeDir(11));
+              })
+              .ok());
+  REQUIRE(store
+              ->View([](Txn& t) {
+                Result<std::optional<Entry>> e = t.Lookup(kRootId, "x");
+                REQUIRE(e.ok());
+                REQUIRE(e->has_value());
+                CHECK((*e)->id == 11);
+                e = t.Get(kRootId, "x", false);
+                REQUIRE(e.ok());
+                REQUIRE(e->has_value());
+                CHECK((*e)->id == 10);
+                e = t.Lookup(kRootId, "only-file");
+                REQUIRE(e.ok());
+                REQUIRE(e->has_value());
+                CHECK((*e)->id == 12);
+                e = t.Lookup(kRootId, "absent");
+                REQUIRE(e.ok());
+                CHECK_FALSE(e->has_value());
+                return Status::Ok();
+              })
+              .ok());
+}
+
+TEST_CASE("bad names are InvalidArgument", "[store]") {
+  TempDir tmp;
+  auto store = OpenOrDie(tmp.meta());
+  Status s = store->Update([](Txn& t) {
+    for (const std::string& name :
+         {std::string(), std::string("a/b"), std::string("a\0b", 3), std::string(256, 'n')}) {
+      CHECK(t.Put(kRootId, name, MakeFile(5)).code() == Code::kInvalidArgument);
+      CHECK(t.Lookup(kRootId, name).status().code() == Code::kInvalidArgument);
+    }
+    return t.Put(kRootId, std::string(255, 'n'), MakeDir(5));
+  });
+  CHECK(s.ok());
+}
+
+TEST_CASE("removing an absent entry is NoSuchKey", "[store]") {
+  TempDir tmp;
+  auto store = OpenOrDie(tmp.meta());
+  Status s = store->Update([](Txn& t) { return t.Remove(kRootId, "nope", false); });
+  CHECK(s.code() == Code::kNoSuchKey);
+  s = store->Update([](Txn& t) {
+    Status put = t.Put(kRootId, "f", MakeFile(3));
+    if (!put.ok()) return put;
+    // Directory-ness is part of the name: "f/" does not exist.
+    CHECK(t.Remove(kRootId, "f", true).code() == Code::kNoSuchKey);
+    return t.Remove(kRootId, "f", false);
+  });
+  CHECK(s.ok());
+}
+
+TEST_CASE("an Update whose callback fails leaves nothing behind", "[store]") {
+  TempDir tmp;
+  auto store = OpenOrDie(tmp.meta());
+  bool ran_after = false;
+  Status s = store->Update(
+      [](Txn& t) {
+        Status put = t.Put(kRootId, "f", MakeFile(3));
+        if (!put.ok()) return put;
+        Result<EntryId> id = t.NewId();
+        if (!id.ok()) return id.status();
+        return Status(Code::kAccessDenied, "changed my mind");
+      },
+      [&] { ran_after = true; });
+  CHECK(s.code() == Code::kAccessDenied);
+  CHECK_FALSE(ran_after);
+  CHECK(store
+            ->View([](Txn& t) {
+              Result<bool> empty = t.IsEmpty(kRootId);
+              REQUIRE(empty.ok());
+              CHECK(*empty);
+              return Status::Ok();
+            })
+            .ok());
+  // The aborted NewId was not consumed.
+  CHECK(store
+            ->Update([](Txn& t) {
+              Result<EntryId> id = t.NewId();
+              REQUIRE(id.ok());
+              CHECK(*id == kRootId + 1);
+              return Status::Ok();
+            })
+            .ok());
+}
+
+TEST_CASE("after_commit runs after a successful commit", "[store]") {
+  TempDir tmp;
+  auto store = OpenOrDie(tmp.meta());
+  int calls = 0;
+  Status s = store->Update([](Txn& t) { return t.Put(kRootId, "f", MakeFile(3)); },
+                           [&] {
+                             ++calls;
+                             // The write is already visible to readers.
+                             CHECK(store
+                                       ->View([](Txn& t) {
+                                         Result<std::optional<Entry>> e =
+                                             t.Get(kRootId, "f", false);
+                                         REQUIRE(e.ok());
+                                         CHECK(e->has_value());
+                                         return Status::Ok();
+                                       })
+                                       .ok());
+                           });
+  CHECK(s.ok());
+  CHECK(calls == 1);
+}
+
+TEST_CASE("a read-only transaction refuses writes", "[store]") {
+  TempDir tmp;
+  auto store = OpenOrDie(tmp.meta());
+  CHECK(store
+            ->View([](Txn& t) {
+              CHECK(t.Put(kRootId, "f", MakeFile(3)).code() == Code::kInternal);
+              CHECK(t.Remove(kRootId, "f", false).code() == Code::kInternal);
+              CHECK(t.NewId().status().code() == Code::kInternal);
+              return Status::Ok();
+            })
+            .ok());
+}
+
+TEST_CASE("data and ids survive reopening, and ids are never reused", "[store]") {
+  TempDir tmp;
+  std::set<EntryId> seen;
+  auto take_ids = [&](MetaStore& store, int n) {
+    REQUIRE(store
+                .Update([&](Txn& t) {
+                  for (int i = 0; i < n; ++i) {
+                    Result<EntryId> id = t.NewId();
+                    REQUIRE(id.ok());
+                    CHECK(*id > kRootId);
+                    CHECK(seen.insert(*id).second);
+                  }
+                  return Status::Ok();
+                })
+                .ok());
+  };
+  {
+    auto store = OpenOrDie(tmp.meta());
+    take_ids(*store, 5);
+    Entry e = MakeFile(*seen.begin());
+    e.xattrs = {{"user.k", "v"}};
+    REQUIRE(store->Update([&](Txn& t) { return t.Put(kRootId, "kept", e); }).ok());
+  }
+  auto store = OpenOrDie(tmp.meta());
+  take_ids(*store, 5);
+  CHECK(seen.size() == 10);
+  CHECK(store
+            ->View([&](Txn& t) {
+              Result<std::optional<Entry>> e = t.Get(kRootId, "kept", false);
+              REQUIRE(e.ok());
+              REQUIRE(e->has_value());
+              CHECK((*e)->id == *seen.begin());
+              CHECK((*e)->xattrs.size() == 1);
+              return Status::Ok();
+            })
+            .ok());
+}
+
+TEST_CASE("the map grows when a tiny map fills up", "[store]") {
+  TempDir tmp;
+  Result<std::unique_ptr<MetaStore>> opened = MetaStore::Open(tmp.meta(), std::uint64_t{64} * 1024);
+  REQUIRE(opened.ok());
+  auto& store = *opened;
+  const std::string value(std::size_t{60} * 1024, 'v');
+  auto entry = [&](int i) {
+    Entry e = MakeFile(static_cast<EntryId>(i));
+    e.xattrs = {{"user.pad", value}};
+    return e;
+  };
+  // One transaction far larger than the map: it must be retried several times.
+  int attempts = 0;
+  Status s = store->Update([&](Txn& t) {
+    ++attempts;
+    for (int i = 0; i < 100; ++i) {
+      Status put = t.Put(kRootId, "big" + std::to_string(i), entry(i));
+      if (!put.ok()) return put;
+    }
+    return Status::Ok();
+  });
+  INFO(s.ToString());
+  REQUIRE(s.ok());
+  CHECK(attempts > 1);
+  // Many small transactions whose callbacks swallow the error: growth must
+  // not depend on fn passing the status on.
+  for (int i = 0; i < 100; ++i) {
+    s = store->Update([&](Txn& t) {
+      (void)t.Put(kRootId, "small" + std::to_string(i), entry(i));
+      return Status::Ok();
+    });
+    REQUIRE(s.ok());
+  }
+  CHECK(store->MapSize() > std::uint64_t{10} * 1024 * 1024);
+  CHECK(store
+            ->View([&](Txn& t) {
+              Result<std::vector<Child>> all = t.List(kRootId, std::nullopt, 1000);
+              REQUIRE(all.ok());
+              CHECK(all->size() == 200);
+              return Status::Ok();
+            })
+            .ok());
+}
+
+TEST_CASE("readers run concurrently with writers", "[store]") {
+  TempDir tmp;
+  Result<std::unique_ptr<MetaStore>> opened = MetaStore::Open(tmp.meta(), std::uint64_t{64} * 1024);
+  REQUIRE(opened.ok());
+  MetaStore& store = **opened;
+  constexpr int kWrites = 300;
+  std::atomic<bool> done{false};
+  std::atomic<int> bad{0};
+  std::vector<std::thread> readers;
+  readers.reserve(4);
+  for (int r = 0; r < 4; ++r) {
+    readers.emplace_back([&] {
+      while (!done.load()) {
+        Status s = store.View([&](Txn& t) {
+          Result<std::vector<Child>> all = t.List(kRootId, std::nullopt, kWrites + 1);
+          if (!all.ok()) return all.status();
+          // Each write adds the next name, so a snapshot is a prefix.
+          for (std::size_t i = 0; i < all->size(); ++i) {
+            if ((*all)[i].entry.id != EntryId{100000} + static_cast<EntryId>(i)) ++bad;
+          }
+          return Status::Ok();
+        });
+        if (!s.ok()) ++bad;
+      }
+    });
+  }
+  const std::string pad(2000, 'p');
+  for (int i = 0; i < kWrites; ++i) {
+    char name[16];
+    std::snprintf(name, sizeof name, "k%06d", i);
+    Entry e = MakeFile(EntryId{100000} + static_cast<EntryId>(i));
+    e.xattrs = {{"user.pad", pad}};
+    REQUIRE(store.Update([&](Txn& t) { return t.Put(kRootId, name, e); }).ok());
+  }
+  done = true;
+  for (auto& th : readers) th.join();
+  CHECK(bad.load() == 0);
+}
+
+TEST_CASE("ScanAll reports corrupt values and stops when fn fails", "[store]") {
+  TempDir tmp;
+  {
+    auto store = OpenOrDie(tmp.meta());
+    REQUIRE(store
+                ->Update([](Txn& t) {
+                  Status s = t.Put(kRootId, "a", MakeFile(2));
+                  if (!s.ok()) return s;
+                  s = t.Put(kRootId, "b", MakeDir(3));
+                  if (!s.ok()) return s;
+                  return t.Put(3, "c", MakeFile(4));
+                })
+                .ok());
+  }
+  // Damage the value of "a" behind the store's back.
+  {
+    MDB_env* env = nullptr;
+    REQUIRE(mdb_env_create(&env) == 0);
+    REQUIRE(mdb_env_set_maxdbs(env, 4) == 0);
+    REQUIRE(mdb_env_open(env, tmp.meta().c_str(), 0, 0600) == 0);
+    MDB_txn* txn = nullptr;
+    REQUIRE(mdb_txn_begin(env, nullptr, 0, &txn) == 0);
+    MDB_dbi dbi = 0;
+    REQUIRE(mdb_dbi_open(txn, "entries", 0, &dbi) == 0);
+    std::string key(7, '\0');
+    key += '\1';
+    key += 'a';
+    MDB_val k{key.size(), key.data()};
+    char junk[] = "\x01garbage";
+    MDB_val v{sizeof junk - 1, junk};
+    REQUIRE(mdb_put(txn, dbi, &k, &v, 0) == 0);
+    REQUIRE(mdb_txn_commit(txn) == 0);
+    mdb_env_close(env);
+  }
+  auto store = OpenOrDie(tmp.meta());
+  int seen = 0, corrupt = 0;
+  Status s = store->View([&](Txn& t) {
+    return t.ScanAll(
+        [&](EntryId parent, std::string_view name, bool is_dir, const Result<Entry>& e) {
+          ++seen;
+          if (!e.ok()) {
+            ++corrupt;
+            CHECK(e.status().code() == Code::kCorrupt);
+            CHECK(parent == kRootId);
+            CHECK(name == "a");
+            CHECK_FALSE(is_dir);
+          }
+          return Status::Ok();
+        });
+  });
+  CHECK(s.ok());
+  CHECK(seen == 3);
+  CHECK(corrupt == 1);
+
+  seen = 0;
+  s = store->View([&](Txn& t) {
+    return t.ScanAll([&](EntryId, std::string_view, bool, const Result<Entry>&) {
+      ++seen;
+      return Status(Code::kInternal, "stop");
+    });
+  });
+  CHECK(s.code() == Code::kInternal);
+  CHECK(seen == 1);
+  // Lookups of the damaged entry report it rather than crash.
+  CHECK(store->View([](Txn& t) { return t.Lookup(kRootId, "a").status(); }).code() ==
+        Code::kCorrupt);
+}
+
+TEST_CASE("a store of an unknown format is refused", "[store]") {
+  TempDir tmp;
+  { auto store = OpenOrDie(tmp.meta()); }
+  {
+    MDB_env* env = nullptr;
+    REQUIRE(mdb_env_create(&env) == 0);
+    REQUIRE(mdb_env_set_maxdbs(env, 4) == 0);
+    REQUIRE(mdb_env_open(env, tmp.meta().c_str(), 0, 0600) == 0);
+    MDB_txn* txn = nullptr;
+    REQUIRE(mdb_txn_begin(env, nullptr, 0, &txn) == 0);
+    MDB_dbi dbi = 0;
+    REQUIRE(mdb_dbi_open(txn, "info", 0, &dbi) == 0);
+    std::string key = "format";
+    std::string value;
+    PutFixed32(value, 2);
+    MDB_val k{key.size(), key.data()};
+    MDB_val v{value.size(), value.data()};
+    REQUIRE(mdb_put(txn, dbi, &k, &v, 0) == 0);
+    REQUIRE(mdb_txn_commit(txn) == 0);
+    mdb_env_close(env);
+  }
+  Result<std::unique_ptr<MetaStore>> s = MetaStore::Open(tmp.meta());
+  REQUIRE_FALSE(s.ok());
+  CHECK(s.status().code() == Code::kInvalidRequest);
+  CHECK(s.status().message() == "unknown store format 2");
+}
+
+TEST_CASE("opening under a missing parent directory fails cleanly", "[store]") {
+  TempDir tmp;
+  Result<std::unique_ptr<MetaStore>> s = MetaStore::Open(tmp.path() + "/no/such/meta");
+  CHECK_FALSE(s.ok());
+}
+
+}  // namespace
+}  // namespace shoal::store

@@ -1,0 +1,62 @@
+# Shared helpers for the mount-level suites: source this file.
+# Each suite mounts fresh stores under a private temporary directory, runs
+# checks with ordinary tools, and ends with `finish`, which prints
+# "<suite>: N passed, M failed" and fails the suite if any check failed.
+set -uo pipefail
+
+SHOAL=${SHOAL_BIN:?set SHOAL_BIN to the shoal binary}
+SUITE=$(basename "$0" .sh)
+WORK=$(mktemp -d "/tmp/shoal-$SUITE.XXXXXX")
+STORE=$WORK/store
+MNT=$WORK/mnt
+mkdir -p "$MNT"
+PASSED=0
+FAILED=0
+
+cleanup() {
+  local m
+  for m in $(awk -v w="$WORK" '$2 ~ "^"w {print $2}' /proc/mounts | sort -r); do
+    fusermount3 -u "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
+  done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+pass() { PASSED=$((PASSED + 1)); echo "  ok   $*"; }
+fail() { FAILED=$((FAILED + 1)); echo "  FAIL $*"; }
+
+# check DESCRIPTION COMMAND...: passes when the command succeeds.
+check() {
+  local what=$1
+  shift
+  local out
+  if out=$("$@" 2>&1); then pass "$what"; else fail "$what"; echo "$out" | sed 's/^/       /' | head -20; fi
+}
+
+# expect_errno DESCRIPTION ERRNO-NAME COMMAND...: the command must fail and
+# its message must carry strerror(ERRNO) (e.g. "No such file or directory").
+expect_fail() {
+  local what=$1 message=$2
+  shift 2
+  local out
+  if out=$("$@" 2>&1); then
+    fail "$what (succeeded, expected: $message)"
+  elif grep -qi -- "$message" <<<"$out"; then
+    pass "$what"
+  else
+    fail "$what (expected '$message', got: $out)"
+  fi
+}
+
+mount_store() {  # mount_store [STORE] [MNT] [options...]
+  local store=${1:-$STORE} mnt=${2:-$MNT}
+  shift 2 2>/dev/null || shift $#
+  "$SHOAL" mount "$store" "$mnt" "$@"
+}
+
+umount_store() { "$SHOAL" umount "${1:-$MNT}"; }
+
+finish() {
+  echo "$SUITE: $PASSED passed, $FAILED failed"
+  ((FAILED == 0))
+}

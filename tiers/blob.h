@@ -1,0 +1,89 @@
+#pragma once
+// Blobs: the immutable, encrypted, compressed byte containers behind objects.
+//
+// File layout (all integers little-endian):
+//   header:  "SHOALBL1" | u8 format=1 | u8 codec level | u32 chunk_size |
+//            16-byte blob id | wrapped data key (RootKey::kWrappedBytes)
+//   chunks:  sealed chunk 0 .. n-1, each AES-256-GCM(payload) where payload
+//            is zstd(plain) or plain (whichever is shorter, flag in the index)
+//   index:   sealed list of {u64 offset, u32 stored_len, u32 plain_len, u8 raw}
+//            plus u64 total plaintext size and 16-byte MD5 of the plaintext
+//   footer:  u64 index offset | u32 index length | "SHOALEND"
+// Each chunk's nonce is its index; its AAD binds the blob id, chunk index, a
+// final-chunk flag and the compression flag, so reordered, spliced, truncated
+// or tampered chunks fail to open (Corrupt). The index nonce is 2^64-1.
+//
+// Thread-safety: BlobStore and BlobReader may be used from many threads at
+// once; a BlobWriter belongs to one thread at a time.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/status.h"
+#include "crypto/root_key.h"
+
+namespace shoal::tiers {
+
+inline constexpr std::size_t kBlobIdBytes = 16;
+
+// What a finished blob holds.
+struct BlobInfo {
+  std::string id;       // kBlobIdBytes raw bytes
+  std::uint64_t size;   // plaintext bytes
+  std::string md5;      // 16 raw bytes: MD5 of the plaintext
+  std::uint64_t stored_bytes;  // bytes on disk
+};
+
+struct EncodeOptions {
+  int zstd_level = 3;
+  std::uint32_t chunk_size = 256 * 1024;
+};
+
+// Streams plaintext in, writes the encoded blob to a temporary file.
+// Dropping a writer without Finish removes the temporary file.
+class BlobWriter {
+ public:
+  virtual ~BlobWriter() = default;
+  // Appends plaintext; chunks are sealed as they fill.
+  virtual Status Append(std::string_view data) = 0;
+  // Seals the tail, writes index and footer, fsyncs, and renames the file to
+  // its final name. After success the blob is durable and readable by id.
+  virtual Result<BlobInfo> Finish() = 0;
+};
+
+class BlobReader {
+ public:
+  virtual ~BlobReader() = default;
+  virtual std::uint64_t size() const = 0;
+  virtual const std::string& md5() const = 0;  // from the verified index
+  // Reads up to out_len bytes at offset; decodes only the chunks touched.
+  // Returns bytes read (short only at end). Corrupt on any verification failure.
+  virtual Result<std::size_t> Read(std::uint64_t offset, char* out, std::size_t out_len) = 0;
+};
+
+class BlobStore {
+ public:
+  // `dir` holds blob files, sharded as dir/<first 2 hex>/<32 hex>.
+  // `root` must outlive the store.
+  static Result<std::unique_ptr<BlobStore>> Open(const std::string& dir,
+                                                 const crypto::RootKey& root);
+  virtual ~BlobStore() = default;
+
+  virtual Result<std::unique_ptr<BlobWriter>> NewWriter(const EncodeOptions& options) = 0;
+  // Opens and verifies header, footer and index. NoSuchKey if absent,
+  // Corrupt if damaged.
+  virtual Result<std::unique_ptr<BlobReader>> OpenReader(std::string_view id) = 0;
+  // Removes a blob file (ok if already absent).
+  virtual Status Remove(std::string_view id) = 0;
+  // Ids of every finished blob on disk (for fsck and orphan sweeps).
+  virtual Result<std::vector<std::string>> List() = 0;
+  // Removes leftover temporary files from interrupted writes; returns how many.
+  virtual Result<std::size_t> SweepTemporaries() = 0;
+  // Path of a blob's file (for tests and fsck messages).
+  virtual std::string PathOf(std::string_view id) const = 0;
+};
+
+}  // namespace shoal::tiers

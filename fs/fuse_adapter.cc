@@ -374,7 +374,14 @@ void OnSetxattr(fuse_req_t req, fuse_ino_t ino, const char* name, const char* va
                 size_t size, int flags) {
   Serve(req, Op::kXattr, [&] {
     Status s = Fs(req).SetXattr(ino, name, std::string_view(value, size), flags);
-    if (!s.ok()) return Fail(req, ino, "", Status(s.code(), std::string(name) + ": " + s.message()));
+    if (!s.ok()) {
+      // cp -a and rsync probe other namespaces (ACLs, SELinux) on every
+      // file and expect ENOTSUP: an everyday answer, not worth a log line.
+      bool probe = s.code() == Code::kNotSupported &&
+                   std::string_view(name).substr(0, 5) != "user.";
+      return Fail(req, ino, "", Status(s.code(), std::string(name) + ": " + s.message()),
+                  !probe);
+    }
     fuse_reply_err(req, 0);
     return 0;
   });

@@ -7,8 +7,8 @@ namespace shoal {
 
 TEST_CASE("varints and byte strings round-trip", "[base][coding]") {
   std::string buf;
-  const std::uint64_t values[] = {0, 1, 127, 128, 300, 1ull << 35,
-                                  std::numeric_limits<std::uint64_t>::max()};
+  const std::uint64_t values[] = {
+      0, 1, 127, 128, 300, 1ull << 35, std::numeric_limits<std::uint64_t>::max()};
   for (auto v : values) PutVarint(buf, v);
   PutBytes(buf, "hello");
   PutFixed32(buf, 0xdeadbeef);

@@ -33,15 +33,15 @@ enum class Code : std::uint8_t {
   kStoreFull,
   kCorrupt,
   // File-system conditions that S3 has no name for.
-  kAlreadyExists,     // a key or directory is in the way
-  kNotEmpty,          // a directory that is not a bucket has children
+  kAlreadyExists,  // a key or directory is in the way
+  kNotEmpty,       // a directory that is not a bucket has children
   kNotADirectory,
   kIsADirectory,
-  kNotPermitted,      // e.g. hard links
+  kNotPermitted,  // e.g. hard links
   kNotSupported,
-  kNoSuchAttribute,   // xattr absent
-  kRange,             // caller's buffer too small
-  kIOError,           // an OS call failed for another reason
+  kNoSuchAttribute,  // xattr absent
+  kRange,            // caller's buffer too small
+  kIOError,          // an OS call failed for another reason
   kInternal,
 };
 
@@ -51,8 +51,7 @@ std::string_view CodeName(Code code);
 class [[nodiscard]] Status {
  public:
   Status() = default;  // OK
-  Status(Code code, std::string message)
-      : code_(code), message_(std::move(message)) {}
+  Status(Code code, std::string message) : code_(code), message_(std::move(message)) {}
 
   static Status Ok() { return {}; }
 
@@ -71,9 +70,15 @@ class [[nodiscard]] Status {
 inline Status InvalidArgument(std::string msg) {
   return {Code::kInvalidArgument, std::move(msg)};
 }
-inline Status NoSuchKey(std::string msg) { return {Code::kNoSuchKey, std::move(msg)}; }
-inline Status Corrupt(std::string msg) { return {Code::kCorrupt, std::move(msg)}; }
-inline Status Internal(std::string msg) { return {Code::kInternal, std::move(msg)}; }
+inline Status NoSuchKey(std::string msg) {
+  return {Code::kNoSuchKey, std::move(msg)};
+}
+inline Status Corrupt(std::string msg) {
+  return {Code::kCorrupt, std::move(msg)};
+}
+inline Status Internal(std::string msg) {
+  return {Code::kInternal, std::move(msg)};
+}
 
 // The one place where an OS error becomes a Status: ENOSPC/EDQUOT become
 // kStoreFull, ENOENT kNoSuchKey, EACCES/EPERM kAccessDenied, EIO kIOError,
@@ -84,7 +89,7 @@ Status PosixError(std::string_view context, int err);
 template <class T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : value_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : value_(std::move(value)) {}          // NOLINT: implicit by design
   Result(Status status) : status_(std::move(status)) {}  // NOLINT
   Result(Code code, std::string msg) : status_(code, std::move(msg)) {}
 

@@ -29,12 +29,12 @@ Status RandomBytes(std::span<unsigned char> out);
 Result<Key> RandomKey();
 
 // Appends ciphertext || 16-byte tag of `plaintext` to `out`.
-Status Seal(const Key& key, const Nonce& nonce, std::string_view aad,
-            std::string_view plaintext, std::string& out);
+Status Seal(const Key& key, const Nonce& nonce, std::string_view aad, std::string_view plaintext,
+            std::string& out);
 // Verifies and decrypts `sealed` (ciphertext || tag) into `out` (replaced).
 // Corrupt when the tag does not verify (wrong key, nonce, aad, or tampering).
-Status Open(const Key& key, const Nonce& nonce, std::string_view aad,
-            std::string_view sealed, std::string& out);
+Status Open(const Key& key, const Nonce& nonce, std::string_view aad, std::string_view sealed,
+            std::string& out);
 
 // Streaming MD5 (ETags are MD5 of the content).
 class Md5 {

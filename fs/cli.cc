@@ -194,8 +194,7 @@ int Mount(const std::vector<std::string>& words) {
   if (!CheckMountpoint(args.mountpoint, mountpoint, error)) return Fail(error);
   auto dir = store::StoreDir::Open(args.store);
   if (!dir.ok()) return Fail(dir.status().message());
-  if (Resolve((*dir)->path()) == mountpoint ||
-      mountpoint.rfind((*dir)->path() + "/", 0) == 0) {
+  if (Resolve((*dir)->path()) == mountpoint || mountpoint.rfind((*dir)->path() + "/", 0) == 0) {
     return Fail("the mount point must not lie inside the store");
   }
 

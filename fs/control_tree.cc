@@ -67,8 +67,7 @@ std::shared_ptr<const ControlNode> ControlTree::Find(NodeId id) const {
   return it == nodes_.end() ? nullptr : it->second;
 }
 
-std::shared_ptr<const ControlNode> ControlTree::Lookup(NodeId parent,
-                                                       std::string_view name) const {
+std::shared_ptr<const ControlNode> ControlTree::Lookup(NodeId parent, std::string_view name) const {
   MutexLock lock(mu_);
   auto kids = children_.find(parent);
   if (kids == children_.end()) return nullptr;

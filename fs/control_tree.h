@@ -34,7 +34,9 @@ namespace shoal::fs {
 
 using NodeId = std::uint64_t;
 inline constexpr NodeId kControlBit = NodeId{1} << 62;
-inline bool IsControlId(NodeId id) { return (id & kControlBit) != 0; }
+inline bool IsControlId(NodeId id) {
+  return (id & kControlBit) != 0;
+}
 
 class ControlTree;
 

@@ -4,8 +4,7 @@
 
 namespace shoal::fs {
 
-TEST_CASE("control nodes are found by parent and name, in their own id range",
-          "[fs][control]") {
+TEST_CASE("control nodes are found by parent and name, in their own id range", "[fs][control]") {
   ControlTree tree;
   auto dir = tree.AddDir(1, ".shoal", {});
   REQUIRE(dir.ok());
@@ -35,14 +34,12 @@ TEST_CASE("resource directories create and remove through their hooks", "[fs][co
             if (name == "bad") return InvalidArgument("bad name");
             auto made = t.AddDir(parent, name, {});
             if (!made.ok()) return made.status();
-            return t.AddFile(*made, "config.json",
-                             {.read = [] { return Result<std::string>("{}"); }})
+            return t
+                .AddFile(*made, "config.json", {.read = [] { return Result<std::string>("{}"); }})
                 .status();
           },
-      .remove =
-          [](ControlTree& t, NodeId parent, std::string_view name) {
-            return t.Remove(t.Lookup(parent, name)->id);
-          }};
+      .remove = [](ControlTree& t, NodeId parent,
+                   std::string_view name) { return t.Remove(t.Lookup(parent, name)->id); }};
   auto streams = tree.AddDir(1, ".kinesis", resources);
   REQUIRE(streams.ok());
 

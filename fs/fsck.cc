@@ -29,7 +29,8 @@ std::string PathOf(const std::map<EntryId, Node>& nodes, EntryId id) {
   std::set<EntryId> seen;
   while (id != store::kRootId) {
     auto it = nodes.find(id);
-    if (it == nodes.end() || !seen.insert(id).second) return "<detached>/" + (parts.empty() ? std::string() : *parts.front());
+    if (it == nodes.end() || !seen.insert(id).second)
+      return "<detached>/" + (parts.empty() ? std::string() : *parts.front());
     parts.push_back(&it->second.name);
     id = it->second.parent;
   }
@@ -99,26 +100,26 @@ int RunFsck(const std::string& store_path, std::ostream& out) {
   std::vector<std::string> problems;
   std::size_t buckets = 0, dirs = 0, symlinks = 0;
   Status s = (*meta)->View([&](store::Txn& txn) {
-    return txn.ScanAll([&](EntryId parent, std::string_view name, bool dir_key,
-                           Result<Entry> e) -> Status {
-      if (!e.ok()) {
-        problems.push_back("metadata of '" + std::string(name) + "' (in directory #" +
-                           std::to_string(parent) + ") is damaged: " + e.status().message());
-        return Status::Ok();
-      }
-      if (dir_key != e->is_dir()) {
-        problems.push_back("metadata of '" + std::string(name) + "' disagrees about its kind");
-      }
-      nodes[e->id] = Node{parent, std::string(name)};
-      is_dir[e->id] = e->is_dir();
-      switch (e->kind) {
-        case store::EntryKind::kBucket: ++buckets; break;
-        case store::EntryKind::kDirectory: ++dirs; break;
-        case store::EntryKind::kSymlink: ++symlinks; break;
-        case store::EntryKind::kFile: objects.emplace_back(e->id, std::move(*e)); break;
-      }
-      return Status::Ok();
-    });
+    return txn.ScanAll(
+        [&](EntryId parent, std::string_view name, bool dir_key, Result<Entry> e) -> Status {
+          if (!e.ok()) {
+            problems.push_back("metadata of '" + std::string(name) + "' (in directory #" +
+                               std::to_string(parent) + ") is damaged: " + e.status().message());
+            return Status::Ok();
+          }
+          if (dir_key != e->is_dir()) {
+            problems.push_back("metadata of '" + std::string(name) + "' disagrees about its kind");
+          }
+          nodes[e->id] = Node{parent, std::string(name)};
+          is_dir[e->id] = e->is_dir();
+          switch (e->kind) {
+            case store::EntryKind::kBucket: ++buckets; break;
+            case store::EntryKind::kDirectory: ++dirs; break;
+            case store::EntryKind::kSymlink: ++symlinks; break;
+            case store::EntryKind::kFile: objects.emplace_back(e->id, std::move(*e)); break;
+          }
+          return Status::Ok();
+        });
   });
   if (!s.ok()) {
     out << "shoal fsck: cannot scan metadata: " << s.ToString() << "\n";
@@ -145,7 +146,8 @@ int RunFsck(const std::string& store_path, std::ostream& out) {
   }
   std::size_t orphans = 0;
   if (auto on_disk = (*blobs)->List(); on_disk.ok()) {
-    for (const auto& id : *on_disk) if (referenced.count(id) == 0) ++orphans;
+    for (const auto& id : *on_disk)
+      if (referenced.count(id) == 0) ++orphans;
   }
 
   for (const auto& p : problems) out << "DAMAGED " << p << "\n";

@@ -22,8 +22,12 @@ namespace {
 constexpr double kEntryTimeout = 10.0;
 constexpr double kAttrTimeout = 10.0;
 
-ShoalFs& Fs(fuse_req_t req) { return *static_cast<ShoalFs*>(fuse_req_userdata(req)); }
-Handle* H(const fuse_file_info* fi) { return reinterpret_cast<Handle*>(fi->fh); }
+ShoalFs& Fs(fuse_req_t req) {
+  return *static_cast<ShoalFs*>(fuse_req_userdata(req));
+}
+Handle* H(const fuse_file_info* fi) {
+  return reinterpret_cast<Handle*>(fi->fh);
+}
 
 // Runs `fn`, which sends exactly one reply and returns the errno it replied
 // with (0 on success). An exception escaping before the reply becomes one
@@ -43,8 +47,8 @@ void Serve(fuse_req_t req, Op op, Fn&& fn) noexcept {
     err = EIO;
     fuse_reply_err(req, err);
   }
-  auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
-      std::chrono::steady_clock::now() - start);
+  auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() -
+                                                                 start);
   fs.stats().RecordOp(op, static_cast<std::uint64_t>(ns.count()), err != 0);
 }
 
@@ -116,8 +120,7 @@ void OnGetattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
   });
 }
 
-void OnSetattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set,
-               fuse_file_info* fi) {
+void OnSetattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fuse_file_info* fi) {
   Serve(req, Op::kSetattr, [&] {
     ShoalFs::SetAttrRequest r;
     r.mode = (to_set & FUSE_SET_ATTR_MODE) != 0;
@@ -293,30 +296,30 @@ void ReadDirCommon(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_
   Serve(req, Op::kReaddir, [&] {
     std::vector<char> buf(size);
     std::size_t used = 0;
-    Status s = Fs(req).ReadDir(
-        H(fi), static_cast<std::uint64_t>(off), plus,
-        [&](const ReadDirEntry& entry, std::uint64_t next) {
-          std::size_t rest = size - used;
-          std::size_t need;
-          auto next_off = static_cast<off_t>(next);
-          if (plus) {
-            fuse_entry_param e{};
-            e.attr = entry.attr;
-            if (entry.counts_lookup) {
-              e.ino = entry.attr.st_ino;
-              e.attr_timeout = kAttrTimeout;
-              e.entry_timeout = kEntryTimeout;
-            }
-            need = fuse_add_direntry_plus(req, buf.data() + used, rest, entry.name.c_str(), &e,
-                                          next_off);
-          } else {
-            need = fuse_add_direntry(req, buf.data() + used, rest, entry.name.c_str(),
-                                     &entry.attr, next_off);
-          }
-          if (need > rest) return false;
-          used += need;
-          return true;
-        });
+    Status s = Fs(req).ReadDir(H(fi), static_cast<std::uint64_t>(off), plus,
+                               [&](const ReadDirEntry& entry, std::uint64_t next) {
+                                 std::size_t rest = size - used;
+                                 std::size_t need;
+                                 auto next_off = static_cast<off_t>(next);
+                                 if (plus) {
+                                   fuse_entry_param e{};
+                                   e.attr = entry.attr;
+                                   if (entry.counts_lookup) {
+                                     e.ino = entry.attr.st_ino;
+                                     e.attr_timeout = kAttrTimeout;
+                                     e.entry_timeout = kEntryTimeout;
+                                   }
+                                   need = fuse_add_direntry_plus(req, buf.data() + used, rest,
+                                                                 entry.name.c_str(), &e, next_off);
+                                 } else {
+                                   need =
+                                       fuse_add_direntry(req, buf.data() + used, rest,
+                                                         entry.name.c_str(), &entry.attr, next_off);
+                                 }
+                                 if (need > rest) return false;
+                                 used += need;
+                                 return true;
+                               });
     if (!s.ok() && used == 0) return Fail(req, ino, "", s);
     fuse_reply_buf(req, buf.data(), used);
     return 0;
@@ -327,8 +330,7 @@ void OnReaddir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file
   ReadDirCommon(req, ino, size, off, fi, false);
 }
 
-void OnReaddirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-                   fuse_file_info* fi) {
+void OnReaddirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi) {
   ReadDirCommon(req, ino, size, off, fi, true);
 }
 
@@ -370,17 +372,16 @@ int ReplyXattr(fuse_req_t req, const std::string& value, size_t size) {
   return 0;
 }
 
-void OnSetxattr(fuse_req_t req, fuse_ino_t ino, const char* name, const char* value,
-                size_t size, int flags) {
+void OnSetxattr(fuse_req_t req, fuse_ino_t ino, const char* name, const char* value, size_t size,
+                int flags) {
   Serve(req, Op::kXattr, [&] {
     Status s = Fs(req).SetXattr(ino, name, std::string_view(value, size), flags);
     if (!s.ok()) {
       // cp -a and rsync probe other namespaces (ACLs, SELinux) on every
       // file and expect ENOTSUP: an everyday answer, not worth a log line.
-      bool probe = s.code() == Code::kNotSupported &&
-                   std::string_view(name).substr(0, 5) != "user.";
-      return Fail(req, ino, "", Status(s.code(), std::string(name) + ": " + s.message()),
-                  !probe);
+      bool probe =
+          s.code() == Code::kNotSupported && std::string_view(name).substr(0, 5) != "user.";
+      return Fail(req, ino, "", Status(s.code(), std::string(name) + ": " + s.message()), !probe);
     }
     fuse_reply_err(req, 0);
     return 0;
@@ -460,8 +461,9 @@ using Session = std::unique_ptr<fuse_session, Deleter<fuse_session_destroy>>;
 
 Status ServeMount(ShoalFs& fs, const ServeOptions& options,
                   const std::function<void()>& on_mounted) {
-  std::vector<std::string> arg_strings = {"shoal", "-o", "default_permissions",
-                                          "-o", "fsname=" + options.fsname, "-o", "subtype=shoal"};
+  std::vector<std::string> arg_strings = {
+      "shoal", "-o",           "default_permissions", "-o", "fsname=" + options.fsname,
+      "-o",    "subtype=shoal"};
   if (options.allow_other) {
     arg_strings.insert(arg_strings.end(), {"-o", "allow_other"});
   }

@@ -23,8 +23,7 @@ std::shared_ptr<Inode> InodeTable::Learn(Ino ino, Ino parent, const std::string&
     slot.where = {.parent = parent, .name = name, .is_dir = is_dir};
     auto p = slots_.find(parent);
     if (p != slots_.end() && ino != parent) ++p->second.children;
-  } else if (ino != store::kRootId &&
-             (slot.where.parent != parent || slot.where.name != name)) {
+  } else if (ino != store::kRootId && (slot.where.parent != parent || slot.where.name != name)) {
     // The kernel found it under another name (e.g. after a rename we did not
     // see, or a remount of the same store): follow the kernel.
     auto old_parent = slots_.find(slot.where.parent);

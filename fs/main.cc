@@ -1,3 +1,5 @@
 #include "fs/cli.h"
 
-int main(int argc, char** argv) { return shoal::fs::RunCli(argc, argv); }
+int main(int argc, char** argv) {
+  return shoal::fs::RunCli(argc, argv);
+}

@@ -45,7 +45,9 @@ constexpr std::size_t kMaxXattrValue = 64 * 1024;
 constexpr std::string_view kS3Prefix = "user.s3.";
 constexpr std::string_view kMetaPrefix = "user.s3.meta.";
 
-bool StartsWith(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
+bool StartsWith(std::string_view s, std::string_view p) {
+  return s.substr(0, p.size()) == p;
+}
 
 timespec ToTimespec(TimeNs t) {
   return {static_cast<time_t>(t / 1'000'000'000), static_cast<long>(t % 1'000'000'000)};
@@ -55,11 +57,13 @@ TimeNs FromTimespec(const timespec& ts) {
   return static_cast<TimeNs>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
 }
 
-const char* const kStorageClasses[] = {"STANDARD",  "STANDARD_IA",  "ONEZONE_IA",
-                                       "INTELLIGENT_TIERING", "GLACIER_IR", "GLACIER",
-                                       "DEEP_ARCHIVE"};
+const char* const kStorageClasses[] = {
+    "STANDARD",   "STANDARD_IA", "ONEZONE_IA",  "INTELLIGENT_TIERING",
+    "GLACIER_IR", "GLACIER",     "DEEP_ARCHIVE"};
 
-std::string QuotedEtag(const Entry& e) { return "\"" + HexEncode(e.md5) + "\""; }
+std::string QuotedEtag(const Entry& e) {
+  return "\"" + HexEncode(e.md5) + "\"";
+}
 
 }  // namespace
 
@@ -127,8 +131,8 @@ void ShoalFs::BuildControlTree() {
   (void)control_.AddFile(*shoal, "errors",
                          {.read = [this] { return Result<std::string>(errors_.Snapshot()); }});
   (void)control_.AddFile(*shoal, "stats.json", {.read = [this] {
-                           return Result<std::string>(stats_.ToJson(meta_->MapSize()));
-                         }});
+    return Result<std::string>(stats_.ToJson(meta_->MapSize()));
+  }});
 }
 
 // ---------------------------------------------------------------------------
@@ -231,8 +235,8 @@ Status ShoalFs::CheckKeyLength(Ino parent, std::string_view name, bool is_dir) {
   std::size_t key_bytes = slash == std::string::npos ? 0 : path->size() - slash;
   key_bytes += name.size() + (is_dir ? 1 : 0);
   if (key_bytes > store::kMaxKeyBytes) {
-    return {Code::kKeyTooLong, "Your key is too long (" + std::to_string(key_bytes) +
-                                   " bytes; the maximum is 1024)"};
+    return {Code::kKeyTooLong,
+            "Your key is too long (" + std::to_string(key_bytes) + " bytes; the maximum is 1024)"};
   }
   return Status::Ok();
 }
@@ -402,8 +406,7 @@ Status ShoalFs::Rmdir(Ino parent, std::string_view name) {
         if (!empty.ok()) return empty.status();
         if (!*empty) {
           if ((*e)->kind == EntryKind::kBucket) {
-            return {Code::kBucketNotEmpty,
-                    "The bucket you tried to delete is not empty"};
+            return {Code::kBucketNotEmpty, "The bucket you tried to delete is not empty"};
           }
           return {Code::kNotEmpty, "The directory is not empty"};
         }
@@ -415,8 +418,8 @@ Status ShoalFs::Rmdir(Ino parent, std::string_view name) {
       [&] { inodes_.Unlinked(removed->id); });
 }
 
-Status ShoalFs::Rename(Ino parent, std::string_view name, Ino new_parent,
-                       std::string_view new_name, unsigned int flags) {
+Status ShoalFs::Rename(Ino parent, std::string_view name, Ino new_parent, std::string_view new_name,
+                       unsigned int flags) {
   if (IsControlId(parent) || IsControlId(new_parent)) {
     return {Code::kNotPermitted, "control files cannot be renamed"};
   }
@@ -478,8 +481,7 @@ Status ShoalFs::Rename(Ino parent, std::string_view name, Ino new_parent,
 }
 
 Status ShoalFs::Link(Ino, Ino, std::string_view) {
-  return {Code::kNotPermitted,
-          "hard links are not supported: every S3 key names its own object"};
+  return {Code::kNotPermitted, "hard links are not supported: every S3 key names its own object"};
 }
 
 // ---------------------------------------------------------------------------
@@ -650,8 +652,8 @@ Result<ShoalFs::Opened> ShoalFs::Open(Ino ino, int flags) {
     h->ino = ino;
     h->control = node;
     h->writable = wants_write;
-    bool load = node->file.read && (accmode != O_WRONLY || (node->file.replace &&
-                                                            (flags & O_TRUNC) == 0));
+    bool load =
+        node->file.read && (accmode != O_WRONLY || (node->file.replace && (flags & O_TRUNC) == 0));
     if (load) {
       auto content = node->file.read();
       if (!content.ok()) return content.status();
@@ -700,8 +702,7 @@ Result<ShoalFs::Created> ShoalFs::Create(const Caller& who, Ino parent, std::str
   return Created{.attr = *attr, .handle = opened->handle};
 }
 
-Result<std::size_t> ShoalFs::Read(Handle* h, char* buf, std::size_t size,
-                                  std::uint64_t offset) {
+Result<std::size_t> ShoalFs::Read(Handle* h, char* buf, std::size_t size, std::uint64_t offset) {
   if (h->control) {
     MutexLock lock(h->mu);
     if (offset >= h->content.size()) return std::size_t{0};
@@ -772,7 +773,9 @@ Status ShoalFs::Flush(Handle* h) {
   return Commit(h->inode);
 }
 
-Status ShoalFs::Fsync(Handle* h) { return Flush(h); }
+Status ShoalFs::Fsync(Handle* h) {
+  return Flush(h);
+}
 
 Status ShoalFs::Release(Handle* h) {
   std::unique_ptr<Handle> owned(h);
@@ -802,9 +805,8 @@ Result<Handle*> ShoalFs::OpenDir(Ino ino) {
   return h.release();
 }
 
-Status ShoalFs::ReadDir(
-    Handle* h, std::uint64_t offset, bool plus,
-    const std::function<bool(const ReadDirEntry&, std::uint64_t next)>& fits) {
+Status ShoalFs::ReadDir(Handle* h, std::uint64_t offset, bool plus,
+                        const std::function<bool(const ReadDirEntry&, std::uint64_t next)>& fits) {
   MutexLock lock(h->mu);
   if (offset == 0 || h->listing.empty()) {  // (re)start: rewinddir sees changes
     h->listing.clear();
@@ -816,8 +818,8 @@ Status ShoalFs::ReadDir(
     h->listing.push_back({.name = "..", .attr = dot, .counts_lookup = false});
     if (IsControlId(h->ino) || h->ino == store::kRootId) {
       for (const auto& node : control_.List(h->ino)) {
-        h->listing.push_back({.name = node->name, .attr = ControlAttr(*node),
-                              .counts_lookup = false});
+        h->listing.push_back(
+            {.name = node->name, .attr = ControlAttr(*node), .counts_lookup = false});
       }
       if (IsControlId(h->ino)) h->listed_all = true;
     }
@@ -899,8 +901,8 @@ Result<std::string> ShoalFs::ListXattr(Ino ino) {
   if (!e.ok()) return e.status();
   std::string out;
   if (e->kind == EntryKind::kFile) {
-    for (const char* n : {"user.s3.etag", "user.s3.version_id", "user.s3.storage_class",
-                          "user.s3.sse"}) {
+    for (const char* n :
+         {"user.s3.etag", "user.s3.version_id", "user.s3.storage_class", "user.s3.sse"}) {
       out += n;
       out += '\0';
     }
@@ -987,8 +989,8 @@ Status ShoalFs::RemoveXattr(Ino ino, std::string_view name) {
     auto e = EntryAt(txn, ino);
     if (!e.ok()) return e.status();
     auto& attrs = e->xattrs;
-    auto it = std::find_if(attrs.begin(), attrs.end(),
-                           [&](const auto& kv) { return kv.first == name; });
+    auto it =
+        std::find_if(attrs.begin(), attrs.end(), [&](const auto& kv) { return kv.first == name; });
     if (it == attrs.end()) return {Code::kNoSuchAttribute, "no such attribute"};
     attrs.erase(it);
     e->ctime = now;

@@ -29,8 +29,8 @@ Status Staging::Fill(tiers::BlobReader& reader) {
     auto n = reader.Read(offset, buf.data(), buf.size());
     if (!n.ok()) return n.status();
     if (*n == 0) break;
-    Status s = PwriteAll(fd_.get(), std::string_view(buf.data(), *n),
-                         static_cast<off_t>(offset), "staging write");
+    Status s = PwriteAll(fd_.get(), std::string_view(buf.data(), *n), static_cast<off_t>(offset),
+                         "staging write");
     if (!s.ok()) return s;
     offset += *n;
   }

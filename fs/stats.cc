@@ -6,9 +6,9 @@ namespace shoal::fs {
 
 const char* OpName(Op op) {
   static constexpr const char* kNames[] = {
-      "lookup", "getattr", "setattr", "readdir", "mkdir",   "rmdir",    "create", "open",
-      "read",   "write",   "flush",   "fsync",   "release", "unlink",   "rename", "symlink",
-      "readlink", "link",  "xattr",   "statfs",  "opendir", "forget"};
+      "lookup",   "getattr", "setattr", "readdir", "mkdir",   "rmdir",  "create", "open",
+      "read",     "write",   "flush",   "fsync",   "release", "unlink", "rename", "symlink",
+      "readlink", "link",    "xattr",   "statfs",  "opendir", "forget"};
   static_assert(sizeof(kNames) / sizeof(kNames[0]) == static_cast<std::size_t>(Op::kCount_));
   return kNames[static_cast<std::size_t>(op)];
 }

@@ -11,9 +11,28 @@
 namespace shoal::fs {
 
 enum class Op : std::uint8_t {
-  kLookup, kGetattr, kSetattr, kReaddir, kMkdir, kRmdir, kCreate, kOpen, kRead,
-  kWrite, kFlush, kFsync, kRelease, kUnlink, kRename, kSymlink, kReadlink,
-  kLink, kXattr, kStatfs, kOpendir, kForget,
+  kLookup,
+  kGetattr,
+  kSetattr,
+  kReaddir,
+  kMkdir,
+  kRmdir,
+  kCreate,
+  kOpen,
+  kRead,
+  kWrite,
+  kFlush,
+  kFsync,
+  kRelease,
+  kUnlink,
+  kRename,
+  kSymlink,
+  kReadlink,
+  kLink,
+  kXattr,
+  kStatfs,
+  kOpendir,
+  kForget,
   kCount_  // number of ops
 };
 
@@ -21,9 +40,7 @@ class Stats {
  public:
   void RecordOp(Op op, std::uint64_t latency_ns, bool failed);
   void AddBytesRead(std::uint64_t n) { bytes_read_.fetch_add(n, std::memory_order_relaxed); }
-  void AddBytesWritten(std::uint64_t n) {
-    bytes_written_.fetch_add(n, std::memory_order_relaxed);
-  }
+  void AddBytesWritten(std::uint64_t n) { bytes_written_.fetch_add(n, std::memory_order_relaxed); }
   void AddCommit(std::uint64_t stored_bytes) {
     commits_.fetch_add(1, std::memory_order_relaxed);
     committed_stored_bytes_.fetch_add(stored_bytes, std::memory_order_relaxed);

@@ -6,7 +6,9 @@ namespace shoal::store {
 
 namespace {
 
-bool IsLowerAlnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
+bool IsLowerAlnum(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
 
 bool LooksLikeIpv4(std::string_view s) {
   int parts = 0;
@@ -45,7 +47,8 @@ Status ValidateBucketName(std::string_view name) {
   if (!IsLowerAlnum(name.front()) || !IsLowerAlnum(name.back())) {
     return bad("must begin and end with a letter or number");
   }
-  if (name.find("..") != std::string_view::npos) return bad("must not contain two adjacent periods");
+  if (name.find("..") != std::string_view::npos)
+    return bad("must not contain two adjacent periods");
   if (LooksLikeIpv4(name)) return bad("must not be formatted as an IP address");
   if (name.substr(0, 4) == "xn--") return bad("must not start with the prefix 'xn--'");
   if (EndsWith(name, "-s3alias") || EndsWith(name, "--ol-s3")) {

@@ -42,8 +42,7 @@ class Txn {
   // nullopt when neither exists.
   virtual Result<std::optional<Entry>> Lookup(EntryId parent, std::string_view name) = 0;
   // The entry with exactly this name and directory-ness.
-  virtual Result<std::optional<Entry>> Get(EntryId parent, std::string_view name,
-                                           bool is_dir) = 0;
+  virtual Result<std::optional<Entry>> Get(EntryId parent, std::string_view name, bool is_dir) = 0;
   // Up to `limit` children of `dir` in S3 key order, starting strictly after
   // the child whose name and directory-ness are `after` (nullopt: from the
   // start).
@@ -66,9 +65,8 @@ class Txn {
 
   // Calls fn for every entry in the table (any order), with its parent and
   // name; stops early and returns fn's status if fn fails. For fsck.
-  virtual Status ScanAll(
-      const std::function<Status(EntryId parent, std::string_view name, bool is_dir,
-                                 Result<Entry> entry)>& fn) = 0;
+  virtual Status ScanAll(const std::function<Status(EntryId parent, std::string_view name,
+                                                    bool is_dir, Result<Entry> entry)>& fn) = 0;
 };
 
 class MetaStore {

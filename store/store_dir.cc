@@ -18,7 +18,9 @@ namespace {
 
 constexpr const char* kFormatLine = "shoal-store 1\n";
 
-Status Refuse(std::string msg) { return {Code::kInvalidRequest, std::move(msg)}; }
+Status Refuse(std::string msg) {
+  return {Code::kInvalidRequest, std::move(msg)};
+}
 
 bool IsEmptyDir(const std::string& path) {
   DIR* d = ::opendir(path.c_str());
@@ -35,7 +37,8 @@ bool IsEmptyDir(const std::string& path) {
 }
 
 Status MakeDir(const std::string& path) {
-  if (::mkdir(path.c_str(), 0700) != 0 && errno != EEXIST) return PosixError("mkdir " + path, errno);
+  if (::mkdir(path.c_str(), 0700) != 0 && errno != EEXIST)
+    return PosixError("mkdir " + path, errno);
   return Status::Ok();
 }
 

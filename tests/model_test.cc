@@ -52,7 +52,8 @@ bool Snapshot(const std::string& root, const std::string& rel, Tree& out) {
       if (fd < 0) return false;
       char buf[65536];
       ssize_t got;
-      while ((got = ::read(fd, buf, sizeof buf)) > 0) node.content.append(buf, static_cast<size_t>(got));
+      while ((got = ::read(fd, buf, sizeof buf)) > 0)
+        node.content.append(buf, static_cast<size_t>(got));
       ::close(fd);
       if (got < 0) return false;
       if (static_cast<off_t>(node.content.size()) != st.st_size) {
@@ -86,7 +87,8 @@ class Model {
     std::uniform_int_distribution<int> byte(0, 255), kind(0, 1);
     std::string s(len(rng_), '\0');
     bool text = kind(rng_) == 0;
-    for (auto& c : s) c = text ? static_cast<char>('a' + byte(rng_) % 26) : static_cast<char>(byte(rng_));
+    for (auto& c : s)
+      c = text ? static_cast<char>('a' + byte(rng_) % 26) : static_cast<char>(byte(rng_));
     return s;
   }
 
@@ -120,7 +122,8 @@ class Model {
                     [&](const std::string& root) {
                       int fd = ::open((root + "/" + p).c_str(), O_CREAT | O_WRONLY | O_TRUNC, 0644);
                       if (fd < 0) return false;
-                      bool ok = ::write(fd, data.data(), data.size()) == static_cast<ssize_t>(data.size());
+                      bool ok = ::write(fd, data.data(), data.size()) ==
+                                static_cast<ssize_t>(data.size());
                       int e = errno;
                       ok = (::close(fd) == 0) && ok;
                       if (!ok && errno == 0) errno = e;
@@ -133,7 +136,8 @@ class Model {
         return Both("pwrite " + p + " at " + std::to_string(off), [&](const std::string& root) {
           int fd = ::open((root + "/" + p).c_str(), O_WRONLY);
           if (fd < 0) return false;
-          bool ok = ::pwrite(fd, data.data(), data.size(), off) == static_cast<ssize_t>(data.size());
+          bool ok =
+              ::pwrite(fd, data.data(), data.size(), off) == static_cast<ssize_t>(data.size());
           ok = (::close(fd) == 0) && ok;
           return ok;
         });
@@ -177,13 +181,17 @@ class Model {
   bool Compare() {
     Tree a, b;
     if (!Snapshot(roots_[0], "", a) || !Snapshot(roots_[1], "", b)) {
-      std::fprintf(stderr, "cannot read the trees after %s: %s\n", last_.c_str(), std::strerror(errno));
+      std::fprintf(stderr, "cannot read the trees after %s: %s\n", last_.c_str(),
+                   std::strerror(errno));
       return false;
     }
     if (a.size() != b.size()) {
-      std::fprintf(stderr, "after %s: mount has %zu entries, plain %zu\n", last_.c_str(), a.size(), b.size());
-      for (const auto& [k, v] : a) if (!b.count(k)) std::fprintf(stderr, "  only in mount: %s\n", k.c_str());
-      for (const auto& [k, v] : b) if (!a.count(k)) std::fprintf(stderr, "  only in plain: %s\n", k.c_str());
+      std::fprintf(stderr, "after %s: mount has %zu entries, plain %zu\n", last_.c_str(), a.size(),
+                   b.size());
+      for (const auto& [k, v] : a)
+        if (!b.count(k)) std::fprintf(stderr, "  only in mount: %s\n", k.c_str());
+      for (const auto& [k, v] : b)
+        if (!a.count(k)) std::fprintf(stderr, "  only in plain: %s\n", k.c_str());
       return false;
     }
     for (const auto& [k, v] : b) {

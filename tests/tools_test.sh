@@ -139,15 +139,15 @@ same_output "find -name '*.txt' -newer" \
   "$(declare -f sorted_find); sorted_find '$A/tree' -name '*.txt' -newermt 2005-01-01"
 du_mnt=$(du -sk "$A/tree" | cut -f1)
 du_plain=$(du -sk "$SRC" | cut -f1)
-apparent=$(( $(find "$SRC" -type f -printf '%s\n' | paste -sd+ | bc) / 1024 ))
+apparent=$(find "$SRC" -type f -printf '%s\n' | awk '{ s += $1 } END { print int(s / 1024) }')
 if ((du_mnt > 0 && du_mnt >= apparent / 2 && du_mnt <= 2 * du_plain + 64)); then
   pass "du -s is reasonable ($du_mnt KiB; ext4 $du_plain KiB, apparent $apparent KiB)"
 else
   fail "du -s is reasonable ($du_mnt KiB; ext4 $du_plain KiB, apparent $apparent KiB)"
 fi
 same_output "du -s --apparent-size -b of the files" \
-  "find '$SRC' -type f -printf '%s\n' | paste -sd+ | bc" \
-  "find '$A/tree' -type f -printf '%s\n' | paste -sd+ | bc"
+  "find '$SRC' -type f -printf '%s\n' | awk '{ s += \$1 } END { print s }'" \
+  "find '$A/tree' -type f -printf '%s\n' | awk '{ s += \$1 } END { print s }'"
 
 # --- mv ------------------------------------------------------------------------
 for root in "$PLAIN" "$MNT"; do
@@ -155,24 +155,30 @@ for root in "$PLAIN" "$MNT"; do
 done
 mv_all() {  # the same moves on ROOT
   local r=$1
-  mv "$r/tools-a/mv/big.bin" "$r/tools-a/mv/a/big-moved.bin" &&
+  mkdir "$r/tools-a/mv/empty target" &&
+    mv "$r/tools-a/mv/big.bin" "$r/tools-a/mv/a/big-moved.bin" &&
     mv "$r/tools-a/mv/with space" "$r/tools-a/mv/a/b/moved dir" &&
     mv "$r/tools-a/mv/unicode" "$r/tools-b/unicode-across" &&
     mv "$r/tools-a/mv/.hidden" "$r/tools-b/hidden-across" &&
     mv "$r/tools-a/mv/links" "$r/tools-a/mv/a/links" &&
-    mv -T "$r/tools-a/mv/emptydir" "$r/tools-a/mv/a/b/c" 2>/dev/null
-  # the last one must fail (target not empty) on both: status is not checked
-  mv "$r/tools-a/mv/-dash" "$r/tools-a/mv/empty"  # replaces an existing file
+    mv -T "$r/tools-a/mv/emptydir" "$r/tools-a/mv/empty target" &&
+    mv "$r/tools-a/mv/-dash" "$r/tools-a/mv/empty" &&
+    mv "$r/tools-a/mv/modes" "$r/tools-a/mv/modes renamed" &&
+    mv "$r/tools-a/mv/modes renamed/closed" "$r/tools-a/mv/closed"
 }
 check "mv on ext4" mv_all "$PLAIN"
 check "mv of files and directories across dirs and buckets" mv_all "$MNT"
+expect_fail "mv -T of a dir onto a non-empty dir" "Directory not empty" mv -T "$A/mv/headers" "$A/mv/a"
 check "diff -r after mv (bucket a)" diff -r --no-dereference "$PLAIN/tools-a/mv" "$A/mv"
 check "diff -r after mv (bucket b)" diff -r --no-dereference "$PLAIN/tools-b" "$B"
 same_output "stat after mv" "$(declare -f tree_stats); tree_stats '$PLAIN/tools-a/mv'" \
   "$(declare -f tree_stats); tree_stats '$A/mv'"
-check "moved symlink still resolves (relative)" cmp "$SRC/a/b/c/d/deep.txt" "$A/mv/a/links/../links/rel" 2>/dev/null ||
-  true
-check "old names are gone after mv" bash -c "! ls '$A/mv/big.bin' && ! ls '$A/mv/with space' && ! ls '$A/mv/unicode'"
+same_output "stat after mv across buckets" "$(declare -f tree_stats); tree_stats '$PLAIN/tools-b'" \
+  "$(declare -f tree_stats); tree_stats '$B'"
+same_output "moved symlinks keep their targets" "readlink '$SRC/links/rel' '$SRC/links/spaced'" \
+  "readlink '$A/mv/a/links/rel' '$A/mv/a/links/spaced'"
+check "moved tree reads back (cmp)" cmp "$SRC/big.bin" "$A/mv/a/big-moved.bin"
+check "old names are gone after mv" bash -c "! ls '$A/mv/big.bin' && ! ls '$A/mv/with space' && ! ls '$A/mv/unicode' && ! ls '$A/mv/modes'"
 
 # --- rm -r ---------------------------------------------------------------------
 check "rm -r of a subtree" rm -r "$A/mv/a/b"
@@ -321,7 +327,7 @@ check "fsync'ed data reads back" cmp "$SRC/big.bin" "$A/synced"
 check "O_SYNC data reads back" cmp "$SRC/big.bin" "$A/synced2"
 
 # --- xattrs ------------------------------------------------------------------------
-etag_of() { getfattr -n user.s3.etag --only-values "$1"; }
+etag_of() { getfattr --absolute-names -n user.s3.etag --only-values "$1"; }
 for f in "$A/tree/big.bin" "$A/appended" "$A/tree/empty" "$A/synced" "$A/offset"; do
   same_output "ETag = md5 of content: ${f#"$MNT"/}" "echo \\\"\$(md5sum <'$f' | cut -d' ' -f1)\\\"" "$(declare -f etag_of); etag_of '$f'"
 done
@@ -329,7 +335,7 @@ printf 'hello\n' >"$A/hello"
 same_output "ETag of 'hello\\n'" 'echo "\"b1946ac92492d2347c6235b4d2611184\""' "$(declare -f etag_of); etag_of '$A/hello'"
 echo more >>"$A/hello"
 same_output "ETag follows an append" "echo \\\"\$(md5sum <'$A/hello' | cut -d' ' -f1)\\\"" "$(declare -f etag_of); etag_of '$A/hello'"
-out=$(getfattr -d "$A/hello" 2>&1)
+out=$(getfattr --absolute-names -d "$A/hello" 2>&1)
 if grep -qx 'user.s3.etag=.*' <<<"$out" && grep -qx 'user.s3.version_id="null"' <<<"$out" &&
   grep -qx 'user.s3.storage_class="STANDARD"' <<<"$out" && grep -qx 'user.s3.sse="AES256"' <<<"$out"; then
   pass "getfattr -d lists the four s3 attributes"
@@ -338,16 +344,16 @@ else
   echo "$out" | sed 's/^/       /'
 fi
 check "setfattr user.s3.meta.color" setfattr -n user.s3.meta.color -v blue "$A/hello"
-same_output "getfattr user.s3.meta.color" "echo blue" "getfattr -n user.s3.meta.color --only-values '$A/hello'; echo"
+same_output "getfattr user.s3.meta.color" "echo blue" "getfattr --absolute-names -n user.s3.meta.color --only-values '$A/hello'; echo"
 check "setfattr replaces a value" setfattr -n user.s3.meta.color -v green "$A/hello"
-same_output "getfattr shows the new value" "echo green" "getfattr -n user.s3.meta.color --only-values '$A/hello'; echo"
+same_output "getfattr shows the new value" "echo green" "getfattr --absolute-names -n user.s3.meta.color --only-values '$A/hello'; echo"
 check "setfattr other user.* attribute" setfattr -n user.comment -v "a comment" "$A/hello"
-check "getfattr -d lists user metadata" bash -c "getfattr -d '$A/hello' | grep -qx 'user.s3.meta.color=\"green\"' && getfattr -d '$A/hello' | grep -qx 'user.comment=\"a comment\"'"
-check "setfattr -x removes" bash -c "setfattr -x user.comment '$A/hello' && ! getfattr -n user.comment '$A/hello'"
-expect_fail "getfattr of a missing attribute" "No such attribute" getfattr -n user.nope "$A/hello"
-check "user metadata survives a rewrite of the content" bash -c "echo new >'$A/hello' && test \"\$(getfattr -n user.s3.meta.color --only-values '$A/hello')\" = green"
-check "xattrs on a directory" bash -c "setfattr -n user.s3.meta.kind -v dir '$A/sym/dir' && test \"\$(getfattr -n user.s3.meta.kind --only-values '$A/sym/dir')\" = dir"
-check "cp -a keeps user xattrs" bash -c "cp -a '$A/hello' '$A/hello-copy' && test \"\$(getfattr -n user.s3.meta.color --only-values '$A/hello-copy')\" = green"
+check "getfattr -d lists user metadata" bash -c "getfattr --absolute-names -d '$A/hello' | grep -qx 'user.s3.meta.color=\"green\"' && getfattr --absolute-names -d '$A/hello' | grep -qx 'user.comment=\"a comment\"'"
+check "setfattr -x removes" bash -c "setfattr -x user.comment '$A/hello' && ! getfattr --absolute-names -n user.comment '$A/hello'"
+expect_fail "getfattr of a missing attribute" "No such attribute" getfattr --absolute-names -n user.nope "$A/hello"
+check "user metadata survives a rewrite of the content" bash -c "echo new >'$A/hello' && test \"\$(getfattr --absolute-names -n user.s3.meta.color --only-values '$A/hello')\" = green"
+check "xattrs on a directory" bash -c "setfattr -n user.s3.meta.kind -v dir '$A/sym/dir' && test \"\$(getfattr --absolute-names -n user.s3.meta.kind --only-values '$A/sym/dir')\" = dir"
+check "cp -a keeps user xattrs" bash -c "cp -a '$A/hello' '$A/hello-copy' && test \"\$(getfattr --absolute-names -n user.s3.meta.color --only-values '$A/hello-copy')\" = green"
 expect_fail "setfattr on user.s3.etag fails" "Invalid argument" setfattr -n user.s3.etag -v '"x"' "$A/hello"
 expect_fail "setfattr on user.s3.version_id fails" "Invalid argument" setfattr -n user.s3.version_id -v 1 "$A/hello"
 check ".shoal/errors records the rejected setfattr" grep -q "/tools-a/hello InvalidArgument" "$MNT/.shoal/errors"
@@ -360,13 +366,18 @@ check ".shoal/errors records the refused link" grep -q "/tools-a/hello-hard " "$
 # --- key length ------------------------------------------------------------------------
 c200=$(printf 'k%.0s' {1..200})
 long="$A/$c200/$c200/$c200/$c200"  # key "c200/c200/c200/c200" = 803 bytes
+n220=$(printf 'f%.0s' {1..220})     # 803 + 1 + 220 = 1024 bytes
+n221=$(printf 'g%.0s' {1..221})     # 1025 bytes
+n240=$(printf 'h%.0s' {1..240})
 check "mkdir -p of four 200-byte components" mkdir -p "$long"
-check "a 1024-byte key is fine" bash -c "echo ok >'$long/$(printf 'f%.0s' {1..220})'"
-expect_fail "a 1025-byte key fails" "File name too long" bash -c "echo no >'$long/$(printf 'g%.0s' {1..221})'"
-expect_fail "mkdir of a key beyond 1024 bytes fails" "File name too long" mkdir "$long/$c200/"
-expect_fail "cp to a key beyond 1024 bytes fails" "File name too long" cp "$A/meta" "$long/$c200"
-expect_fail "mv to a key beyond 1024 bytes fails" "File name too long" mv "$A/meta" "$long/$c200"
+check "a 1024-byte key is fine" bash -c "echo ok >'$long/$n220' && test \"\$(cat '$long/$n220')\" = ok"
+expect_fail "a 1025-byte key fails" "File name too long" bash -c "echo no >'$long/$n221'"
+expect_fail "mkdir of a key beyond 1024 bytes fails" "File name too long" mkdir "$long/$n240"
+expect_fail "cp to a key beyond 1024 bytes fails" "File name too long" cp "$A/meta" "$long/$n240"
+expect_fail "mv to a key beyond 1024 bytes fails" "File name too long" mv "$A/meta" "$long/$n240"
+expect_fail "ln -s at a key beyond 1024 bytes fails" "File name too long" ln -s meta "$long/$n240"
 check "the refused mv left the source in place" test -f "$A/meta"
+check "nothing was created beyond 1024 bytes" bash -c "test \"\$(ls '$long')\" = '$n220'"
 check ".shoal/errors records KeyTooLongError" grep -q "KeyTooLongError" "$MNT/.shoal/errors"
 
 # --- stats.json --------------------------------------------------------------------------
@@ -427,7 +438,7 @@ check "after the overwrite, two readers see the new content" bash -c "
 # --- umount, remount, fsck -----------------------------------------------------------------
 (cd "$A" && find . -path ./racy -prune -o -print0 | sort -z | xargs -0 stat -c '%F %s %a %u %g %Y %n') \
   >"$WORK/before.stat" 2>&1
-getfattr -d "$A/hello" >"$WORK/before.xattr" 2>&1
+getfattr --absolute-names -d "$A/hello" >"$WORK/before.xattr" 2>&1
 check "shoal umount" umount_store
 check "mount point is empty after umount" bash -c "test -z \"\$(ls -A '$MNT')\""
 check "remount" mount_store
@@ -435,7 +446,7 @@ check "diff -r after remount (cp -a tree)" diff -r --no-dereference "$SRC" "$A/r
 check "diff -r after remount (tar tree)" diff -r --no-dereference "$PLAIN/tools-a/untar" "$A/untar"
 same_output "stat of everything is unchanged by the remount" "cat '$WORK/before.stat'" \
   "cd '$A' && find . -path ./racy -prune -o -print0 | sort -z | xargs -0 stat -c '%F %s %a %u %g %Y %n'"
-same_output "xattrs are unchanged by the remount" "cat '$WORK/before.xattr'" "getfattr -d '$A/hello'"
+same_output "xattrs are unchanged by the remount" "cat '$WORK/before.xattr'" "getfattr --absolute-names -d '$A/hello'"
 check "git fsck after remount" git -C "$B/clone" fsck --full
 check "fsync'ed file after remount" cmp "$SRC/big.bin" "$A/synced"
 check "shoal umount again" umount_store

@@ -31,9 +31,9 @@ inline constexpr std::size_t kBlobIdBytes = 16;
 
 // What a finished blob holds.
 struct BlobInfo {
-  std::string id;       // kBlobIdBytes raw bytes
-  std::uint64_t size;   // plaintext bytes
-  std::string md5;      // 16 raw bytes: MD5 of the plaintext
+  std::string id;              // kBlobIdBytes raw bytes
+  std::uint64_t size;          // plaintext bytes
+  std::string md5;             // 16 raw bytes: MD5 of the plaintext
   std::uint64_t stored_bytes;  // bytes on disk
 };
 

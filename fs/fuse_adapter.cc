@@ -25,8 +25,9 @@ constexpr double kAttrTimeout = 10.0;
 ShoalFs& Fs(fuse_req_t req) {
   return *static_cast<ShoalFs*>(fuse_req_userdata(req));
 }
+// fuse_file_info::fh carries our Handle pointer, set at open.
 Handle* H(const fuse_file_info* fi) {
-  return reinterpret_cast<Handle*>(fi->fh);
+  return reinterpret_cast<Handle*>(fi->fh);  // NOLINT(performance-no-int-to-ptr)
 }
 
 // Runs `fn`, which sends exactly one reply and returns the errno it replied
@@ -468,6 +469,7 @@ Status ServeMount(ShoalFs& fs, const ServeOptions& options,
     arg_strings.insert(arg_strings.end(), {"-o", "allow_other"});
   }
   std::vector<char*> argv;
+  argv.reserve(arg_strings.size());
   for (auto& a : arg_strings) argv.push_back(a.data());
   fuse_args args = FUSE_ARGS_INIT(static_cast<int>(argv.size()), argv.data());
 

@@ -41,7 +41,9 @@ constexpr std::size_t kListBatch = 512;
 constexpr std::size_t kMaxControlWrite = 1 << 20;
 constexpr std::size_t kMaxSymlinkTarget = 4095;
 constexpr std::size_t kMaxUserMetadataBytes = 2048;  // S3's limit on x-amz-meta-*
-constexpr std::size_t kMaxXattrValue = 64 * 1024;
+constexpr std::size_t kMaxXattrValue = std::size_t{64} << 10;
+// The I/O size the kernel and tools see; cp and stdio size buffers by it.
+constexpr blksize_t kBlockSize = blksize_t{128} << 10;
 constexpr std::string_view kS3Prefix = "user.s3.";
 constexpr std::string_view kMetaPrefix = "user.s3.meta.";
 
@@ -146,7 +148,7 @@ struct stat ShoalFs::RootAttr() const {
   st.st_uid = owner_uid_;
   st.st_gid = owner_gid_;
   st.st_atim = st.st_mtim = st.st_ctim = ToTimespec(mount_time_);
-  st.st_blksize = 128 * 1024;
+  st.st_blksize = kBlockSize;
   return st;
 }
 
@@ -163,7 +165,7 @@ struct stat ShoalFs::AttrOf(const Entry& e, Inode* inode) {
   st.st_nlink = 1;  // 1 for directories too: "unknown", so find does not guess
   st.st_uid = e.uid;
   st.st_gid = e.gid;
-  st.st_blksize = 128 * 1024;
+  st.st_blksize = kBlockSize;
   TimeNs mtime = e.mtime;
   switch (e.kind) {
     case EntryKind::kBucket:
@@ -829,8 +831,9 @@ Status ShoalFs::ReadDir(Handle* h, std::uint64_t offset, bool plus,
     if (index >= h->listing.size()) {
       if (h->listed_all) return Status::Ok();
       std::vector<store::Child> batch;
+      const std::optional<Txn::Cursor> cursor = h->cursor;
       Status s = meta_->View([&](Txn& txn) {
-        auto got = txn.List(h->ino, h->cursor, kListBatch);
+        auto got = txn.List(h->ino, cursor, kListBatch);
         if (!got.ok()) return got.status();
         batch = std::move(*got);
         return Status::Ok();

@@ -121,7 +121,7 @@ void OnGetattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
   });
 }
 
-void OnSetattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fuse_file_info* fi) {
+void OnSetattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fuse_file_info*) {
   Serve(req, Op::kSetattr, [&] {
     ShoalFs::SetAttrRequest r;
     r.mode = (to_set & FUSE_SET_ATTR_MODE) != 0;
@@ -133,7 +133,7 @@ void OnSetattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fu
     r.atime_now = (to_set & FUSE_SET_ATTR_ATIME_NOW) != 0;
     r.mtime_now = (to_set & FUSE_SET_ATTR_MTIME_NOW) != 0;
     r.values = *attr;
-    auto st = Fs(req).SetAttr(ino, r, fi != nullptr ? H(fi) : nullptr);
+    auto st = Fs(req).SetAttr(ino, r);
     if (!st.ok()) return Fail(req, ino, "", st.status());
     fuse_reply_attr(req, &*st, kAttrTimeout);
     return 0;

@@ -1005,8 +1005,7 @@ Status ShoalFs::RemoveXattr(Ino ino, std::string_view name) {
 // ---------------------------------------------------------------------------
 // setattr
 
-Result<struct stat> ShoalFs::SetAttr(Ino ino, const SetAttrRequest& req, Handle* handle) {
-  (void)handle;
+Result<struct stat> ShoalFs::SetAttr(Ino ino, const SetAttrRequest& req) {
   if (ino == store::kRootId || IsControlId(ino)) {
     if (req.mode || req.uid || req.gid) {
       return Status(Code::kNotPermitted, "control files keep their attributes");

@@ -59,14 +59,14 @@ class ShoalFs {
   Result<struct stat> Lookup(Ino parent, std::string_view name);
   void Forget(Ino ino, std::uint64_t n);
   Result<struct stat> GetAttr(Ino ino);
-  // `to_set` uses the FUSE_SET_ATTR_* bits, passed through by the adapter
-  // as the portable SetAttrMask below.
+  // Applies the requested changes; a size change on a file that is not open
+  // for writing is committed at once (a truncate is a PUT).
   struct SetAttrRequest {
     bool mode = false, uid = false, gid = false, size = false;
     bool atime = false, mtime = false, atime_now = false, mtime_now = false;
     struct stat values {};
   };
-  Result<struct stat> SetAttr(Ino ino, const SetAttrRequest& req, Handle* handle);
+  Result<struct stat> SetAttr(Ino ino, const SetAttrRequest& req);
   Result<std::string> ReadLink(Ino ino);
 
   Result<struct stat> Mkdir(const Caller& who, Ino parent, std::string_view name, mode_t mode);

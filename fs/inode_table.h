@@ -37,6 +37,9 @@ struct Inode {
   std::uint32_t writers GUARDED_BY(content_mu) = 0;
   std::shared_ptr<tiers::BlobReader> reader GUARDED_BY(content_mu);
   std::string reader_blob GUARDED_BY(content_mu);  // blob id behind `reader`
+  // The last entry of a file unlinked (or renamed over) while the kernel
+  // still knows it: open descriptors keep fstat, read and write working.
+  std::optional<store::Entry> detached GUARDED_BY(content_mu);
 
   // Serialises commits of this object.
   Mutex commit_mu;

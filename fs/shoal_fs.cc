@@ -163,6 +163,10 @@ struct stat ShoalFs::AttrOf(const Entry& e, Inode* inode) {
   struct stat st {};
   st.st_ino = e.id;
   st.st_nlink = 1;  // 1 for directories too: "unknown", so find does not guess
+  if (inode != nullptr) {
+    MutexLock lock(inode->content_mu);
+    if (inode->detached) st.st_nlink = 0;
+  }
   st.st_uid = e.uid;
   st.st_gid = e.gid;
   st.st_blksize = kBlockSize;
@@ -215,8 +219,22 @@ Result<Entry> ShoalFs::EntryOf(Ino ino) {
     out = std::move(*e);
     return Status::Ok();
   });
+  if (s.code() == Code::kNoSuchKey) {
+    if (auto inode = inodes_.Find(ino)) {
+      MutexLock lock(inode->content_mu);
+      if (inode->detached) return *inode->detached;
+    }
+  }
   if (!s.ok()) return s;
   return std::move(*out);
+}
+
+void ShoalFs::Detach(const Entry& e) {
+  inodes_.Unlinked(e.id);
+  if (auto inode = inodes_.Find(e.id)) {
+    MutexLock lock(inode->content_mu);
+    inode->detached = e;
+  }
 }
 
 Status ShoalFs::TouchDir(Txn& txn, Ino dir, TimeNs now) {
@@ -381,7 +399,7 @@ Status ShoalFs::Unlink(Ino parent, std::string_view name) {
         removed = std::move(**e);
         return TouchDir(txn, parent, now);
       },
-      [&] { inodes_.Unlinked(removed->id); });
+      [&] { Detach(*removed); });
   if (!s.ok()) return s;
   // Open readers keep their file descriptor; the blob file may go now.
   if (!removed->blob_id.empty()) (void)blobs_->Remove(removed->blob_id);
@@ -417,7 +435,7 @@ Status ShoalFs::Rmdir(Ino parent, std::string_view name) {
         removed = std::move(**e);
         return TouchDir(txn, parent, now);
       },
-      [&] { inodes_.Unlinked(removed->id); });
+      [&] { Detach(*removed); });
 }
 
 Status ShoalFs::Rename(Ino parent, std::string_view name, Ino new_parent, std::string_view new_name,
@@ -475,7 +493,7 @@ Status ShoalFs::Rename(Ino parent, std::string_view name, Ino new_parent, std::s
       },
       [&] {
         if (moved) inodes_.Moved(moved->id, new_parent, std::string(new_name));
-        if (replaced) inodes_.Unlinked(replaced->id);
+        if (replaced) Detach(*replaced);
       });
   if (!s.ok()) return s;
   if (replaced && !replaced->blob_id.empty()) (void)blobs_->Remove(replaced->blob_id);

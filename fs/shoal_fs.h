@@ -124,6 +124,8 @@ class ShoalFs {
   // Reading the store.
   Result<store::Entry> EntryOf(Ino ino);
   Result<store::Entry> EntryAt(store::Txn& txn, Ino ino);
+  // Marks an entry's inode unlinked, keeping the entry for open descriptors.
+  void Detach(const store::Entry& e);
   struct stat AttrOf(const store::Entry& e, Inode* inode);
   struct stat ControlAttr(const ControlNode& node) const;
   struct stat RootAttr() const;

@@ -172,6 +172,11 @@ int ServeDaemon(std::unique_ptr<store::StoreDir> dir, const std::string& mountpo
   };
   SystemClock clock;
   std::string store_path = dir->path();
+  Status owner = dir->RecordOwner();
+  if (!owner.ok()) {
+    say("cannot record the daemon in " + store_path + "/LOCK: " + owner.ToString());
+    return 1;
+  }
   auto fs = ShoalFs::Open(std::move(dir), clock);
   if (!fs.ok()) {
     say("cannot open store " + store_path + ": " + fs.status().ToString());
@@ -192,7 +197,7 @@ int Mount(const std::vector<std::string>& words) {
   if (!ParseMountArgs(words, args, error)) return Fail(error);
   std::string mountpoint;
   if (!CheckMountpoint(args.mountpoint, mountpoint, error)) return Fail(error);
-  auto dir = store::StoreDir::Open(args.store);
+  auto dir = store::StoreDir::Open(args.store, store::StoreDir::Mode::kCreateIfMissing);
   if (!dir.ok()) return Fail(dir.status().message());
   if (Resolve((*dir)->path()) == mountpoint || mountpoint.rfind((*dir)->path() + "/", 0) == 0) {
     return Fail("the mount point must not lie inside the store");
@@ -275,10 +280,7 @@ int Umount(const std::vector<std::string>& words) {
 
 int RunCli(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
-  if (args.empty()) {
-    std::cerr << kUsage;
-    return 1;
-  }
+  if (args.empty()) return Fail("no command given (see shoal --help)");
   const std::string cmd = args[0];
   std::vector<std::string> rest(args.begin() + 1, args.end());
   if (cmd == "--help" || cmd == "-h" || cmd == "help") {
@@ -293,7 +295,7 @@ int RunCli(int argc, char** argv) {
   if (cmd == "umount" || cmd == "unmount") return Umount(rest);
   if (cmd == "fsck") {
     if (rest.size() != 1) return Fail("fsck needs STORE (see shoal --help)");
-    return RunFsck(rest[0], std::cout);
+    return RunFsck(rest[0], std::cout, std::cerr);
   }
   return Fail("unknown command '" + cmd + "' (see shoal --help)");
 }

@@ -72,10 +72,10 @@ Status VerifyObject(tiers::BlobStore& blobs, const Entry& e) {
 
 }  // namespace
 
-int RunFsck(const std::string& store_path, std::ostream& out) {
-  auto dir = store::StoreDir::Open(store_path);
+int RunFsck(const std::string& store_path, std::ostream& out, std::ostream& err) {
+  auto dir = store::StoreDir::Open(store_path, store::StoreDir::Mode::kMustExist);
   if (!dir.ok()) {
-    out << "shoal fsck: " << dir.status().message() << "\n";
+    err << "shoal: " << dir.status().message() << "\n";
     return 2;
   }
   auto key = crypto::RootKey::LoadOrCreate((*dir)->root_key_path());

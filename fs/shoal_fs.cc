@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <optional>
 #include <unordered_set>
@@ -23,6 +24,7 @@ struct Handle {
   Ino ino = 0;
   std::shared_ptr<Inode> inode;  // files only
   bool writable = false;
+  std::atomic<bool> wrote{false};  // write() was called through this handle
   // Control files: the snapshot read at open, or the document being written.
   std::shared_ptr<const ControlNode> control;
   Mutex mu;
@@ -40,6 +42,7 @@ namespace {
 constexpr std::size_t kListBatch = 512;
 constexpr std::size_t kMaxControlWrite = 1 << 20;
 constexpr std::size_t kMaxSymlinkTarget = 4095;
+constexpr std::size_t kMaxNameBytes = 255;           // NAME_MAX: one path component
 constexpr std::size_t kMaxUserMetadataBytes = 2048;  // S3's limit on x-amz-meta-*
 constexpr std::size_t kMaxXattrValue = std::size_t{64} << 10;
 // The I/O size the kernel and tools see; cp and stdio size buffers by it.
@@ -57,6 +60,13 @@ timespec ToTimespec(TimeNs t) {
 
 TimeNs FromTimespec(const timespec& ts) {
   return static_cast<TimeNs>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+Status CheckNameLength(std::string_view name) {
+  if (name.size() > kMaxNameBytes) {
+    return {Code::kKeyTooLong, "a path component is longer than 255 bytes"};
+  }
+  return Status::Ok();
 }
 
 const char* const kStorageClasses[] = {
@@ -247,6 +257,8 @@ Status ShoalFs::TouchDir(Txn& txn, Ino dir, TimeNs now) {
 }
 
 Status ShoalFs::CheckKeyLength(Ino parent, std::string_view name, bool is_dir) {
+  Status s = CheckNameLength(name);
+  if (!s.ok()) return s;
   if (parent == store::kRootId) return Status::Ok();
   auto path = inodes_.PathOf(parent);
   if (!path) return NoSuchKey("the directory no longer exists");
@@ -262,6 +274,8 @@ Status ShoalFs::CheckKeyLength(Ino parent, std::string_view name, bool is_dir) {
 }
 
 Result<struct stat> ShoalFs::Lookup(Ino parent, std::string_view name) {
+  Status named = CheckNameLength(name);
+  if (!named.ok()) return named;
   if (IsControlId(parent) || parent == store::kRootId) {
     if (auto node = control_.Lookup(parent, name)) return ControlAttr(*node);
     if (IsControlId(parent)) return NoSuchKey("no such control file");
@@ -379,6 +393,8 @@ Result<struct stat> ShoalFs::Symlink(const Caller& who, std::string_view target,
 }
 
 Status ShoalFs::Unlink(Ino parent, std::string_view name) {
+  Status named = CheckNameLength(name);
+  if (!named.ok()) return named;
   if (IsControlId(parent) || parent == store::kRootId) {
     return {Code::kNotPermitted, "cannot remove this entry"};
   }
@@ -407,6 +423,8 @@ Status ShoalFs::Unlink(Ino parent, std::string_view name) {
 }
 
 Status ShoalFs::Rmdir(Ino parent, std::string_view name) {
+  Status named = CheckNameLength(name);
+  if (!named.ok()) return named;
   if (IsControlId(parent)) return control_.Rmdir(parent, name);
   if (parent == store::kRootId && control_.Lookup(parent, name)) {
     return {Code::kNotPermitted, "control directories cannot be removed"};
@@ -772,6 +790,7 @@ Result<std::size_t> ShoalFs::Write(Handle* h, std::string_view data, std::uint64
   if (!st) return Status(Internal("writable handle without staging"));
   Status s = st->Write(data, offset, clock_.Now());
   if (!s.ok()) return s;
+  h->wrote.store(true, std::memory_order_relaxed);
   stats_.AddBytesWritten(data.size());
   return data.size();
 }

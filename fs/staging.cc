@@ -22,7 +22,7 @@ Result<std::shared_ptr<Staging>> Staging::Create(const std::string& dir, TimeNs 
 }
 
 Status Staging::Fill(tiers::BlobReader& reader) {
-  WriterLock lock(mu_);
+  WriterLock lock(data_mu_);
   std::vector<char> buf(kCopyBytes);
   std::uint64_t offset = 0;
   while (offset < reader.size()) {
@@ -34,14 +34,16 @@ Status Staging::Fill(tiers::BlobReader& reader) {
     if (!s.ok()) return s;
     offset += *n;
   }
+  MutexLock meta(meta_mu_);
   size_ = offset;
   return Status::Ok();
 }
 
 Result<std::size_t> Staging::Read(char* buf, std::size_t n, std::uint64_t offset) {
-  ReaderLock lock(mu_);
-  if (offset >= size_) return std::size_t{0};
-  if (n > size_ - offset) n = static_cast<std::size_t>(size_ - offset);
+  ReaderLock lock(data_mu_);
+  std::uint64_t size = this->size();
+  if (offset >= size) return std::size_t{0};
+  if (n > size - offset) n = static_cast<std::size_t>(size - offset);
   return PreadFull(fd_.get(), buf, n, static_cast<off_t>(offset), "staging read");
 }
 
@@ -50,9 +52,10 @@ Status Staging::Write(std::string_view data, std::uint64_t offset, TimeNs now) {
     return {Code::kEntityTooLarge,
             "Your proposed upload exceeds the maximum allowed object size (5 TiB)"};
   }
-  WriterLock lock(mu_);
+  WriterLock lock(data_mu_);
   Status s = PwriteAll(fd_.get(), data, static_cast<off_t>(offset), "staging write");
   if (!s.ok()) return s;
+  MutexLock meta(meta_mu_);
   if (offset + data.size() > size_) size_ = offset + data.size();
   mtime_ = now;
   ++generation_;
@@ -64,10 +67,11 @@ Status Staging::Truncate(std::uint64_t size, TimeNs now) {
     return {Code::kEntityTooLarge,
             "Your proposed upload exceeds the maximum allowed object size (5 TiB)"};
   }
-  WriterLock lock(mu_);
+  WriterLock lock(data_mu_);
   if (::ftruncate(fd_.get(), static_cast<off_t>(size)) != 0) {
     return PosixError("staging truncate", errno);
   }
+  MutexLock meta(meta_mu_);
   size_ = size;
   mtime_ = now;
   ++generation_;
@@ -75,33 +79,40 @@ Status Staging::Truncate(std::uint64_t size, TimeNs now) {
 }
 
 void Staging::SetMtime(TimeNs mtime) {
-  WriterLock lock(mu_);
+  MutexLock meta(meta_mu_);
   mtime_ = mtime;
   ++generation_;
 }
 
 std::uint64_t Staging::size() const {
-  ReaderLock lock(mu_);
+  MutexLock meta(meta_mu_);
   return size_;
 }
 
 TimeNs Staging::mtime() const {
-  ReaderLock lock(mu_);
+  MutexLock meta(meta_mu_);
   return mtime_;
 }
 
 bool Staging::dirty() const {
-  ReaderLock lock(mu_);
+  MutexLock meta(meta_mu_);
   return generation_ != committed_generation_;
 }
 
 Result<Staging::Snapshot> Staging::Encode(tiers::BlobStore& blobs,
                                           const tiers::EncodeOptions& options) {
-  // Exclusive: the snapshot must not tear under a concurrent write. Only
-  // this object's writers wait; the encode is the object's own PUT.
-  WriterLock lock(mu_);
-  Snapshot snap{.mtime = mtime_, .generation = generation_};
-  if (size_ == 0) {
+  // Shared with readers, exclusive of writers: the snapshot must not tear
+  // under a concurrent write. Only this object's writers wait.
+  ReaderLock lock(data_mu_);
+  Snapshot snap;
+  std::uint64_t size = 0;
+  {
+    MutexLock meta(meta_mu_);
+    snap.mtime = mtime_;
+    snap.generation = generation_;
+    size = size_;
+  }
+  if (size == 0) {
     crypto::Md5 md5;
     snap.blob = {.id = "", .size = 0, .md5 = md5.Finish(), .stored_bytes = 0};
     return snap;
@@ -110,8 +121,8 @@ Result<Staging::Snapshot> Staging::Encode(tiers::BlobStore& blobs,
   if (!writer.ok()) return writer.status();
   std::vector<char> buf(kCopyBytes);
   std::uint64_t offset = 0;
-  while (offset < size_) {
-    auto want = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), size_ - offset));
+  while (offset < size) {
+    auto want = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), size - offset));
     auto n = PreadFull(fd_.get(), buf.data(), want, static_cast<off_t>(offset), "staging read");
     if (!n.ok()) return n.status();
     if (*n != want) return Internal("staging file shorter than its recorded size");
@@ -126,7 +137,7 @@ Result<Staging::Snapshot> Staging::Encode(tiers::BlobStore& blobs,
 }
 
 void Staging::MarkCommitted(std::uint64_t generation) {
-  WriterLock lock(mu_);
+  MutexLock meta(meta_mu_);
   if (generation > committed_generation_) committed_generation_ = generation;
 }
 

@@ -6,7 +6,10 @@
 // Each change bumps a generation; a commit encodes a snapshot taken under the
 // lock and marks the staging clean only if nothing changed since, so a write
 // racing a commit is never lost.
-// Thread-safety: all methods may be called concurrently.
+// Thread-safety: all methods may be called concurrently. Two locks: data_mu_
+// orders the file's bytes (writers exclusive; readers and Encode shared, so
+// reads go on during a commit and only writers wait), and meta_mu_ guards
+// the small fields, so stat never waits for a commit.
 
 #include <cstdint>
 #include <memory>
@@ -49,7 +52,7 @@ class Staging {
     std::uint64_t generation = 0;
   };
   // Encodes the current content into a new blob (durable on return). Writers
-  // wait meanwhile; readers do not.
+  // wait meanwhile; readers and stat do not.
   Result<Snapshot> Encode(tiers::BlobStore& blobs, const tiers::EncodeOptions& options);
   // After the snapshot was committed: clean unless written since.
   void MarkCommitted(std::uint64_t generation);
@@ -58,12 +61,12 @@ class Staging {
   Staging(UniqueFd fd, TimeNs now) : fd_(std::move(fd)), mtime_(now) {}
 
   UniqueFd fd_;
-  // Held shared by readers, exclusively by writers and Encode.
-  mutable SharedMutex mu_;
-  std::uint64_t size_ GUARDED_BY(mu_) = 0;
-  TimeNs mtime_ GUARDED_BY(mu_);
-  std::uint64_t generation_ GUARDED_BY(mu_) = 0;
-  std::uint64_t committed_generation_ GUARDED_BY(mu_) = 0;
+  mutable SharedMutex data_mu_;
+  mutable Mutex meta_mu_;
+  std::uint64_t size_ GUARDED_BY(meta_mu_) = 0;
+  TimeNs mtime_ GUARDED_BY(meta_mu_);
+  std::uint64_t generation_ GUARDED_BY(meta_mu_) = 0;
+  std::uint64_t committed_generation_ GUARDED_BY(meta_mu_) = 0;
 };
 
 }  // namespace shoal::fs

@@ -2,6 +2,7 @@
 
 #include <lmdb.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -46,6 +47,23 @@ Status MdbStatus(int rc, std::string_view what) {
     return {Code::kStoreFull, std::move(msg)};
   }
   return {Code::kIOError, std::move(msg)};
+}
+
+// LMDB reports a short write as EIO, which is how a full disk usually shows
+// up in a commit (the write that would have returned ENOSPC is cut short).
+// Below this much free space, such a failure is the store being full.
+constexpr std::uint64_t kNearlyFullBytes = std::uint64_t{16} << 20;
+
+Status CommitFailure(int rc, MDB_env* env) {
+  Status s = MdbStatus(rc, "commit");
+  const char* path = nullptr;
+  struct statvfs fs {};
+  if (rc == EIO && mdb_env_get_path(env, &path) == MDB_SUCCESS && path != nullptr &&
+      ::statvfs(path, &fs) == 0 &&
+      static_cast<std::uint64_t>(fs.f_bavail) * fs.f_frsize < kNearlyFullBytes) {
+    return {Code::kStoreFull, "commit: the disk holding the store is full"};
+  }
+  return s;
 }
 
 // LMDB never writes through key or data pointers passed in, so casting away
@@ -414,7 +432,7 @@ class LmdbMetaStore final : public MetaStore {
           if (rc == MDB_MAP_FULL) {
             full = true;
           } else if (rc != MDB_SUCCESS) {
-            return MdbStatus(rc, "commit");
+            return CommitFailure(rc, env_.get());
           }
         }
       }

@@ -44,11 +44,12 @@ Status MakeDir(const std::string& path) {
 
 }  // namespace
 
-Result<std::unique_ptr<StoreDir>> StoreDir::Open(const std::string& path_in) {
+Result<std::unique_ptr<StoreDir>> StoreDir::Open(const std::string& path_in, Mode mode) {
   char* resolved = ::realpath(path_in.c_str(), nullptr);
   std::string path = path_in;
   if (resolved == nullptr) {
     if (errno != ENOENT) return Refuse("cannot use store " + path_in + ": " + std::strerror(errno));
+    if (mode == Mode::kMustExist) return Refuse("there is no store at " + path_in);
     if (::mkdir(path_in.c_str(), 0700) != 0) {
       return Refuse("cannot create store " + path_in + ": " + std::strerror(errno) +
                     " (does its parent directory exist and is it writable?)");
@@ -70,6 +71,7 @@ Result<std::unique_ptr<StoreDir>> StoreDir::Open(const std::string& path_in) {
   const std::string format_path = path + "/FORMAT";
   auto format = ReadFile(format_path);
   if (!format.ok()) {
+    if (mode == Mode::kMustExist) return Refuse(path + " is not a shoal store (no FORMAT file)");
     if (!IsEmptyDir(path)) {
       return Refuse("store " + path +
                     " is not empty and has no FORMAT file; it is not a shoal store");
@@ -89,9 +91,8 @@ Result<std::unique_ptr<StoreDir>> StoreDir::Open(const std::string& path_in) {
     return Refuse("store " + path + " is in use by another shoal process (pid " + pid +
                   "); unmount it first");
   }
-  std::string pid = std::to_string(::getpid()) + "\n";
-  if (::ftruncate(lock.get(), 0) != 0) return PosixError("truncate " + lock_path, errno);
-  Status s = PwriteAll(lock.get(), pid, 0, lock_path);
+  std::unique_ptr<StoreDir> dir(new StoreDir(path, std::move(lock)));
+  Status s = dir->RecordOwner();
   if (!s.ok()) return s;
 
   for (const char* sub : {"/meta", "/blobs", "/staging"}) {
@@ -102,7 +103,13 @@ Result<std::unique_ptr<StoreDir>> StoreDir::Open(const std::string& path_in) {
     s = WriteFileDurably(format_path, kFormatLine, 0600);
     if (!s.ok()) return s;
   }
-  return std::unique_ptr<StoreDir>(new StoreDir(path, std::move(lock)));
+  return dir;
+}
+
+Status StoreDir::RecordOwner() const {
+  std::string pid = std::to_string(::getpid()) + "\n";
+  if (::ftruncate(lock_.get(), 0) != 0) return PosixError("truncate " + path_ + "/LOCK", errno);
+  return PwriteAll(lock_.get(), pid, 0, path_ + "/LOCK");
 }
 
 }  // namespace shoal::store

@@ -23,11 +23,18 @@ class StoreDir {
  public:
   static constexpr int kFormatVersion = 1;
 
-  // Creates the store if `path` is missing or an empty directory, checks its
-  // format, and takes the lock without waiting. Fails (InvalidRequest) with a
-  // one-line reason when the store is locked by another process, has an
+  enum class Mode { kCreateIfMissing, kMustExist };
+
+  // Checks the store's format and takes the lock without waiting; with
+  // kCreateIfMissing, first creates the store if `path` is missing or an
+  // empty directory. Fails (InvalidRequest) with a one-line reason when there
+  // is no store (kMustExist), the store is locked by another process, has an
   // unknown format, or is not a directory we can write.
-  static Result<std::unique_ptr<StoreDir>> Open(const std::string& path);
+  static Result<std::unique_ptr<StoreDir>> Open(const std::string& path, Mode mode);
+
+  // Writes the calling process's pid into LOCK (after a daemon forks, so
+  // "in use by pid N" names the process that holds the lock).
+  Status RecordOwner() const;
 
   StoreDir(const StoreDir&) = delete;
   StoreDir& operator=(const StoreDir&) = delete;

@@ -565,19 +565,18 @@ Result<std::shared_ptr<Staging>> ShoalFs::AcquireStaging(const std::shared_ptr<I
   // First writer: build the staging copy without holding the lock (I/O).
   auto entry = EntryOf(inode->ino);
   if (!entry.ok()) return entry.status();
-  auto created = Staging::Create(dir_->staging_dir(), entry->mtime);
+  std::shared_ptr<tiers::BlobReader> base;
+  if (entry->size > 0 && !truncate) {
+    auto reader = CommittedReader(inode, *entry);
+    if (!reader.ok()) return reader.status();
+    base = std::move(*reader);
+  }
+  auto created = Staging::Create(dir_->staging_dir(), std::move(base), entry->mtime);
   if (!created.ok()) return created.status();
   std::shared_ptr<Staging> st = std::move(*created);
-  if (entry->size > 0) {
-    if (truncate) {
-      Status s = st->Truncate(0, now);  // an O_TRUNC of content is a change
-      if (!s.ok()) return s;
-    } else {
-      auto reader = CommittedReader(inode, *entry);
-      if (!reader.ok()) return reader.status();
-      Status s = st->Fill(**reader);
-      if (!s.ok()) return s;
-    }
+  if (entry->size > 0 && truncate) {
+    Status s = st->Truncate(0, now);  // an O_TRUNC of content is a change
+    if (!s.ok()) return s;
   }
   MutexLock lock(inode->content_mu);
   if (inode->staging) {  // another writer won the race; share theirs

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <vector>
 
@@ -13,20 +14,33 @@ namespace shoal::fs {
 
 namespace {
 constexpr std::size_t kCopyBytes = 1 << 20;
+
+Status TooLarge() {
+  return {Code::kEntityTooLarge,
+          "Your proposed upload exceeds the maximum allowed object size (5 TiB)"};
+}
+}  // namespace
+
+Staging::Staging(UniqueFd fd, std::shared_ptr<tiers::BlobReader> base, TimeNs mtime)
+    : fd_(std::move(fd)), base_(std::move(base)), mtime_(mtime) {
+  MutexLock meta(meta_mu_);
+  size_ = base_ ? base_->size() : 0;
 }
 
-Result<std::shared_ptr<Staging>> Staging::Create(const std::string& dir, TimeNs now) {
+Result<std::shared_ptr<Staging>> Staging::Create(const std::string& dir,
+                                                 std::shared_ptr<tiers::BlobReader> base,
+                                                 TimeNs mtime) {
   UniqueFd fd(::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600));
   if (!fd.valid()) return PosixError("create staging file in " + dir, errno);
-  return std::shared_ptr<Staging>(new Staging(std::move(fd), now));
+  return std::shared_ptr<Staging>(new Staging(std::move(fd), std::move(base), mtime));
 }
 
-Status Staging::Fill(tiers::BlobReader& reader) {
-  WriterLock lock(data_mu_);
+Status Staging::FillLocked() {
+  if (!base_) return Status::Ok();
   std::vector<char> buf(kCopyBytes);
   std::uint64_t offset = 0;
-  while (offset < reader.size()) {
-    auto n = reader.Read(offset, buf.data(), buf.size());
+  while (offset < base_->size()) {
+    auto n = base_->Read(offset, buf.data(), buf.size());
     if (!n.ok()) return n.status();
     if (*n == 0) break;
     Status s = PwriteAll(fd_.get(), std::string_view(buf.data(), *n), static_cast<off_t>(offset),
@@ -34,8 +48,7 @@ Status Staging::Fill(tiers::BlobReader& reader) {
     if (!s.ok()) return s;
     offset += *n;
   }
-  MutexLock meta(meta_mu_);
-  size_ = offset;
+  base_.reset();
   return Status::Ok();
 }
 
@@ -44,30 +57,31 @@ Result<std::size_t> Staging::Read(char* buf, std::size_t n, std::uint64_t offset
   std::uint64_t size = this->size();
   if (offset >= size) return std::size_t{0};
   if (n > size - offset) n = static_cast<std::size_t>(size - offset);
+  if (base_) return base_->Read(offset, buf, n);  // nothing changed yet
   return PreadFull(fd_.get(), buf, n, static_cast<off_t>(offset), "staging read");
 }
 
 Status Staging::Write(std::string_view data, std::uint64_t offset, TimeNs now) {
-  if (offset > kMaxObjectBytes || data.size() > kMaxObjectBytes - offset) {
-    return {Code::kEntityTooLarge,
-            "Your proposed upload exceeds the maximum allowed object size (5 TiB)"};
-  }
+  if (offset > kMaxObjectBytes || data.size() > kMaxObjectBytes - offset) return TooLarge();
   WriterLock lock(data_mu_);
-  Status s = PwriteAll(fd_.get(), data, static_cast<off_t>(offset), "staging write");
+  Status s = FillLocked();
+  if (!s.ok()) return s;
+  s = PwriteAll(fd_.get(), data, static_cast<off_t>(offset), "staging write");
   if (!s.ok()) return s;
   MutexLock meta(meta_mu_);
-  if (offset + data.size() > size_) size_ = offset + data.size();
+  size_ = std::max<std::uint64_t>(size_, offset + data.size());
   mtime_ = now;
   ++generation_;
   return Status::Ok();
 }
 
 Status Staging::Truncate(std::uint64_t size, TimeNs now) {
-  if (size > kMaxObjectBytes) {
-    return {Code::kEntityTooLarge,
-            "Your proposed upload exceeds the maximum allowed object size (5 TiB)"};
-  }
+  if (size > kMaxObjectBytes) return TooLarge();
   WriterLock lock(data_mu_);
+  // Truncating to zero needs none of the old content.
+  Status s = size == 0 ? Status::Ok() : FillLocked();
+  if (!s.ok()) return s;
+  base_.reset();
   if (::ftruncate(fd_.get(), static_cast<off_t>(size)) != 0) {
     return PosixError("staging truncate", errno);
   }
@@ -81,7 +95,6 @@ Status Staging::Truncate(std::uint64_t size, TimeNs now) {
 void Staging::SetMtime(TimeNs mtime) {
   MutexLock meta(meta_mu_);
   mtime_ = mtime;
-  ++generation_;
 }
 
 std::uint64_t Staging::size() const {
@@ -102,7 +115,8 @@ bool Staging::dirty() const {
 Result<Staging::Snapshot> Staging::Encode(tiers::BlobStore& blobs,
                                           const tiers::EncodeOptions& options) {
   // Shared with readers, exclusive of writers: the snapshot must not tear
-  // under a concurrent write. Only this object's writers wait.
+  // under a concurrent write. Only this object's writers wait. A dirty
+  // staging has been filled already (every change fills first).
   ReaderLock lock(data_mu_);
   Snapshot snap;
   std::uint64_t size = 0;
@@ -112,6 +126,7 @@ Result<Staging::Snapshot> Staging::Encode(tiers::BlobStore& blobs,
     snap.generation = generation_;
     size = size_;
   }
+  if (base_) return Internal("encoding a staging copy that was never changed");
   if (size == 0) {
     crypto::Md5 md5;
     snap.blob = {.id = "", .size = 0, .md5 = md5.Finish(), .stored_bytes = 0};
@@ -138,7 +153,7 @@ Result<Staging::Snapshot> Staging::Encode(tiers::BlobStore& blobs,
 
 void Staging::MarkCommitted(std::uint64_t generation) {
   MutexLock meta(meta_mu_);
-  if (generation > committed_generation_) committed_generation_ = generation;
+  committed_generation_ = std::max(committed_generation_, generation);
 }
 
 }  // namespace shoal::fs

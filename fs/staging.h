@@ -3,9 +3,12 @@
 // open. An anonymous file (O_TMPFILE) in STORE/staging, so a crash leaves
 // nothing behind: only closed or fsync'ed content was ever committed.
 //
-// Each change bumps a generation; a commit encodes a snapshot taken under the
-// lock and marks the staging clean only if nothing changed since, so a write
-// racing a commit is never lost.
+// The committed content is copied in lazily, at the first change: opening a
+// large object for writing (touch, an editor's probe) costs nothing until it
+// is written. Each change bumps a generation; a commit encodes a snapshot
+// taken under the lock and marks the staging clean only if nothing changed
+// since, so a write racing a commit is never lost.
+//
 // Thread-safety: all methods may be called concurrently. Two locks: data_mu_
 // orders the file's bytes (writers exclusive; readers and Encode shared, so
 // reads go on during a commit and only writers wait), and meta_mu_ guards
@@ -13,7 +16,6 @@
 
 #include <cstdint>
 #include <memory>
-#include <optional>
 #include <string>
 #include <string_view>
 
@@ -30,16 +32,17 @@ inline constexpr std::uint64_t kMaxObjectBytes = std::uint64_t{5} << 40;
 
 class Staging {
  public:
-  // A new empty staging file in `dir`, dated `now`.
-  static Result<std::shared_ptr<Staging>> Create(const std::string& dir, TimeNs now);
-
-  // Copies the committed content in; REQUIRES: nothing written yet.
-  Status Fill(tiers::BlobReader& reader);
+  // A staging copy in `dir` of the committed content behind `base` (null:
+  // empty), dated `mtime`.
+  static Result<std::shared_ptr<Staging>> Create(const std::string& dir,
+                                                 std::shared_ptr<tiers::BlobReader> base,
+                                                 TimeNs mtime);
 
   Result<std::size_t> Read(char* buf, std::size_t n, std::uint64_t offset);
   Status Write(std::string_view data, std::uint64_t offset, TimeNs now);
   Status Truncate(std::uint64_t size, TimeNs now);
-  // An explicit modification time (utimens) that later commits keep.
+  // An explicit modification time (utimens): kept by later commits, and not
+  // a change of content by itself.
   void SetMtime(TimeNs mtime);
 
   std::uint64_t size() const;
@@ -58,10 +61,15 @@ class Staging {
   void MarkCommitted(std::uint64_t generation);
 
  private:
-  Staging(UniqueFd fd, TimeNs now) : fd_(std::move(fd)), mtime_(now) {}
+  Staging(UniqueFd fd, std::shared_ptr<tiers::BlobReader> base, TimeNs mtime);
+  // Copies the base content into the file, once. REQUIRES: data_mu_ held
+  // exclusively.
+  Status FillLocked();
 
   UniqueFd fd_;
   mutable SharedMutex data_mu_;
+  // The committed content not yet copied in; null once copied (or empty).
+  std::shared_ptr<tiers::BlobReader> base_ GUARDED_BY(data_mu_);
   mutable Mutex meta_mu_;
   std::uint64_t size_ GUARDED_BY(meta_mu_) = 0;
   TimeNs mtime_ GUARDED_BY(meta_mu_);

@@ -22,7 +22,8 @@ start_model() {
   mkdir -p "$BK/$name" "$WORK/plain/$name" || { fail "model $name: cannot make its directories"; return; }
   echo "  .... model_test run '$name': --seed=$seed --ops=$OPS"
   (
-    "$MODEL" "$BK/$name" "$WORK/plain/$name" --seed="$seed" --ops="$OPS" >"$WORK/$name.out" 2>&1
+    timeout -k 10 "${SHOAL_MODEL_TIMEOUT:-600}" \
+      "$MODEL" "$BK/$name" "$WORK/plain/$name" --seed="$seed" --ops="$OPS" >"$WORK/$name.out" 2>&1
     echo $? >"$WORK/$name.rc"
   ) &
 }

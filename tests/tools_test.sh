@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # tools_test: real tools (ls, cp, mv, rm, find, du, tar, rsync, git, dd,
-# truncate, ln, chmod/chown/touch, getfattr/setfattr, jq) against a real
-# mount, each compared with what the same tool does on a plain ext4 directory
-# under $WORK.
+# truncate, ln, chmod/chown/touch, sed -i, gzip, getfattr/setfattr, jq, perl)
+# against a real mount, each compared with what the same tool does on a plain
+# ext4 directory under $WORK.
 source "$(dirname "$0")/lib.sh"
 
 export LC_ALL=C.UTF-8 TZ=UTC
@@ -150,7 +150,7 @@ if ((du_mnt > 0 && du_mnt >= apparent / 2 && du_mnt <= 2 * du_plain + 64)); then
 else
   fail "du -s is reasonable ($du_mnt KiB; ext4 $du_plain KiB, apparent $apparent KiB)"
 fi
-same_output "du -s --apparent-size -b of the files" \
+same_output "total of the file sizes as on ext4" \
   "find '$SRC' -type f -printf '%s\n' | awk '{ s += \$1 } END { print s }'" \
   "find '$A/tree' -type f -printf '%s\n' | awk '{ s += \$1 } END { print s }'"
 
@@ -171,7 +171,7 @@ mv_all() {  # the same moves on ROOT
     mv "$r/tools-a/mv/modes" "$r/tools-a/mv/modes renamed" &&
     mv "$r/tools-a/mv/modes renamed/closed" "$r/tools-a/mv/closed"
 }
-check "mv on ext4" mv_all "$PLAIN"
+check "mv on ext4 (the reference)" mv_all "$PLAIN"
 mv_start=$(date +%s)
 check "mv of files and directories across dirs and buckets" mv_all "$MNT"
 expect_fail "mv -T of a dir onto a non-empty dir" "Directory not empty" mv -T "$A/mv/headers" "$A/mv/a"
@@ -210,7 +210,7 @@ if cmp -s "$WORK/src.tar" "$WORK/back.tar"; then
   pass "tar c back out is byte-identical to the tarball"
 else
   fail "tar c back out is byte-identical to the tarball"
-  cat "$WORK/tar.err" | head -5 | sed 's/^/       /'
+  head -5 "$WORK/tar.err" | sed 's/^/       /'
   diff <(tar -tvf "$WORK/src.tar") <(tar -tvf "$WORK/back.tar") | head -10 | sed 's/^/       /'
 fi
 check "tar c of the ext4 extraction is identical too (sanity)" cmp "$WORK/src.tar" "$WORK/plain.tar"
@@ -274,9 +274,11 @@ done
 check "append with >>" cmp "$PLAIN/tools-a/appended" "$A/appended"
 for size in 1000000 5000 0 77777 4096; do
   truncate -s "$size" "$PLAIN/tools-a/trunc"
-  truncate -s "$size" "$A/trunc" &&
-    check "truncate -s $size: content as on ext4" cmp "$PLAIN/tools-a/trunc" "$A/trunc" ||
+  if truncate -s "$size" "$A/trunc"; then
+    check "truncate -s $size: content as on ext4" cmp "$PLAIN/tools-a/trunc" "$A/trunc"
+  else
     fail "truncate -s $size"
+  fi
   same_output "truncate -s $size: stat size" "stat -c %s '$PLAIN/tools-a/trunc'" "stat -c %s '$A/trunc'"
 done
 check "truncate -s +N (relative grow)" bash -c "truncate -s +1000 '$A/trunc' && truncate -s +1000 '$PLAIN/tools-a/trunc' && cmp '$PLAIN/tools-a/trunc' '$A/trunc'"
@@ -295,6 +297,45 @@ check "dd seek in blocks (hole then data)" bash -c "
 check "read-modify-write through one fd (exec <>)" bash -c "
   for d in '$PLAIN/tools-a' '$A'; do exec 3<>\"\$d/offset\"; read -n 10 -u 3 x; printf XYZ >&3; exec 3>&-; done
   cmp '$PLAIN/tools-a/offset' '$A/offset'"
+
+# --- more everyday tools ------------------------------------------------------------
+for d in "$PLAIN/tools-a" "$A"; do
+  seq 1 5000 >"$d/sedme"
+  touch -d '2011-11-11 11:11:11' "$d/sedme"
+  cp "$SRC/big.bin" "$d/zipme" && chmod 640 "$d/zipme" && touch -d '2009-09-09 09:09:09' "$d/zipme"
+done
+check "sed -i (temp file + rename over)" sed -i 's/1/one/g' "$A/sedme"
+sed -i 's/1/one/g' "$PLAIN/tools-a/sedme"
+check "sed -i result as on ext4" cmp "$PLAIN/tools-a/sedme" "$A/sedme"
+check "gzip (keeps mode and mtime on the .gz)" gzip "$A/zipme"
+gzip "$PLAIN/tools-a/zipme"
+same_output "gzip output: stat as on ext4" "stat -c '%s %a %Y' '$PLAIN/tools-a/zipme.gz'" "stat -c '%s %a %Y' '$A/zipme.gz'"
+check "gzip output identical" cmp "$PLAIN/tools-a/zipme.gz" "$A/zipme.gz"
+check "gunzip -t" gunzip -t "$A/zipme.gz"
+check "gunzip restores the file" bash -c "gunzip '$A/zipme.gz' && cmp '$SRC/big.bin' '$A/zipme'"
+check "df and stat -f on the mount" bash -c "df -P '$A' >/dev/null && stat -f '$A' >/dev/null"
+check "a file being written is readable before close (latest data)" bash -c "
+  exec 3>'$A/open-writer'; printf 'abc' >&3; test \"\$(cat '$A/open-writer')\" = abc || exit 1
+  printf 'def' >&3; test \"\$(cat '$A/open-writer')\" = abcdef || exit 1; exec 3>&-
+  test \"\$(cat '$A/open-writer')\" = abcdef"
+check "reading a file unlinked while open" bash -c "
+  cp '$SRC/big.bin' '$A/doomed'; exec 3<'$A/doomed'; rm '$A/doomed'; test ! -e '$A/doomed' && cmp - '$SRC/big.bin' <&3"
+# a directory big enough to need several readdir replies, with long names
+mkdir "$A/bigdir" "$PLAIN/tools-a/bigdir"
+long100=$(printf 'n%.0s' {1..100})
+(cd "$A/bigdir" && touch "${long100}"_{1..600})
+(cd "$PLAIN/tools-a/bigdir" && touch "${long100}"_{1..600})
+same_output "ls of a 600-entry directory" "ls '$PLAIN/tools-a/bigdir'" "ls '$A/bigdir'"
+same_output "ls -U | wc -l of a 600-entry directory" "echo 600" "ls -U '$A/bigdir' | wc -l"
+if command -v perl >/dev/null; then
+  # readdir and unlink interleaved: every entry must still be seen once
+  same_output "readdir while unlinking visits every entry once" "echo 600 0" "
+    perl -e 'opendir D, shift; my \$n = 0; while (my \$e = readdir D) {
+      next if \$e =~ /^\\.\\.?\$/; unlink \"\$ARGV[0]/\$e\" or die \"\$e: \$!\"; \$n++ } print \"\$n \"' '$A/bigdir' '$A/bigdir'
+    ls -A '$A/bigdir' | wc -l"
+fi
+check "rmdir of the emptied directory" rmdir "$A/bigdir"
+rm -r "$PLAIN/tools-a/bigdir"
 
 # --- symlinks --------------------------------------------------------------------
 mkdir -p "$A/sym/dir/sub"
@@ -428,18 +469,20 @@ for round in 1 2 3 4 5 6; do
   done
   wait $cpid || errors=$((errors + 1))
   wait
-  for f in "$WORK"/read.$round.*.[0-9]; do
-    e=${f/read./read.err.}
+  for f in "$WORK/read.$round".*.[0-9]; do
+    e=$WORK/read.err.${f#"$WORK"/read.}
     [[ -s $e ]] && { errors=$((errors + 1)); sed 's/^/       /' "$e" | head -3; }
     if kind=$(consistent "$f"); then seen[$kind]=1; else bad=$((bad + 1)); fi
   done
   cmp -s "$src" "$A/racy" || bad=$((bad + 1))
   rm -f "$WORK"/read.*
 done
-((errors == 0)) && pass "concurrent cat while cp overwrites: no errors" ||
+if ((errors == 0)); then pass "concurrent cat while cp overwrites: no errors"; else
   fail "concurrent cat while cp overwrites: $errors errors"
-((bad == 0)) && pass "concurrent cat sees old or new bytes only (${!seen[*]})" ||
+fi
+if ((bad == 0)); then pass "concurrent cat sees old or new bytes only (seen: ${!seen[*]})"; else
   fail "concurrent cat: $bad reads with foreign bytes or wrong final content"
+fi
 # after the writer closed, every reader sees exactly the new content
 cp "$WORK/new" "$A/racy"
 check "after the overwrite, two readers see the new content" bash -c "

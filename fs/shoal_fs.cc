@@ -592,7 +592,7 @@ Result<std::shared_ptr<Staging>> ShoalFs::AcquireStaging(const std::shared_ptr<I
   }
   inode->staging = st;
   inode->writers = 1;
-  stats_.AdjustPending(1);
+  stats_.AdjustOpenForWriting(1);
   return st;
 }
 
@@ -668,7 +668,7 @@ Status ShoalFs::ReleaseStaging(const std::shared_ptr<Inode>& inode) {
   if (inode->writers > 0) --inode->writers;
   if (inode->writers == 0 && inode->staging) {
     inode->staging.reset();
-    stats_.AdjustPending(-1);
+    stats_.AdjustOpenForWriting(-1);
   }
   return s;
 }

@@ -43,7 +43,7 @@ std::string Stats::ToJson(std::uint64_t map_bytes) const {
       {"bytes_written", bytes_written_.load(std::memory_order_relaxed)},
       {"commits", commits_.load(std::memory_order_relaxed)},
       {"committed_stored_bytes", committed_stored_bytes_.load(std::memory_order_relaxed)},
-      {"pending_commits", pending_.load(std::memory_order_relaxed)},
+      {"objects_open_for_writing", open_for_writing_.load(std::memory_order_relaxed)},
       {"metadata_map_bytes", map_bytes}};
   return out.dump(2) + "\n";
 }

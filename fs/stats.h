@@ -1,6 +1,7 @@
 #pragma once
 // Daemon counters shown in MNT/.shoal/stats.json: per-operation counts,
-// errors and latencies, bytes moved, commits and pending (dirty) objects.
+// errors and latencies, bytes moved, commits, and objects open for writing
+// (each holds a staging copy whose changes commit at close or fsync).
 // Thread-safety: lock-free; every method may be called concurrently.
 
 #include <array>
@@ -45,8 +46,10 @@ class Stats {
     commits_.fetch_add(1, std::memory_order_relaxed);
     committed_stored_bytes_.fetch_add(stored_bytes, std::memory_order_relaxed);
   }
-  // Objects written through the mount and not yet committed.
-  void AdjustPending(std::int64_t delta) { pending_.fetch_add(delta, std::memory_order_relaxed); }
+  // Objects with a staging copy (open for writing), +1 / -1.
+  void AdjustOpenForWriting(std::int64_t delta) {
+    open_for_writing_.fetch_add(delta, std::memory_order_relaxed);
+  }
 
   // A JSON object (pretty-printed, newline-terminated).
   std::string ToJson(std::uint64_t map_bytes) const;
@@ -63,7 +66,7 @@ class Stats {
   std::atomic<std::uint64_t> bytes_written_{0};
   std::atomic<std::uint64_t> commits_{0};
   std::atomic<std::uint64_t> committed_stored_bytes_{0};
-  std::atomic<std::int64_t> pending_{0};
+  std::atomic<std::int64_t> open_for_writing_{0};
 };
 
 const char* OpName(Op op);

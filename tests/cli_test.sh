@@ -4,16 +4,6 @@
 # umount, fsck and fusermount3 -u behave as documented.
 source "$(dirname "$0")/lib.sh"
 
-# Unmount our shoal mounts first (shoal umount waits for the daemon to exit),
-# then lib.sh's cleanup.
-suite_cleanup() {
-  local m
-  for m in $(awk -v w="$WORK" '$2 ~ "^"w && $3 == "fuse.shoal" {print $2}' /proc/mounts | sort -r); do
-    "$SHOAL" umount "$m" >/dev/null 2>&1 || fusermount3 -u "$m" 2>/dev/null || umount -l "$m" 2>/dev/null
-  done
-  cleanup
-}
-trap suite_cleanup EXIT
 
 # refused DESCRIPTION [PATTERN] -- COMMAND...: the command exits non-zero with
 # exactly one line on stderr that starts "shoal: " (and matches PATTERN).
@@ -71,26 +61,6 @@ same_tree() {  # same_tree DESCRIPTION DIR SNAPSHOT-FILE
   fi
 }
 
-# daemon_pid STORE: the process holding STORE/LOCK open (the daemon).
-daemon_pid() {
-  local lock p fd
-  lock=$(realpath "$1")/LOCK
-  for p in $(pgrep -f 'shoal mount'); do
-    for fd in /proc/"$p"/fd/*; do
-      if [[ $(readlink "$fd" 2>/dev/null) == "$lock" ]]; then
-        echo "$p"
-        return
-      fi
-    done
-  done
-}
-alive() {  # alive PID: running (a zombie counts as exited)
-  local s
-  s=$(ps -o stat= -p "$1" 2>/dev/null) || return 1
-  [[ $s != Z* ]]
-}
-mounted() { awk -v m="$1" '$2 == m {found = 1} END {exit !found}' /proc/mounts; }
-not_mounted() { ! mounted "$1"; }
 mount_count() { awk -v m="$1" '$2 == m' /proc/mounts | wc -l; }
 mount_options() { awk -v m="$1" '$2 == m {print $4}' /proc/mounts; }
 as_user() { setpriv --reuid=1000 --regid=1000 --clear-groups "$@"; }

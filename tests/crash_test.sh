@@ -9,40 +9,10 @@
 # and that fsck is clean after unmount.
 source "$(dirname "$0")/lib.sh"
 
-suite_cleanup() {
-  local m p
-  for p in $(jobs -p); do kill "$p" 2>/dev/null; done
-  for m in $(awk -v w="$WORK" '$2 ~ "^"w && $3 == "fuse.shoal" {print $2}' /proc/mounts | sort -r); do
-    "$SHOAL" umount "$m" >/dev/null 2>&1 || fusermount3 -u "$m" 2>/dev/null || umount -l "$m" 2>/dev/null
-  done
-  cleanup
-}
-trap suite_cleanup EXIT
-
 SEED=${SHOAL_CRASH_SEED:-$(($(date +%s%N) / 1000 % 1000000))}
 RANDOM=$SEED
 echo "crash_test seed: $SEED (rerun with SHOAL_CRASH_SEED=$SEED)"
 
-# daemon_pid: the process holding STORE/LOCK open.
-daemon_pid() {
-  local lock p fd
-  lock=$(realpath "$STORE")/LOCK
-  for p in $(pgrep -f 'shoal mount'); do
-    for fd in /proc/"$p"/fd/*; do
-      if [[ $(readlink "$fd" 2>/dev/null) == "$lock" ]]; then
-        echo "$p"
-        return
-      fi
-    done
-  done
-}
-alive() {  # alive PID: running (a zombie counts as exited)
-  local s
-  s=$(ps -o stat= -p "$1" 2>/dev/null) || return 1
-  [[ $s != Z* ]]
-}
-mounted() { awk -v m="$1" '$2 == m {found = 1} END {exit !found}' /proc/mounts; }
-not_mounted() { ! mounted "$1"; }
 dead() { ! alive "$1"; }
 sha() { sha256sum <"$1" | cut -d' ' -f1; }
 rand_ms() { echo $(($1 + RANDOM % ($2 - $1 + 1))); }  # rand_ms MIN MAX

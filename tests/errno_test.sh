@@ -6,19 +6,6 @@
 # must be untouched by every rejection.
 source "$(dirname "$0")/lib.sh"
 
-# Unmount shoal mounts first (shoal umount waits for the daemon to exit), then
-# whatever is left (the tmpfs of the ENOSPC case), then lib.sh's cleanup.
-suite_cleanup() {
-  local m
-  for m in $(awk -v w="$WORK" '$2 ~ "^"w && $3 == "fuse.shoal" {print $2}' /proc/mounts | sort -r); do
-    "$SHOAL" umount "$m" >/dev/null 2>&1 || fusermount3 -u "$m" 2>/dev/null || umount -l "$m" 2>/dev/null
-  done
-  for m in $(awk -v w="$WORK" '$2 ~ "^"w {print $2}' /proc/mounts | sort -r); do
-    umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null
-  done
-  cleanup
-}
-trap suite_cleanup EXIT
 
 ERRLOG=$MNT/.shoal/errors
 MARK=0

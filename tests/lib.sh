@@ -13,14 +13,42 @@ mkdir -p "$MNT"
 PASSED=0
 FAILED=0
 
+# On exit: stop background jobs, unmount our shoal mounts (shoal umount waits
+# for the daemon to exit), then anything else mounted under WORK (a tmpfs),
+# then remove WORK.
 cleanup() {
-  local m
+  local m p
+  for p in $(jobs -p); do kill "$p" 2>/dev/null; done
+  for m in $(awk -v w="$WORK" '$2 ~ "^"w && $3 == "fuse.shoal" {print $2}' /proc/mounts | sort -r); do
+    "$SHOAL" umount "$m" >/dev/null 2>&1 || fusermount3 -u "$m" 2>/dev/null || umount -l "$m" 2>/dev/null
+  done
   for m in $(awk -v w="$WORK" '$2 ~ "^"w {print $2}' /proc/mounts | sort -r); do
-    fusermount3 -u "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
+    umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null
   done
   rm -rf "$WORK"
 }
 trap cleanup EXIT
+
+# daemon_pid [STORE]: the process holding STORE/LOCK open (the daemon).
+daemon_pid() {
+  local lock p fd
+  lock=$(realpath "${1:-$STORE}")/LOCK
+  for p in $(pgrep -f 'shoal mount'); do
+    for fd in /proc/"$p"/fd/*; do
+      if [[ $(readlink "$fd" 2>/dev/null) == "$lock" ]]; then
+        echo "$p"
+        return
+      fi
+    done
+  done
+}
+alive() {  # alive PID: running (a zombie counts as exited)
+  local s
+  s=$(ps -o stat= -p "$1" 2>/dev/null) || return 1
+  [[ $s != Z* ]]
+}
+mounted() { awk -v m="$1" '$2 == m {found = 1} END {exit !found}' /proc/mounts; }
+not_mounted() { ! mounted "$1"; }
 
 pass() { PASSED=$((PASSED + 1)); echo "  ok   $*"; }
 fail() { FAILED=$((FAILED + 1)); echo "  FAIL $*"; }

@@ -64,7 +64,7 @@ class Staging {
   Staging(UniqueFd fd, std::shared_ptr<tiers::BlobReader> base, TimeNs mtime);
   // Copies the base content into the file, once. REQUIRES: data_mu_ held
   // exclusively.
-  Status FillLocked();
+  Status FillLocked() REQUIRES(data_mu_);
 
   UniqueFd fd_;
   mutable SharedMutex data_mu_;

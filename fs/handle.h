@@ -1,0 +1,37 @@
+#pragma once
+// Handle: one open file or directory of the mount, owned by the kernel's
+// file description (fuse_file_info::fh) from open to release. Internal to
+// ShoalFs.
+
+#include <atomic>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/mutex.h"
+#include "fs/control_tree.h"
+#include "fs/inode_table.h"
+#include "fs/shoal_fs.h"
+#include "store/meta_store.h"
+
+namespace shoal::fs {
+
+struct Handle {
+  Ino ino = 0;
+  std::shared_ptr<Inode> inode;  // files only
+  bool writable = false;
+  std::atomic<bool> wrote{false};  // write() was called through this handle
+  // Control files: the snapshot read at open, or the document being written.
+  std::shared_ptr<const ControlNode> control;
+  Mutex mu;
+  std::string content GUARDED_BY(mu);
+  bool written GUARDED_BY(mu) = false;
+  // Directories: entries fetched so far; offsets index into it.
+  bool is_dir = false;
+  std::vector<ReadDirEntry> listing GUARDED_BY(mu);
+  std::optional<store::Txn::Cursor> cursor GUARDED_BY(mu);
+  bool listed_all GUARDED_BY(mu) = false;
+};
+
+}  // namespace shoal::fs

@@ -1,0 +1,318 @@
+// ShoalFs: object content — opening, reading and writing files, and the
+// commit that turns a staging copy into a new blob (the PUT).
+#include <fcntl.h>
+
+#include <algorithm>
+
+#include "fs/handle.h"
+#include "fs/shoal_fs.h"
+
+namespace shoal::fs {
+
+using store::Entry;
+using store::EntryKind;
+using store::Txn;
+
+namespace {
+constexpr std::size_t kMaxControlWrite = 1 << 20;
+}  // namespace
+
+Result<std::shared_ptr<tiers::BlobReader>> ShoalFs::CommittedReader(
+    const std::shared_ptr<Inode>& inode, const Entry& entry) {
+  {
+    MutexLock lock(inode->content_mu);
+    if (inode->reader && inode->reader_blob == entry.blob_id) return inode->reader;
+  }
+  if (entry.blob_id.empty()) return std::shared_ptr<tiers::BlobReader>();
+  auto opened = blobs_->OpenReader(entry.blob_id);
+  if (!opened.ok()) return opened.status();
+  std::shared_ptr<tiers::BlobReader> reader = std::move(*opened);
+  if (reader->size() != entry.size || reader->md5() != entry.md5) {
+    return Corrupt("object content does not match its metadata (size or ETag)");
+  }
+  MutexLock lock(inode->content_mu);
+  inode->reader = reader;
+  inode->reader_blob = entry.blob_id;
+  return reader;
+}
+
+Result<std::shared_ptr<Staging>> ShoalFs::AcquireStaging(const std::shared_ptr<Inode>& inode,
+                                                         bool truncate) {
+  TimeNs now = clock_.Now();
+  {
+    MutexLock lock(inode->content_mu);
+    if (inode->staging) {
+      ++inode->writers;
+      auto st = inode->staging;
+      if (truncate) {
+        Status s = st->Truncate(0, now);
+        if (!s.ok()) {
+          --inode->writers;
+          return s;
+        }
+      }
+      return st;
+    }
+  }
+  // First writer: build the staging copy without holding the lock (I/O).
+  auto entry = EntryOf(inode->ino);
+  if (!entry.ok()) return entry.status();
+  std::shared_ptr<tiers::BlobReader> base;
+  if (entry->size > 0 && !truncate) {
+    auto reader = CommittedReader(inode, *entry);
+    if (!reader.ok()) return reader.status();
+    base = std::move(*reader);
+  }
+  auto created = Staging::Create(dir_->staging_dir(), std::move(base), entry->mtime);
+  if (!created.ok()) return created.status();
+  std::shared_ptr<Staging> st = std::move(*created);
+  if (entry->size > 0 && truncate) {
+    Status s = st->Truncate(0, now);  // an O_TRUNC of content is a change
+    if (!s.ok()) return s;
+  }
+  MutexLock lock(inode->content_mu);
+  if (inode->staging) {  // another writer won the race; share theirs
+    ++inode->writers;
+    if (truncate) {
+      Status s = inode->staging->Truncate(0, now);
+      if (!s.ok()) {
+        --inode->writers;
+        return s;
+      }
+    }
+    return inode->staging;
+  }
+  inode->staging = st;
+  inode->writers = 1;
+  stats_.AdjustOpenForWriting(1);
+  return st;
+}
+
+Status ShoalFs::Commit(const std::shared_ptr<Inode>& inode) {
+  MutexLock commit_lock(inode->commit_mu);
+  std::shared_ptr<Staging> st;
+  {
+    MutexLock lock(inode->content_mu);
+    st = inode->staging;
+  }
+  if (!st || !st->dirty()) return Status::Ok();
+
+  auto snap = st->Encode(*blobs_, encode_options_);
+  if (!snap.ok()) return snap.status();
+  const tiers::BlobInfo& blob = snap->blob;
+
+  TimeNs now = clock_.Now();
+  std::string old_blob;
+  bool gone = false;
+  Status s = meta_->Update([&](Txn& txn) -> Status {
+    gone = false;
+    auto where = inodes_.Where(inode->ino);
+    if (!where || where->unlinked) {
+      gone = true;
+      return Status::Ok();
+    }
+    auto got = txn.Get(where->parent, where->name, false);
+    if (!got.ok()) return got.status();
+    if (!*got || (*got)->id != inode->ino) {
+      gone = true;
+      return Status::Ok();
+    }
+    Entry e = std::move(**got);
+    old_blob = e.blob_id;
+    e.size = blob.size;
+    e.blob_id = blob.id;
+    e.md5 = blob.md5;
+    e.mtime = snap->mtime;
+    e.ctime = now;
+    e.created = now;
+    return txn.Put(where->parent, where->name, e);
+  });
+  if (!s.ok() || gone) {
+    if (!blob.id.empty()) (void)blobs_->Remove(blob.id);
+    if (gone) st->MarkCommitted(snap->generation);  // written to a deleted file
+    return s;
+  }
+  std::shared_ptr<tiers::BlobReader> reader;
+  if (!blob.id.empty()) {
+    auto opened = blobs_->OpenReader(blob.id);
+    if (opened.ok()) reader = std::move(*opened);
+  }
+  {
+    MutexLock lock(inode->content_mu);
+    inode->reader = std::move(reader);
+    inode->reader_blob = inode->reader ? blob.id : std::string();
+  }
+  if (!old_blob.empty() && old_blob != blob.id) (void)blobs_->Remove(old_blob);
+  st->MarkCommitted(snap->generation);
+  stats_.AddCommit(blob.stored_bytes);
+  return Status::Ok();
+}
+
+Status ShoalFs::ReleaseStaging(const std::shared_ptr<Inode>& inode) {
+  bool last = false;
+  {
+    MutexLock lock(inode->content_mu);
+    last = inode->writers == 1;
+  }
+  // Commit before dropping the staging copy so readers never see a gap.
+  Status s = last ? Commit(inode) : Status::Ok();
+  MutexLock lock(inode->content_mu);
+  if (inode->writers > 0) --inode->writers;
+  if (inode->writers == 0 && inode->staging) {
+    inode->staging.reset();
+    stats_.AdjustOpenForWriting(-1);
+  }
+  return s;
+}
+
+Result<ShoalFs::Opened> ShoalFs::Open(Ino ino, int flags) {
+  int accmode = flags & O_ACCMODE;
+  bool wants_write = accmode == O_WRONLY || accmode == O_RDWR;
+  if (IsControlId(ino)) {
+    auto node = control_.Find(ino);
+    if (!node) return Status(NoSuchKey("no such control file"));
+    if (node->is_dir) return Status(Code::kIsADirectory, "is a directory");
+    bool can_write = node->file.replace || node->file.append;
+    if (wants_write && !can_write) return Status(Code::kAccessDenied, "read-only control file");
+    if (accmode != O_WRONLY && !node->file.read) {
+      return Status(Code::kAccessDenied, "write-only control file");
+    }
+    auto h = std::make_unique<Handle>();
+    h->ino = ino;
+    h->control = node;
+    h->writable = wants_write;
+    bool load =
+        node->file.read && (accmode != O_WRONLY || (node->file.replace && (flags & O_TRUNC) == 0));
+    if (load) {
+      auto content = node->file.read();
+      if (!content.ok()) return content.status();
+      MutexLock lock(h->mu);
+      h->content = std::move(*content);
+    }
+    return Opened{.handle = h.release(), .direct_io = true};
+  }
+  auto entry = EntryOf(ino);
+  if (!entry.ok()) return entry.status();
+  if (entry->is_dir()) return Status(Code::kIsADirectory, "is a directory");
+  auto inode = inodes_.Find(ino);
+  if (!inode) return Status(NoSuchKey("the object no longer exists"));
+  auto h = std::make_unique<Handle>();
+  h->ino = ino;
+  h->inode = inode;
+  h->writable = wants_write;
+  if (wants_write) {
+    auto st = AcquireStaging(inode, (flags & O_TRUNC) != 0);
+    if (!st.ok()) return st.status();
+  } else {
+    auto reader = CommittedReader(inode, *entry);
+    if (!reader.ok()) return reader.status();
+  }
+  inodes_.Opened(ino);
+  return Opened{.handle = h.release()};
+}
+
+Result<ShoalFs::Created> ShoalFs::Create(const Caller& who, Ino parent, std::string_view name,
+                                         mode_t mode, int flags) {
+  if (IsControlId(parent) || parent == store::kRootId) {
+    return Status(Code::kNotPermitted, "objects belong inside a bucket");
+  }
+  Status s = CheckKeyLength(parent, name, false);
+  if (!s.ok()) return s;
+  Entry e;
+  e.kind = EntryKind::kFile;
+  e.mode = mode & 07777;
+  auto attr = AddEntry(who, parent, name, std::move(e));
+  if (!attr.ok()) return attr.status();
+  auto opened = Open(attr->st_ino, (flags & ~(O_TRUNC | O_ACCMODE)) | O_RDWR);
+  if (!opened.ok()) {
+    inodes_.Forget(attr->st_ino, 1);
+    return opened.status();
+  }
+  return Created{.attr = *attr, .handle = opened->handle};
+}
+
+Result<std::size_t> ShoalFs::Read(Handle* h, char* buf, std::size_t size, std::uint64_t offset) {
+  if (h->control) {
+    MutexLock lock(h->mu);
+    if (offset >= h->content.size()) return std::size_t{0};
+    std::size_t n = std::min<std::size_t>(size, h->content.size() - offset);
+    std::copy_n(h->content.data() + offset, n, buf);
+    return n;
+  }
+  std::shared_ptr<Staging> st;
+  std::shared_ptr<tiers::BlobReader> reader;
+  {
+    MutexLock lock(h->inode->content_mu);
+    st = h->inode->staging;
+    reader = h->inode->reader;
+  }
+  Result<std::size_t> n = std::size_t{0};
+  if (st) {
+    n = st->Read(buf, size, offset);
+  } else if (reader) {
+    n = reader->Read(offset, buf, size);
+  }
+  if (n.ok()) stats_.AddBytesRead(*n);
+  return n;
+}
+
+Result<std::size_t> ShoalFs::Write(Handle* h, std::string_view data, std::uint64_t offset) {
+  if (!h->writable) return Status(Code::kAccessDenied, "not open for writing");
+  if (h->control) {
+    if (h->control->file.append) {
+      Status s = h->control->file.append(data);
+      if (!s.ok()) return s;
+      return data.size();
+    }
+    MutexLock lock(h->mu);
+    if (offset + data.size() > kMaxControlWrite) {
+      return Status(Code::kEntityTooLarge, "control files hold at most 1 MiB");
+    }
+    if (h->content.size() < offset + data.size()) h->content.resize(offset + data.size());
+    std::copy(data.begin(), data.end(), h->content.begin() + static_cast<long>(offset));
+    h->written = true;
+    return data.size();
+  }
+  std::shared_ptr<Staging> st;
+  {
+    MutexLock lock(h->inode->content_mu);
+    st = h->inode->staging;
+  }
+  if (!st) return Status(Internal("writable handle without staging"));
+  Status s = st->Write(data, offset, clock_.Now());
+  if (!s.ok()) return s;
+  h->wrote.store(true, std::memory_order_relaxed);
+  stats_.AddBytesWritten(data.size());
+  return data.size();
+}
+
+Status ShoalFs::ApplyControlWrite(Handle* h) {
+  std::string content;
+  {
+    MutexLock lock(h->mu);
+    if (!h->written || !h->control->file.replace) return Status::Ok();
+    h->written = false;
+    content = h->content;
+  }
+  return h->control->file.replace(content);
+}
+
+Status ShoalFs::Flush(Handle* h) {
+  if (h->control) return ApplyControlWrite(h);
+  if (!h->writable) return Status::Ok();
+  return Commit(h->inode);
+}
+
+Status ShoalFs::Fsync(Handle* h) {
+  return Flush(h);
+}
+
+Status ShoalFs::Release(Handle* h) {
+  std::unique_ptr<Handle> owned(h);
+  if (h->control) return ApplyControlWrite(h);
+  Status s = h->writable ? ReleaseStaging(h->inode) : Status::Ok();
+  inodes_.Closed(h->ino);
+  return s;
+}
+
+}  // namespace shoal::fs

@@ -1,0 +1,159 @@
+// ShoalFs: extended attributes — the S3 view of an object (user.s3.*) and
+// stored user attributes (user.s3.meta.* is x-amz-meta-*).
+#include <sys/xattr.h>
+
+#include <algorithm>
+
+#include "base/coding.h"
+#include "fs/shoal_fs.h"
+
+namespace shoal::fs {
+
+using store::Entry;
+using store::EntryKind;
+using store::Txn;
+
+namespace {
+
+constexpr std::size_t kMaxUserMetadataBytes = 2048;  // S3's limit on x-amz-meta-*
+constexpr std::size_t kMaxXattrValue = std::size_t{64} << 10;
+constexpr std::string_view kS3Prefix = "user.s3.";
+constexpr std::string_view kMetaPrefix = "user.s3.meta.";
+
+const char* const kStorageClasses[] = {
+    "STANDARD",   "STANDARD_IA", "ONEZONE_IA",  "INTELLIGENT_TIERING",
+    "GLACIER_IR", "GLACIER",     "DEEP_ARCHIVE"};
+
+bool StartsWith(std::string_view s, std::string_view p) {
+  return s.substr(0, p.size()) == p;
+}
+
+std::string QuotedEtag(const Entry& e) {
+  return "\"" + HexEncode(e.md5) + "\"";
+}
+
+}  // namespace
+
+Result<std::string> ShoalFs::GetXattr(Ino ino, std::string_view name) {
+  if (IsControlId(ino) || ino == store::kRootId) {
+    return Status(Code::kNoSuchAttribute, "no such attribute");
+  }
+  auto e = EntryOf(ino);
+  if (!e.ok()) return e.status();
+  if (e->kind == EntryKind::kFile) {
+    if (name == "user.s3.etag") return QuotedEtag(*e);
+    if (name == "user.s3.version_id") return e->version_id;
+    if (name == "user.s3.storage_class") return e->storage_class;
+    if (name == "user.s3.sse") return e->sse;
+  }
+  for (const auto& [k, v] : e->xattrs) {
+    if (k == name) return v;
+  }
+  return Status(Code::kNoSuchAttribute, "no such attribute");
+}
+
+Result<std::string> ShoalFs::ListXattr(Ino ino) {
+  if (IsControlId(ino) || ino == store::kRootId) return std::string();
+  auto e = EntryOf(ino);
+  if (!e.ok()) return e.status();
+  std::string out;
+  if (e->kind == EntryKind::kFile) {
+    for (const char* n :
+         {"user.s3.etag", "user.s3.version_id", "user.s3.storage_class", "user.s3.sse"}) {
+      out += n;
+      out += '\0';
+    }
+  }
+  for (const auto& [k, v] : e->xattrs) {
+    out += k;
+    out += '\0';
+  }
+  return out;
+}
+
+Status ShoalFs::SetXattr(Ino ino, std::string_view name, std::string_view value, int flags) {
+  if (IsControlId(ino) || ino == store::kRootId) {
+    return {Code::kNotSupported, "control files have no extended attributes"};
+  }
+  if (!StartsWith(name, "user.")) {
+    return {Code::kNotSupported, "only user.* extended attributes are stored"};
+  }
+  if (StartsWith(name, kS3Prefix) && !StartsWith(name, kMetaPrefix)) {
+    if (name == "user.s3.etag" || name == "user.s3.version_id") {
+      return InvalidArgument(std::string(name) + " is read-only");
+    }
+    if (name == "user.s3.storage_class") {
+      bool known = std::any_of(std::begin(kStorageClasses), std::end(kStorageClasses),
+                               [&](const char* c) { return value == c; });
+      if (!known) {
+        return InvalidArgument("InvalidStorageClass: The storage class you specified is not valid");
+      }
+    } else if (name == "user.s3.sse") {
+      if (value != "AES256" && value != "aws:kms" && value != "aws:kms:dsse" && value != "SSE-C") {
+        return InvalidArgument("The encryption method specified is not supported");
+      }
+    } else if (name != "user.s3.sse_kms_key_id" && name != "user.s3.restore" &&
+               name != "user.s3.tagging") {
+      return InvalidArgument(std::string(name) + " is not an S3 attribute");
+    }
+    auto current = GetXattr(ino, name);
+    if (current.ok() && *current == value) return Status::Ok();
+    return {Code::kNotSupported, "setting " + std::string(name) + " is not supported yet"};
+  }
+  if (name.size() > 255) return {Code::kRange, "attribute name too long"};
+  if (value.size() > kMaxXattrValue) return {Code::kEntityTooLarge, "attribute value too large"};
+  TimeNs now = clock_.Now();
+  return meta_->Update([&](Txn& txn) -> Status {
+    auto e = EntryAt(txn, ino);
+    if (!e.ok()) return e.status();
+    auto& attrs = e->xattrs;
+    auto it = std::lower_bound(attrs.begin(), attrs.end(), name,
+                               [](const auto& kv, std::string_view n) { return kv.first < n; });
+    bool exists = it != attrs.end() && it->first == name;
+    if ((flags & XATTR_CREATE) != 0 && exists) return {Code::kAlreadyExists, "attribute exists"};
+    if ((flags & XATTR_REPLACE) != 0 && !exists) {
+      return {Code::kNoSuchAttribute, "no such attribute"};
+    }
+    if (exists) {
+      it->second = std::string(value);
+    } else {
+      attrs.insert(it, {std::string(name), std::string(value)});
+    }
+    std::size_t meta_bytes = 0;
+    for (const auto& [k, v] : attrs) {
+      if (StartsWith(k, kMetaPrefix)) meta_bytes += k.size() - kMetaPrefix.size() + v.size();
+    }
+    if (meta_bytes > kMaxUserMetadataBytes) {
+      return InvalidArgument(
+          "MetadataTooLarge: Your metadata headers exceed the maximum allowed metadata size "
+          "(2 KB)");
+    }
+    e->ctime = now;
+    auto where = inodes_.Where(ino);
+    return txn.Put(where->parent, where->name, *e);
+  });
+}
+
+Status ShoalFs::RemoveXattr(Ino ino, std::string_view name) {
+  if (IsControlId(ino) || ino == store::kRootId) {
+    return {Code::kNotSupported, "control files have no extended attributes"};
+  }
+  if (StartsWith(name, kS3Prefix) && !StartsWith(name, kMetaPrefix)) {
+    return InvalidArgument(std::string(name) + " cannot be removed");
+  }
+  TimeNs now = clock_.Now();
+  return meta_->Update([&](Txn& txn) -> Status {
+    auto e = EntryAt(txn, ino);
+    if (!e.ok()) return e.status();
+    auto& attrs = e->xattrs;
+    auto it =
+        std::find_if(attrs.begin(), attrs.end(), [&](const auto& kv) { return kv.first == name; });
+    if (it == attrs.end()) return {Code::kNoSuchAttribute, "no such attribute"};
+    attrs.erase(it);
+    e->ctime = now;
+    auto where = inodes_.Where(ino);
+    return txn.Put(where->parent, where->name, *e);
+  });
+}
+
+}  // namespace shoal::fs

@@ -1,0 +1,135 @@
+#include "fs/staging.h"
+
+#include <stdlib.h>
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+
+#include "base/coding.h"
+#include "crypto/aead.h"
+
+namespace shoal::fs {
+namespace {
+
+// A temporary store directory with a blob store under it.
+struct Fixture {
+  std::string dir;
+  std::unique_ptr<crypto::RootKey> root;
+  std::unique_ptr<tiers::BlobStore> blobs;
+
+  Fixture() {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "shoal-staging-XXXXXX").string();
+    REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
+    dir = tmpl;
+    crypto::Key key;
+    key.bytes.fill(3);
+    root = crypto::RootKey::FromKey(key);
+    auto opened = tiers::BlobStore::Open(dir + "/blobs", *root);
+    REQUIRE(opened.ok());
+    blobs = std::move(*opened);
+  }
+  ~Fixture() {
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+  }
+
+  std::shared_ptr<Staging> NewStaging(std::shared_ptr<tiers::BlobReader> base = nullptr) {
+    auto st = Staging::Create(dir, std::move(base), 100);
+    REQUIRE(st.ok());
+    return *st;
+  }
+
+  std::shared_ptr<tiers::BlobReader> Commit(Staging& st, std::string_view expected) {
+    auto snap = st.Encode(*blobs, {});
+    REQUIRE(snap.ok());
+    CHECK(snap->blob.size == expected.size());
+    crypto::Md5 md5;
+    md5.Update(expected);
+    CHECK(HexEncode(snap->blob.md5) == HexEncode(md5.Finish()));
+    st.MarkCommitted(snap->generation);
+    if (expected.empty()) {
+      CHECK(snap->blob.id.empty());
+      return nullptr;
+    }
+    auto reader = blobs->OpenReader(snap->blob.id);
+    REQUIRE(reader.ok());
+    std::string back(expected.size(), '\0');
+    auto n = (*reader)->Read(0, back.data(), back.size());
+    REQUIRE(n.ok());
+    CHECK(back == expected);
+    return std::move(*reader);
+  }
+};
+
+std::string ReadAll(Staging& st) {
+  std::string out(st.size(), '\0');
+  auto n = st.Read(out.data(), out.size(), 0);
+  REQUIRE(n.ok());
+  out.resize(*n);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("writes at any offset, reads and truncation behave as a file", "[fs][staging]") {
+  Fixture f;
+  auto st = f.NewStaging();
+  CHECK_FALSE(st->dirty());
+  REQUIRE(st->Write("hello", 0, 200).ok());
+  REQUIRE(st->Write("world", 10, 201).ok());
+  CHECK(st->dirty());
+  CHECK(st->size() == 15);
+  CHECK(st->mtime() == 201);
+  CHECK(ReadAll(*st) == std::string("hello\0\0\0\0\0world", 15));
+  REQUIRE(st->Truncate(3, 202).ok());
+  CHECK(ReadAll(*st) == "hel");
+  f.Commit(*st, "hel");
+  CHECK_FALSE(st->dirty());
+}
+
+TEST_CASE("committed content is copied in only when first changed", "[fs][staging]") {
+  Fixture f;
+  auto first = f.NewStaging();
+  REQUIRE(first->Write("0123456789", 0, 1).ok());
+  auto base = f.Commit(*first, "0123456789");
+
+  auto st = f.NewStaging(base);
+  CHECK(st->size() == 10);
+  CHECK_FALSE(st->dirty());
+  CHECK(ReadAll(*st) == "0123456789");  // served from the blob
+  st->SetMtime(5);                      // metadata only: still clean
+  CHECK_FALSE(st->dirty());
+  CHECK(st->mtime() == 5);
+  REQUIRE(st->Write("ab", 4, 6).ok());
+  CHECK(ReadAll(*st) == "0123ab6789");
+  f.Commit(*st, "0123ab6789");
+
+  auto emptied = f.NewStaging(base);
+  REQUIRE(emptied->Truncate(0, 7).ok());  // needs none of the old bytes
+  CHECK(emptied->dirty());
+  f.Commit(*emptied, "");
+}
+
+TEST_CASE("a write after the snapshot keeps the staging dirty", "[fs][staging]") {
+  Fixture f;
+  auto st = f.NewStaging();
+  REQUIRE(st->Write("one", 0, 1).ok());
+  auto snap = st->Encode(*f.blobs, {});
+  REQUIRE(snap.ok());
+  REQUIRE(st->Write("two", 3, 2).ok());  // lands while the commit is in flight
+  st->MarkCommitted(snap->generation);
+  CHECK(st->dirty());
+  f.Commit(*st, "onetwo");
+  CHECK_FALSE(st->dirty());
+}
+
+TEST_CASE("objects stop at 5 TiB", "[fs][staging]") {
+  Fixture f;
+  auto st = f.NewStaging();
+  CHECK(st->Write("x", kMaxObjectBytes, 1).code() == Code::kEntityTooLarge);
+  CHECK(st->Truncate(kMaxObjectBytes + 1, 1).code() == Code::kEntityTooLarge);
+  CHECK(st->size() == 0);
+  CHECK_FALSE(st->dirty());
+}
+
+}  // namespace shoal::fs

@@ -23,19 +23,10 @@ std::shared_ptr<Inode> InodeTable::Learn(Ino ino, Ino parent, const std::string&
     slot.where = {.parent = parent, .name = name, .is_dir = is_dir};
     auto p = slots_.find(parent);
     if (p != slots_.end() && ino != parent) ++p->second.children;
-  } else if (ino != store::kRootId && (slot.where.parent != parent || slot.where.name != name)) {
-    // The kernel found it under another name (e.g. after a rename we did not
-    // see, or a remount of the same store): follow the kernel.
-    auto old_parent = slots_.find(slot.where.parent);
-    if (old_parent != slots_.end() && old_parent->second.children > 0) {
-      --old_parent->second.children;
-    }
-    auto p = slots_.find(parent);
-    if (p != slots_.end()) ++p->second.children;
-    slot.where.parent = parent;
-    slot.where.name = name;
-    slot.where.unlinked = false;
   }
+  // A known inode keeps its location: it changes only through Moved and
+  // Unlinked, which follow committed renames and unlinks. A lookup or a
+  // listing may carry an older name (it raced a rename), never a newer one.
   ++slot.lookups;
   return slot.inode;
 }

@@ -37,6 +37,15 @@ struct Inode {
   std::uint32_t writers GUARDED_BY(content_mu) = 0;
   std::shared_ptr<tiers::BlobReader> reader GUARDED_BY(content_mu);
   std::string reader_blob GUARDED_BY(content_mu);  // blob id behind `reader`
+  // Size and mtime of the last content commit made through this inode. An
+  // entry read from a snapshot older than that commit (a reader racing the
+  // writer's close) must not report the old size once the staging copy is
+  // gone: the kernel would believe it and cut reads or misplace appends.
+  struct Committed {
+    std::uint64_t size = 0;
+    TimeNs mtime = 0;
+  };
+  std::optional<Committed> committed GUARDED_BY(content_mu);
   // The last entry of a file unlinked (or renamed over) while the kernel
   // still knows it: open descriptors keep fstat, read and write working.
   std::optional<store::Entry> detached GUARDED_BY(content_mu);
@@ -59,7 +68,8 @@ class InodeTable {
   InodeTable& operator=(const InodeTable&) = delete;
 
   // Records an entry reply for `ino` at (parent, name): adds one lookup and
-  // returns the inode (created if new; location refreshed if known).
+  // returns the inode (created at that location if new; a known inode keeps
+  // the location that committed renames gave it).
   std::shared_ptr<Inode> Learn(Ino ino, Ino parent, const std::string& name, bool is_dir);
   // Subtracts `n` lookups; may drop the inode.
   void Forget(Ino ino, std::uint64_t n);

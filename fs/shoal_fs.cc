@@ -135,14 +135,27 @@ struct stat ShoalFs::AttrOf(const Entry& e, Inode* inode) {
   struct stat st {};
   st.st_ino = e.id;
   st.st_nlink = 1;  // 1 for directories too: "unknown", so find does not guess
-  if (inode != nullptr) {
-    MutexLock lock(inode->content_mu);
-    if (inode->detached) st.st_nlink = 0;
-  }
   st.st_uid = e.uid;
   st.st_gid = e.gid;
   st.st_blksize = kBlockSize;
   TimeNs mtime = e.mtime;
+  std::uint64_t size = e.size;
+  if (inode != nullptr && e.kind == EntryKind::kFile) {
+    std::shared_ptr<Staging> staging;
+    {
+      MutexLock lock(inode->content_mu);
+      if (inode->detached) st.st_nlink = 0;
+      staging = inode->staging;
+      if (!staging && inode->committed) {
+        size = inode->committed->size;
+        mtime = inode->committed->mtime;
+      }
+    }
+    if (staging) {
+      size = staging->size();
+      mtime = staging->mtime();
+    }
+  }
   switch (e.kind) {
     case EntryKind::kBucket:
     case EntryKind::kDirectory: st.st_mode = S_IFDIR | e.mode; break;
@@ -150,24 +163,11 @@ struct stat ShoalFs::AttrOf(const Entry& e, Inode* inode) {
       st.st_mode = S_IFLNK | 0777;
       st.st_size = static_cast<off_t>(e.symlink_target.size());
       break;
-    case EntryKind::kFile: {
+    case EntryKind::kFile:
       st.st_mode = S_IFREG | e.mode;
-      std::uint64_t size = e.size;
-      if (inode != nullptr) {
-        std::shared_ptr<Staging> staging;
-        {
-          MutexLock lock(inode->content_mu);
-          staging = inode->staging;
-        }
-        if (staging) {
-          size = staging->size();
-          mtime = staging->mtime();
-        }
-      }
       st.st_size = static_cast<off_t>(size);
       st.st_blocks = static_cast<blkcnt_t>((size + 511) / 512);
       break;
-    }
   }
   st.st_atim = st.st_mtim = ToTimespec(mtime);
   st.st_ctim = ToTimespec(std::max(e.ctime, mtime));
@@ -527,6 +527,7 @@ Result<struct stat> ShoalFs::SetAttr(Ino ino, const SetAttrRequest& req) {
     if (new_mtime) {
       MutexLock lock(inode->content_mu);
       if (inode->staging) inode->staging->SetMtime(*new_mtime);
+      if (inode->committed) inode->committed->mtime = *new_mtime;
     }
   }
   return GetAttr(ino);

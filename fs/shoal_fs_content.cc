@@ -141,6 +141,7 @@ Status ShoalFs::Commit(const std::shared_ptr<Inode>& inode) {
     MutexLock lock(inode->content_mu);
     inode->reader = std::move(reader);
     inode->reader_blob = inode->reader ? blob.id : std::string();
+    inode->committed = Inode::Committed{.size = blob.size, .mtime = snap->mtime};
   }
   if (!old_blob.empty() && old_blob != blob.id) (void)blobs_->Remove(old_blob);
   st->MarkCommitted(snap->generation);

@@ -73,14 +73,26 @@ Status ShoalFs::ReadDir(Handle* h, std::uint64_t offset, bool plus,
       }
       continue;
     }
-    ReadDirEntry& item = h->listing[index];
+    ReadDirEntry item = h->listing[index];
     std::shared_ptr<Inode> learned;
     if (plus && item.counts_lookup) {
-      learned = inodes_.Learn(static_cast<Ino>(item.attr.st_ino), h->ino, item.name,
-                              S_ISDIR(item.attr.st_mode));
-      if (S_ISREG(item.attr.st_mode)) {
-        MutexLock content(learned->content_mu);
-        if (learned->staging) item.attr.st_size = static_cast<off_t>(learned->staging->size());
+      // The kernel takes these attributes as current, but the listing may
+      // predate a write, commit or rename (a stale size would make the
+      // kernel cut reads short and put O_APPEND writes at the wrong offset).
+      // Read the name again; if it no longer names this entry, send the
+      // name alone.
+      std::optional<Entry> fresh;
+      Status s = meta_->View([&](Txn& txn) {
+        auto got = txn.Get(h->ino, item.name, S_ISDIR(item.attr.st_mode));
+        if (!got.ok()) return got.status();
+        fresh = std::move(*got);
+        return Status::Ok();
+      });
+      if (s.ok() && fresh && fresh->id == item.attr.st_ino) {
+        learned = inodes_.Learn(fresh->id, h->ino, item.name, fresh->is_dir());
+        item.attr = AttrOf(*fresh, learned.get());
+      } else {
+        item.counts_lookup = false;
       }
     }
     if (!fits(item, index + 1)) {

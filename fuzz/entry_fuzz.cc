@@ -11,8 +11,8 @@
 namespace {
 
 bool SameEntry(const shoal::store::Entry& a, const shoal::store::Entry& b) {
-  return a.id == b.id && a.kind == b.kind && a.mode == b.mode && a.uid == b.uid &&
-         a.gid == b.gid && a.mtime == b.mtime && a.ctime == b.ctime && a.created == b.created &&
+  return a.id == b.id && a.kind == b.kind && a.mode == b.mode && a.uid == b.uid && a.gid == b.gid &&
+         a.mtime == b.mtime && a.ctime == b.ctime && a.created == b.created &&
          a.marker == b.marker && a.size == b.size && a.blob_id == b.blob_id && a.md5 == b.md5 &&
          a.storage_class == b.storage_class && a.sse == b.sse && a.version_id == b.version_id &&
          a.symlink_target == b.symlink_target && a.xattrs == b.xattrs;

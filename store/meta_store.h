@@ -79,7 +79,9 @@ class MetaStore {
                                                  std::uint64_t initial_map_bytes);
   virtual ~MetaStore() = default;
 
-  // Runs fn in a read-only snapshot.
+  // Runs fn in a read-only snapshot. fn must not call Update: a writer
+  // growing the map waits for open snapshots, so that nesting can deadlock.
+  // (View inside an Update callback is fine.)
   virtual Status View(const std::function<Status(Txn&)>& fn) = 0;
   // Runs fn in a write transaction and commits (durably) if it returns OK;
   // otherwise aborts and returns its status. When the map is full the map

@@ -373,16 +373,19 @@ int ReplyXattr(fuse_req_t req, const std::string& value, size_t size) {
   return 0;
 }
 
+// cp -a, rsync and ls probe other namespaces (ACLs, SELinux) on every file and
+// expect ENOTSUP: an everyday answer, not worth a log line.
+bool IsNamespaceProbe(const Status& s, const char* name) {
+  return s.code() == Code::kNotSupported && std::string_view(name).substr(0, 5) != "user.";
+}
+
 void OnSetxattr(fuse_req_t req, fuse_ino_t ino, const char* name, const char* value, size_t size,
                 int flags) {
   Serve(req, Op::kXattr, [&] {
     Status s = Fs(req).SetXattr(ino, name, std::string_view(value, size), flags);
     if (!s.ok()) {
-      // cp -a and rsync probe other namespaces (ACLs, SELinux) on every
-      // file and expect ENOTSUP: an everyday answer, not worth a log line.
-      bool probe =
-          s.code() == Code::kNotSupported && std::string_view(name).substr(0, 5) != "user.";
-      return Fail(req, ino, "", Status(s.code(), std::string(name) + ": " + s.message()), !probe);
+      return Fail(req, ino, "", Status(s.code(), std::string(name) + ": " + s.message()),
+                  !IsNamespaceProbe(s, name));
     }
     fuse_reply_err(req, 0);
     return 0;
@@ -395,7 +398,7 @@ void OnGetxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
     if (!value.ok()) {
       // Absent attributes are an everyday answer, not a rejection.
       bool absent = value.status().code() == Code::kNoSuchAttribute;
-      return Fail(req, ino, "", value.status(), !absent);
+      return Fail(req, ino, "", value.status(), !absent && !IsNamespaceProbe(value.status(), name));
     }
     return ReplyXattr(req, *value, size);
   });

@@ -35,6 +35,11 @@ std::string QuotedEtag(const Entry& e) {
 }  // namespace
 
 Result<std::string> ShoalFs::GetXattr(Ino ino, std::string_view name) {
+  // Answered without a metadata read: `ls -l` asks for the SELinux label and
+  // the POSIX ACL of every entry unless the first answer says "unsupported".
+  if (!StartsWith(name, "user.")) {
+    return Status(Code::kNotSupported, "only user.* extended attributes are stored");
+  }
   if (IsControlId(ino) || ino == store::kRootId) {
     return Status(Code::kNoSuchAttribute, "no such attribute");
   }

@@ -190,6 +190,14 @@ echo "== ENOTSUP (NotImplemented), ENODATA"
 # the daemon does not log those probes, so errno only.
 expect_fail "setfattr trusted.*" "Operation not supported" setfattr -n trusted.x -v 1 "$MNT/data/f"
 expect_fail "setfattr security.*" "Operation not supported" setfattr -n security.x -v 1 "$MNT/data/f"
+expect_fail "getfattr security.selinux" "Operation not supported" \
+  getfattr -n security.selinux "$MNT/data/f"
+expect_fail "getfattr system.posix_acl_access" "Operation not supported" \
+  getfattr -n system.posix_acl_access "$MNT/data/f"
+# ls -l stops probing a device once it answers ENOTSUP: one probe per kind,
+# not one per entry (which would double the requests of a listing).
+probes=$(strace -f -e trace=getxattr,lgetxattr ls -l "$MNT/data" 2>&1 >/dev/null | grep -c xattr)
+check "ls -l probes xattrs at most 4 times (got $probes)" test "$probes" -le 4
 check "user xattrs still work after ENOTSUP" setfattr -n user.after -v 1 "$MNT/work/short"
 # An absent attribute is an everyday answer (ls and cp probe for them), so
 # it is not logged: errno only.

@@ -79,6 +79,9 @@ Caller CallerOf(fuse_req_t req) {
 void OnInit(void*, fuse_conn_info* conn) {
   if ((conn->capable & FUSE_CAP_ATOMIC_O_TRUNC) != 0) conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
   if ((conn->capable & FUSE_CAP_PARALLEL_DIROPS) != 0) conn->want |= FUSE_CAP_PARALLEL_DIROPS;
+  // No write-back cache: it makes the kernel the owner of every cached file's
+  // size (changes made by the daemon would go unseen), and it does not spare
+  // the GETATTR after a close (the kernel drops st_blocks then).
   conn->want &= ~static_cast<unsigned>(FUSE_CAP_WRITEBACK_CACHE);
   conn->max_write = 1 << 20;
   conn->max_readahead = 1 << 20;

@@ -512,6 +512,28 @@ Result<struct stat> ShoalFs::SetAttr(Ino ino, const SetAttrRequest& req) {
   if (req.mode || req.uid || req.gid || req.atime || req.mtime) {
     std::optional<TimeNs> new_mtime;
     if (req.mtime) new_mtime = req.mtime_now ? now : FromTimespec(req.values.st_mtim);
+    bool done_in_memory = false;
+    {
+      MutexLock lock(inode->content_mu);
+      // Times of an object with uncommitted writes: the coming commit
+      // records them, no transaction of their own.
+      bool times_only = !req.mode && !req.uid && !req.gid;
+      if (times_only && inode->staging && inode->staging->dirty()) {
+        if (new_mtime) inode->staging->SetMtime(*new_mtime);
+        done_in_memory = true;
+      } else if (inode->detached) {
+        // Unlinked but still open (fchmod, futimens): the attributes live
+        // on with the detached entry only.
+        Entry& e = *inode->detached;
+        if (req.mode) e.mode = req.values.st_mode & 07777;
+        if (req.uid) e.uid = req.values.st_uid;
+        if (req.gid) e.gid = req.values.st_gid;
+        if (new_mtime) e.mtime = *new_mtime;
+        e.ctime = now;
+        done_in_memory = true;
+      }
+    }
+    if (done_in_memory) return GetAttr(ino);
     Status s = meta_->Update([&](Txn& txn) -> Status {
       auto e = EntryAt(txn, ino);
       if (!e.ok()) return e.status();

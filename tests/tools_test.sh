@@ -320,6 +320,12 @@ check "a file being written is readable before close (latest data)" bash -c "
   test \"\$(cat '$A/open-writer')\" = abcdef"
 check "reading a file unlinked while open" bash -c "
   cp '$SRC/big.bin' '$A/doomed'; exec 3<'$A/doomed'; rm '$A/doomed'; test ! -e '$A/doomed' && cmp - '$SRC/big.bin' <&3"
+same_output "fchmod, futimens and fstat of a file unlinked while open" "echo '600 1000000000 0'" "
+  python3 -c 'import os, sys
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o644)
+os.write(fd, b\"x\"); os.unlink(sys.argv[1])
+os.fchmod(fd, 0o600); os.utime(fd, (1000000000, 1000000000))
+st = os.fstat(fd); print(\"%o %d %d\" % (st.st_mode & 0o777, st.st_mtime, st.st_nlink))' '$A/doomed2'"
 # a directory big enough to need several readdir replies, with long names
 mkdir "$A/bigdir" "$PLAIN/tools-a/bigdir"
 long100=$(printf 'n%.0s' {1..100})

@@ -14,7 +14,8 @@
 // or tampered chunks fail to open (Corrupt). The index nonce is 2^64-1.
 //
 // Thread-safety: BlobStore and BlobReader may be used from many threads at
-// once; a BlobWriter belongs to one thread at a time.
+// once; a BlobWriter belongs to one thread at a time (it hands full chunks to
+// the store's threads to compress and seal, and writes them in order).
 
 #include <cstdint>
 #include <memory>
@@ -38,7 +39,7 @@ struct BlobInfo {
 };
 
 struct EncodeOptions {
-  int zstd_level = 3;
+  int zstd_level = 1;  // level 3: 16% slower on mixed data, 0.8% smaller
   std::uint32_t chunk_size = 256 * 1024;
 };
 

@@ -9,12 +9,16 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <deque>
+#include <future>
 #include <set>
+#include <thread>
 
 #include "base/coding.h"
 #include "base/file_util.h"
 #include "base/mutex.h"
 #include "base/raii.h"
+#include "base/work_pool.h"
 #include "crypto/aead.h"
 #include "tiers/blob.h"
 #include "tiers/blob_format.h"
@@ -46,6 +50,34 @@ ZSTD_CCtx* ThreadCctx() {
 ZSTD_DCtx* ThreadDctx() {
   thread_local ZstdDctx dctx(ZSTD_createDCtx());
   return dctx.get();
+}
+
+// A chunk ready to be written: its sealed bytes and index fields.
+struct SealedChunk {
+  std::string bytes;
+  std::uint32_t plain_len = 0;
+  bool raw = false;
+};
+
+// Compresses (or keeps raw, whichever is shorter) and seals one chunk. Pure:
+// runs on any thread.
+Result<SealedChunk> EncodeChunk(const crypto::Key& key, const std::string& blob_id,
+                                std::uint64_t chunk, bool final, int level,
+                                const std::string& plain) {
+  ZSTD_CCtx* cctx = ThreadCctx();
+  if (cctx == nullptr) return Internal("ZSTD_createCCtx failed");
+  std::string compressed(ZSTD_compressBound(plain.size()), '\0');
+  std::size_t n =
+      ZSTD_compressCCtx(cctx, compressed.data(), compressed.size(), plain.data(), plain.size(), level);
+  if (ZSTD_isError(n)) return ZstdStatus(Code::kInternal, "zstd compress", n);
+  SealedChunk out;
+  out.plain_len = static_cast<std::uint32_t>(plain.size());
+  out.raw = n >= plain.size();
+  std::string_view payload = out.raw ? std::string_view(plain) : std::string_view(compressed.data(), n);
+  Status s = crypto::Seal(key, format::ChunkNonce(chunk),
+                          format::ChunkAad(blob_id, chunk, final, out.raw), payload, out.bytes);
+  if (!s.ok()) return s;
+  return out;
 }
 
 // mkdir that accepts an existing directory; `created` says whether it was new.
@@ -103,6 +135,7 @@ class DirBlobWriter final : public BlobWriter {
     crypto::Key key;
     std::string header;
     EncodeOptions options;
+    WorkPool* pool = nullptr;  // encodes full chunks; null: on the caller
   };
 
   explicit DirBlobWriter(Params p)
@@ -115,6 +148,7 @@ class DirBlobWriter final : public BlobWriter {
         key_(p.key),
         header_(std::move(p.header)),
         options_(p.options),
+        pool_(p.pool),
         pos_(header_.size()) {
     pending_.reserve(options_.chunk_size);
   }
@@ -139,7 +173,7 @@ class DirBlobWriter final : public BlobWriter {
       // A full chunk is sealed only once more data arrives, because only then
       // is it known not to be the final one.
       if (pending_.size() == options_.chunk_size) {
-        Status s = SealChunk(/*final=*/false);
+        Status s = SubmitChunk();
         if (!s.ok()) return status_ = s;
       }
       std::size_t take = std::min(data.size(), options_.chunk_size - pending_.size());
@@ -160,36 +194,54 @@ class DirBlobWriter final : public BlobWriter {
   }
 
  private:
-  Status SealChunk(bool final) {
-    const std::uint64_t chunk = index_.chunks.size();
-    ZSTD_CCtx* cctx = ThreadCctx();
-    if (cctx == nullptr) return Internal("ZSTD_createCCtx failed");
-    compressed_.resize(ZSTD_compressBound(pending_.size()));
-    std::size_t n = ZSTD_compressCCtx(cctx, compressed_.data(), compressed_.size(), pending_.data(),
-                                      pending_.size(), options_.zstd_level);
-    if (ZSTD_isError(n)) return ZstdStatus(Code::kInternal, "zstd compress", n);
-    // Keep whichever is shorter; incompressible data is stored as is.
-    const bool raw = n >= pending_.size();
-    std::string_view payload =
-        raw ? std::string_view(pending_) : std::string_view(compressed_.data(), n);
-    sealed_.clear();
-    Status s = crypto::Seal(key_, format::ChunkNonce(chunk),
-                            format::ChunkAad(id_, chunk, final, raw), payload, sealed_);
-    if (!s.ok()) return s;
-    s = PwriteAll(fd_.get(), sealed_, static_cast<off_t>(pos_), tmp_path_);
+  // Hands the pending (full, non-final) chunk to the pool; writes finished
+  // chunks in order, keeping a bounded number in flight.
+  Status SubmitChunk() {
+    const std::uint64_t chunk = next_chunk_++;
+    if (pool_ == nullptr) {
+      auto sealed = EncodeChunk(key_, id_, chunk, /*final=*/false, options_.zstd_level, pending_);
+      pending_.clear();
+      if (!sealed.ok()) return sealed.status();
+      return WriteChunk(*sealed);
+    }
+    in_flight_.push_back(pool_->Submit(
+        [key = key_, id = id_, chunk, level = options_.zstd_level, plain = std::move(pending_)] {
+          return EncodeChunk(key, id, chunk, /*final=*/false, level, plain);
+        }));
+    pending_ = std::string();
+    pending_.reserve(options_.chunk_size);
+    if (in_flight_.size() > 2 * pool_->threads()) return WriteOldest();
+    return Status::Ok();
+  }
+
+  Status WriteOldest() {
+    Result<SealedChunk> sealed = in_flight_.front().get();
+    in_flight_.pop_front();
+    if (!sealed.ok()) return sealed.status();
+    return WriteChunk(*sealed);
+  }
+
+  Status WriteChunk(const SealedChunk& sealed) {
+    Status s = PwriteAll(fd_.get(), sealed.bytes, static_cast<off_t>(pos_), tmp_path_);
     if (!s.ok()) return s;
     index_.chunks.push_back({.offset = pos_,
-                             .stored_len = static_cast<std::uint32_t>(sealed_.size()),
-                             .plain_len = static_cast<std::uint32_t>(pending_.size()),
-                             .raw = raw});
-    pos_ += sealed_.size();
-    pending_.clear();
+                             .stored_len = static_cast<std::uint32_t>(sealed.bytes.size()),
+                             .plain_len = sealed.plain_len,
+                             .raw = sealed.raw});
+    pos_ += sealed.bytes.size();
     return Status::Ok();
   }
 
   Status FinishInternal() {
+    while (!in_flight_.empty()) {
+      Status s = WriteOldest();
+      if (!s.ok()) return s;
+    }
     if (!pending_.empty()) {
-      Status s = SealChunk(/*final=*/true);
+      auto sealed = EncodeChunk(key_, id_, next_chunk_++, /*final=*/true, options_.zstd_level,
+                                pending_);
+      if (!sealed.ok()) return sealed.status();
+      Status s = WriteChunk(*sealed);
       if (!s.ok()) return s;
     }
     index_.total_size = total_;
@@ -237,10 +289,11 @@ class DirBlobWriter final : public BlobWriter {
 
   crypto::Md5 md5_;
   format::Index index_;
-  std::string pending_;     // plaintext of the chunk being filled
-  std::string compressed_;  // scratch
-  std::string sealed_;      // scratch
-  std::uint64_t pos_;       // where the next chunk goes
+  WorkPool* const pool_;
+  std::string pending_;  // plaintext of the chunk being filled
+  std::uint64_t next_chunk_ = 0;
+  std::deque<std::future<Result<SealedChunk>>> in_flight_;  // oldest first
+  std::uint64_t pos_;  // where the next chunk goes
   std::uint64_t total_ = 0;
   Status status_;  // first failure; sticky
   bool finished_ = false;
@@ -349,7 +402,10 @@ class DirBlobReader final : public BlobReader {
 class DirBlobStore final : public BlobStore {
  public:
   DirBlobStore(std::string dir, const crypto::RootKey& root)
-      : dir_(std::move(dir)), root_(root), temps_(std::make_shared<TempRegistry>()) {}
+      : dir_(std::move(dir)),
+        root_(root),
+        temps_(std::make_shared<TempRegistry>()),
+        pool_(std::max(1U, std::thread::hardware_concurrency())) {}
 
   DirBlobStore(const DirBlobStore&) = delete;
   DirBlobStore& operator=(const DirBlobStore&) = delete;
@@ -405,7 +461,8 @@ class DirBlobStore final : public BlobStore {
                                                               .id = std::move(id),
                                                               .key = *key,
                                                               .header = std::move(header_bytes),
-                                                              .options = options});
+                                                              .options = options,
+                                                              .pool = &pool_});
     if (!s.ok()) return s;
     return std::unique_ptr<BlobWriter>(std::move(writer));
   }
@@ -558,6 +615,9 @@ class DirBlobStore final : public BlobStore {
   const std::string dir_;
   const crypto::RootKey& root_;
   const std::shared_ptr<TempRegistry> temps_;
+  // Compresses and seals chunks of large objects on every core. Declared
+  // last: destroyed first, after running what writers left queued.
+  WorkPool pool_;
 };
 
 }  // namespace

@@ -11,7 +11,9 @@ TEST_CASE("WorkPool runs every task and returns its result") {
   REQUIRE(pool.threads() == 2);
   std::vector<std::future<int>> results;
   for (int i = 0; i < 100; ++i) results.push_back(pool.Submit([i] { return i * i; }));
-  for (int i = 0; i < 100; ++i) REQUIRE(results[i].get() == i * i);
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    REQUIRE(results[i].get() == static_cast<int>(i * i));
+  }
 }
 
 TEST_CASE("WorkPool runs queued tasks before its destruction returns") {

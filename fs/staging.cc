@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <vector>
 
@@ -19,20 +20,98 @@ Status TooLarge() {
   return {Code::kEntityTooLarge,
           "Your proposed upload exceeds the maximum allowed object size (5 TiB)"};
 }
+
+// Bytes of the memory budget handed out to staging copies (kMemoryLimit
+// each, for as long as they stay in memory).
+std::atomic<std::size_t> memory_reserved{0};
+
+bool ReserveMemory() {
+  std::size_t now = memory_reserved.load(std::memory_order_relaxed);
+  do {
+    if (now + kMemoryLimit > kMemoryBudget) return false;
+  } while (!memory_reserved.compare_exchange_weak(now, now + kMemoryLimit));
+  return true;
+}
+
+void ReleaseMemory() {
+  memory_reserved.fetch_sub(kMemoryLimit);
+}
+
 }  // namespace
 
-Staging::Staging(UniqueFd fd, std::shared_ptr<tiers::BlobReader> base, TimeNs mtime)
-    : fd_(std::move(fd)), base_(std::move(base)), mtime_(mtime) {
+Staging::Staging(std::string dir, std::shared_ptr<tiers::BlobReader> base, TimeNs mtime)
+    : dir_(std::move(dir)), base_(std::move(base)), mtime_(mtime) {
+  WriterLock lock(data_mu_);
+  in_memory_ = ReserveMemory();
   MutexLock meta(meta_mu_);
   size_ = base_ ? base_->size() : 0;
+}
+
+Staging::~Staging() {
+  WriterLock lock(data_mu_);
+  if (in_memory_) ReleaseMemory();
 }
 
 Result<std::shared_ptr<Staging>> Staging::Create(const std::string& dir,
                                                  std::shared_ptr<tiers::BlobReader> base,
                                                  TimeNs mtime) {
-  UniqueFd fd(::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600));
-  if (!fd.valid()) return PosixError("create staging file in " + dir, errno);
-  return std::shared_ptr<Staging>(new Staging(std::move(fd), std::move(base), mtime));
+  auto st = std::shared_ptr<Staging>(new Staging(dir, std::move(base), mtime));
+  WriterLock lock(st->data_mu_);
+  if (!st->in_memory_) {
+    Status s = st->SpillLocked();
+    if (!s.ok()) return s;
+  }
+  return st;
+}
+
+Status Staging::SpillLocked() {
+  UniqueFd fd(::open(dir_.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600));
+  if (!fd.valid()) return PosixError("create staging file in " + dir_, errno);
+  if (!memory_.empty()) {
+    Status s = PwriteAll(fd.get(), memory_, 0, "staging write");
+    if (!s.ok()) return s;
+  }
+  fd_ = std::move(fd);
+  std::string().swap(memory_);
+  if (in_memory_) ReleaseMemory();
+  in_memory_ = false;
+  return Status::Ok();
+}
+
+Status Staging::StoreLocked(std::string_view data, std::uint64_t offset) {
+  if (in_memory_ && offset + data.size() > kMemoryLimit) {
+    Status s = SpillLocked();
+    if (!s.ok()) return s;
+  }
+  if (!in_memory_) {
+    return PwriteAll(fd_.get(), data, static_cast<off_t>(offset), "staging write");
+  }
+  if (memory_.size() < offset + data.size()) memory_.resize(offset + data.size());
+  std::copy(data.begin(), data.end(), memory_.begin() + static_cast<std::ptrdiff_t>(offset));
+  return Status::Ok();
+}
+
+Result<std::size_t> Staging::LoadLocked(char* buf, std::size_t n, std::uint64_t offset) {
+  if (!in_memory_) return PreadFull(fd_.get(), buf, n, static_cast<off_t>(offset), "staging read");
+  if (offset >= memory_.size()) return std::size_t{0};
+  n = std::min<std::size_t>(n, memory_.size() - offset);
+  std::copy_n(memory_.data() + offset, n, buf);
+  return n;
+}
+
+Status Staging::ResizeLocked(std::uint64_t size) {
+  if (in_memory_ && size > kMemoryLimit) {
+    Status s = SpillLocked();
+    if (!s.ok()) return s;
+  }
+  if (!in_memory_) {
+    if (::ftruncate(fd_.get(), static_cast<off_t>(size)) != 0) {
+      return PosixError("staging truncate", errno);
+    }
+    return Status::Ok();
+  }
+  memory_.resize(size);
+  return Status::Ok();
 }
 
 Status Staging::FillLocked() {
@@ -43,8 +122,7 @@ Status Staging::FillLocked() {
     auto n = base_->Read(offset, buf.data(), buf.size());
     if (!n.ok()) return n.status();
     if (*n == 0) break;
-    Status s = PwriteAll(fd_.get(), std::string_view(buf.data(), *n), static_cast<off_t>(offset),
-                         "staging write");
+    Status s = StoreLocked(std::string_view(buf.data(), *n), offset);
     if (!s.ok()) return s;
     offset += *n;
   }
@@ -58,7 +136,7 @@ Result<std::size_t> Staging::Read(char* buf, std::size_t n, std::uint64_t offset
   if (offset >= size) return std::size_t{0};
   if (n > size - offset) n = static_cast<std::size_t>(size - offset);
   if (base_) return base_->Read(offset, buf, n);  // nothing changed yet
-  return PreadFull(fd_.get(), buf, n, static_cast<off_t>(offset), "staging read");
+  return LoadLocked(buf, n, offset);
 }
 
 Status Staging::Write(std::string_view data, std::uint64_t offset, TimeNs now) {
@@ -66,7 +144,7 @@ Status Staging::Write(std::string_view data, std::uint64_t offset, TimeNs now) {
   WriterLock lock(data_mu_);
   Status s = FillLocked();
   if (!s.ok()) return s;
-  s = PwriteAll(fd_.get(), data, static_cast<off_t>(offset), "staging write");
+  s = StoreLocked(data, offset);
   if (!s.ok()) return s;
   MutexLock meta(meta_mu_);
   size_ = std::max<std::uint64_t>(size_, offset + data.size());
@@ -82,9 +160,8 @@ Status Staging::Truncate(std::uint64_t size, TimeNs now) {
   Status s = size == 0 ? Status::Ok() : FillLocked();
   if (!s.ok()) return s;
   base_.reset();
-  if (::ftruncate(fd_.get(), static_cast<off_t>(size)) != 0) {
-    return PosixError("staging truncate", errno);
-  }
+  s = ResizeLocked(size);
+  if (!s.ok()) return s;
   MutexLock meta(meta_mu_);
   size_ = size;
   mtime_ = now;
@@ -112,6 +189,21 @@ bool Staging::dirty() const {
   return generation_ != committed_generation_;
 }
 
+Status Staging::CopyFileLocked(tiers::BlobWriter& writer, std::uint64_t size) {
+  std::vector<char> buf(kCopyBytes);
+  std::uint64_t offset = 0;
+  while (offset < size) {
+    auto want = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), size - offset));
+    auto n = PreadFull(fd_.get(), buf.data(), want, static_cast<off_t>(offset), "staging read");
+    if (!n.ok()) return n.status();
+    if (*n != want) return Internal("staging file shorter than its recorded size");
+    Status s = writer.Append(std::string_view(buf.data(), *n));
+    if (!s.ok()) return s;
+    offset += *n;
+  }
+  return Status::Ok();
+}
+
 Result<Staging::Snapshot> Staging::Encode(tiers::BlobStore& blobs,
                                           const tiers::EncodeOptions& options) {
   // Shared with readers, exclusive of writers: the snapshot must not tear
@@ -134,17 +226,8 @@ Result<Staging::Snapshot> Staging::Encode(tiers::BlobStore& blobs,
   }
   auto writer = blobs.NewWriter(options);
   if (!writer.ok()) return writer.status();
-  std::vector<char> buf(kCopyBytes);
-  std::uint64_t offset = 0;
-  while (offset < size) {
-    auto want = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), size - offset));
-    auto n = PreadFull(fd_.get(), buf.data(), want, static_cast<off_t>(offset), "staging read");
-    if (!n.ok()) return n.status();
-    if (*n != want) return Internal("staging file shorter than its recorded size");
-    Status s = (*writer)->Append(std::string_view(buf.data(), *n));
-    if (!s.ok()) return s;
-    offset += *n;
-  }
+  Status s = in_memory_ ? (*writer)->Append(memory_) : CopyFileLocked(**writer, size);
+  if (!s.ok()) return s;
   auto info = (*writer)->Finish();
   if (!info.ok()) return info.status();
   snap.blob = std::move(*info);

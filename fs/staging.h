@@ -1,7 +1,11 @@
 #pragma once
 // Staging: the private, writable copy of an object while writers have it
-// open. An anonymous file (O_TMPFILE) in STORE/staging, so a crash leaves
-// nothing behind: only closed or fsync'ed content was ever committed.
+// open. Small copies live in memory (creating and freeing a file per small
+// object costs more than all else its write does: ext4 scans past recently
+// freed inodes); a copy that outgrows kMemoryLimit, or finds the process-wide
+// memory budget spent, is an anonymous file (O_TMPFILE) in STORE/staging.
+// Either way a crash leaves nothing behind: only closed or fsync'ed content
+// was ever committed.
 //
 // The committed content is copied in lazily, at the first change: opening a
 // large object for writing (touch, an editor's probe) costs nothing until it
@@ -30,6 +34,11 @@ namespace shoal::fs {
 // The largest object S3 stores (5 TiB): writes past it fail EntityTooLarge.
 inline constexpr std::uint64_t kMaxObjectBytes = std::uint64_t{5} << 40;
 
+// Staging copies up to this size stay in memory, within a budget of
+// kMemoryBudget bytes over all staging copies of the process.
+inline constexpr std::size_t kMemoryLimit = std::size_t{128} << 10;
+inline constexpr std::size_t kMemoryBudget = std::size_t{32} << 20;
+
 class Staging {
  public:
   // A staging copy in `dir` of the committed content behind `base` (null:
@@ -37,6 +46,9 @@ class Staging {
   static Result<std::shared_ptr<Staging>> Create(const std::string& dir,
                                                  std::shared_ptr<tiers::BlobReader> base,
                                                  TimeNs mtime);
+  ~Staging();
+  Staging(const Staging&) = delete;
+  Staging& operator=(const Staging&) = delete;
 
   Result<std::size_t> Read(char* buf, std::size_t n, std::uint64_t offset);
   Status Write(std::string_view data, std::uint64_t offset, TimeNs now);
@@ -61,13 +73,24 @@ class Staging {
   void MarkCommitted(std::uint64_t generation);
 
  private:
-  Staging(UniqueFd fd, std::shared_ptr<tiers::BlobReader> base, TimeNs mtime);
-  // Copies the base content into the file, once. REQUIRES: data_mu_ held
-  // exclusively.
+  Staging(std::string dir, std::shared_ptr<tiers::BlobReader> base, TimeNs mtime);
+  // Copies the base content in, once.
   Status FillLocked() REQUIRES(data_mu_);
+  // The bytes, wherever they live. Memory holds exactly size_ bytes.
+  Status StoreLocked(std::string_view data, std::uint64_t offset) REQUIRES(data_mu_);
+  Result<std::size_t> LoadLocked(char* buf, std::size_t n, std::uint64_t offset)
+      REQUIRES_SHARED(data_mu_);
+  Status ResizeLocked(std::uint64_t size) REQUIRES(data_mu_);
+  // Appends the first `size` bytes of the file to `writer`.
+  Status CopyFileLocked(tiers::BlobWriter& writer, std::uint64_t size) REQUIRES_SHARED(data_mu_);
+  // Moves the bytes from memory to a new anonymous file.
+  Status SpillLocked() REQUIRES(data_mu_);
 
-  UniqueFd fd_;
+  const std::string dir_;
   mutable SharedMutex data_mu_;
+  bool in_memory_ GUARDED_BY(data_mu_);  // holds a share of the memory budget
+  std::string memory_ GUARDED_BY(data_mu_);
+  UniqueFd fd_ GUARDED_BY(data_mu_);  // valid once spilled
   // The committed content not yet copied in; null once copied (or empty).
   std::shared_ptr<tiers::BlobReader> base_ GUARDED_BY(data_mu_);
   mutable Mutex meta_mu_;

@@ -133,3 +133,61 @@ TEST_CASE("objects stop at 5 TiB", "[fs][staging]") {
 }
 
 }  // namespace shoal::fs
+
+namespace shoal::fs {
+namespace {
+
+// Open descriptors of anonymous staging files under `dir`.
+int StagingFilesOpen(const std::string& dir) {
+  int n = 0;
+  for (const auto& fd : std::filesystem::directory_iterator("/proc/self/fd")) {
+    std::error_code ec;
+    auto target = std::filesystem::read_symlink(fd.path(), ec).string();
+    if (!ec && target.rfind(dir + "/", 0) == 0) ++n;
+  }
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("small copies stay in memory; growing past the limit moves them to a file",
+          "[fs][staging]") {
+  Fixture f;
+  auto st = f.NewStaging();
+  REQUIRE(st->Write("head", 0, 1).ok());
+  CHECK(StagingFilesOpen(f.dir) == 0);
+  std::string expected = "head" + std::string(kMemoryLimit - 4, '\0') + "tail";
+  REQUIRE(st->Write("tail", kMemoryLimit, 2).ok());  // crosses the limit
+  CHECK(StagingFilesOpen(f.dir) == 1);
+  CHECK(ReadAll(*st) == expected);
+  auto base = f.Commit(*st, expected);
+
+  auto grown = f.NewStaging();
+  REQUIRE(grown->Write("ab", 0, 3).ok());
+  REQUIRE(grown->Truncate(kMemoryLimit + 1, 4).ok());  // growth by truncation
+  CHECK(ReadAll(*grown) == "ab" + std::string(kMemoryLimit - 1, '\0'));
+
+  auto filled = f.NewStaging(base);  // a large base is copied into a file
+  REQUIRE(filled->Write("H", 0, 5).ok());
+  expected[0] = 'H';
+  CHECK(ReadAll(*filled) == expected);
+  f.Commit(*filled, expected);
+}
+
+TEST_CASE("copies beyond the memory budget are files from the start", "[fs][staging]") {
+  Fixture f;
+  std::vector<std::shared_ptr<Staging>> held;
+  for (std::size_t i = 0; i < kMemoryBudget / kMemoryLimit; ++i) held.push_back(f.NewStaging());
+  CHECK(StagingFilesOpen(f.dir) == 0);
+  auto extra = f.NewStaging();
+  CHECK(StagingFilesOpen(f.dir) == 1);
+  REQUIRE(extra->Write("on disk", 0, 1).ok());
+  f.Commit(*extra, "on disk");
+  held.clear();  // their budget returns
+  auto again = f.NewStaging();
+  REQUIRE(again->Write("in memory", 0, 1).ok());
+  CHECK(StagingFilesOpen(f.dir) == 1);  // only `extra` still has a file
+  f.Commit(*again, "in memory");
+}
+
+}  // namespace shoal::fs

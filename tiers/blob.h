@@ -40,7 +40,7 @@ struct BlobInfo {
 
 struct EncodeOptions {
   int zstd_level = 1;  // level 3: 16% slower on mixed data, 0.8% smaller
-  std::uint32_t chunk_size = 256 * 1024;
+  std::uint32_t chunk_size = 64 * 1024;
 };
 
 // Streams plaintext in, writes the encoded blob to a temporary file.

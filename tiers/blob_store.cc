@@ -66,14 +66,16 @@ Result<SealedChunk> EncodeChunk(const crypto::Key& key, const std::string& blob_
                                 const std::string& plain) {
   ZSTD_CCtx* cctx = ThreadCctx();
   if (cctx == nullptr) return Internal("ZSTD_createCCtx failed");
-  std::string compressed(ZSTD_compressBound(plain.size()), '\0');
+  const std::size_t bound = ZSTD_compressBound(plain.size());
+  auto compressed = std::make_unique_for_overwrite<char[]>(bound);
   std::size_t n =
-      ZSTD_compressCCtx(cctx, compressed.data(), compressed.size(), plain.data(), plain.size(), level);
+      ZSTD_compressCCtx(cctx, compressed.get(), bound, plain.data(), plain.size(), level);
   if (ZSTD_isError(n)) return ZstdStatus(Code::kInternal, "zstd compress", n);
   SealedChunk out;
   out.plain_len = static_cast<std::uint32_t>(plain.size());
   out.raw = n >= plain.size();
-  std::string_view payload = out.raw ? std::string_view(plain) : std::string_view(compressed.data(), n);
+  std::string_view payload =
+      out.raw ? std::string_view(plain) : std::string_view(compressed.get(), n);
   Status s = crypto::Seal(key, format::ChunkNonce(chunk),
                           format::ChunkAad(blob_id, chunk, final, out.raw), payload, out.bytes);
   if (!s.ok()) return s;
@@ -149,9 +151,7 @@ class DirBlobWriter final : public BlobWriter {
         header_(std::move(p.header)),
         options_(p.options),
         pool_(p.pool),
-        pos_(header_.size()) {
-    pending_.reserve(options_.chunk_size);
-  }
+        pos_(header_.size()) {}
 
   ~DirBlobWriter() override {
     if (!renamed_) {
@@ -238,8 +238,8 @@ class DirBlobWriter final : public BlobWriter {
       if (!s.ok()) return s;
     }
     if (!pending_.empty()) {
-      auto sealed = EncodeChunk(key_, id_, next_chunk_++, /*final=*/true, options_.zstd_level,
-                                pending_);
+      auto sealed =
+          EncodeChunk(key_, id_, next_chunk_++, /*final=*/true, options_.zstd_level, pending_);
       if (!sealed.ok()) return sealed.status();
       Status s = WriteChunk(*sealed);
       if (!s.ok()) return s;
@@ -293,7 +293,7 @@ class DirBlobWriter final : public BlobWriter {
   std::string pending_;  // plaintext of the chunk being filled
   std::uint64_t next_chunk_ = 0;
   std::deque<std::future<Result<SealedChunk>>> in_flight_;  // oldest first
-  std::uint64_t pos_;  // where the next chunk goes
+  std::uint64_t pos_;                                       // where the next chunk goes
   std::uint64_t total_ = 0;
   Status status_;  // first failure; sticky
   bool finished_ = false;

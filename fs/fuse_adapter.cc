@@ -346,9 +346,10 @@ void OnReleasedir(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
   });
 }
 
-void OnFsyncdir(fuse_req_t req, fuse_ino_t, int, fuse_file_info*) {
-  // Directory changes are durable when their request returns.
+void OnFsyncdir(fuse_req_t req, fuse_ino_t ino, int, fuse_file_info*) {
   Serve(req, Op::kFsync, [&] {
+    Status s = Fs(req).SyncMetadata();
+    if (!s.ok()) return Fail(req, ino, "", s);
     fuse_reply_err(req, 0);
     return 0;
   });

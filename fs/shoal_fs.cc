@@ -50,7 +50,9 @@ ShoalFs::ShoalFs(std::unique_ptr<store::StoreDir> dir, const Clock& clock)
       owner_gid_(::getgid()) {}
 
 ShoalFs::~ShoalFs() {
-  // A clean shutdown: the next mount need not look for orphaned blobs.
+  // A clean shutdown: everything committed is durable, and the next mount
+  // need not look for orphaned blobs.
+  if (meta_ && !meta_->Sync().ok()) return;  // keep RUNNING: sweep next time
   if (dir_) ::unlink((dir_->path() + "/RUNNING").c_str());
 }
 

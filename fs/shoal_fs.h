@@ -92,7 +92,10 @@ class ShoalFs {
   Result<std::size_t> Read(Handle* h, char* buf, std::size_t size, std::uint64_t offset);
   Result<std::size_t> Write(Handle* h, std::string_view data, std::uint64_t offset);
   Status Flush(Handle* h);
+  // Commits like Flush, then makes every commit so far durable.
   Status Fsync(Handle* h);
+  // Makes every metadata commit so far durable (fsyncdir, unmount).
+  Status SyncMetadata();
   // Frees the handle.
   Status Release(Handle* h);
 

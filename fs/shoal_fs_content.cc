@@ -305,7 +305,13 @@ Status ShoalFs::Flush(Handle* h) {
 }
 
 Status ShoalFs::Fsync(Handle* h) {
-  return Flush(h);
+  Status s = Flush(h);
+  if (!s.ok()) return s;
+  return SyncMetadata();
+}
+
+Status ShoalFs::SyncMetadata() {
+  return meta_->Sync();
 }
 
 Status ShoalFs::Release(Handle* h) {

@@ -83,13 +83,18 @@ class MetaStore {
   // growing the map waits for open snapshots, so that nesting can deadlock.
   // (View inside an Update callback is fine.)
   virtual Status View(const std::function<Status(Txn&)>& fn) = 0;
-  // Runs fn in a write transaction and commits (durably) if it returns OK;
+  // Runs fn in a write transaction and commits if it returns OK (atomic, and
+  // safe from a daemon crash at once; safe from a system crash after the
+  // next commit or Sync, as a closed file on ext4 is after the next flush);
   // otherwise aborts and returns its status. When the map is full the map
   // is grown and fn is run again from scratch, so fn must keep its effects
   // inside the transaction. `after_commit`, if given, runs after a
   // successful commit before the next write transaction can start.
   virtual Status Update(const std::function<Status(Txn&)>& fn,
                         const std::function<void()>& after_commit = {}) = 0;
+
+  // Makes every committed transaction durable (fsync, fsyncdir, unmount).
+  virtual Status Sync() = 0;
 
   // Bytes in use by the map (for stats).
   virtual std::uint64_t MapSize() const = 0;

@@ -36,6 +36,7 @@ struct BlobInfo {
   std::uint64_t size;          // plaintext bytes
   std::string md5;             // 16 raw bytes: MD5 of the plaintext
   std::uint64_t stored_bytes;  // bytes on disk
+  std::string image;           // inline blobs only: the whole encoded blob
 };
 
 struct EncodeOptions {
@@ -74,9 +75,15 @@ class BlobStore {
   virtual ~BlobStore() = default;
 
   virtual Result<std::unique_ptr<BlobWriter>> NewWriter(const EncodeOptions& options) = 0;
+  // A writer whose blob is not a file: Finish returns the encoded blob in
+  // BlobInfo::image (same format, same sealing), for the caller to keep
+  // where it likes, e.g. beside small objects' metadata. Nothing to fsync.
+  virtual Result<std::unique_ptr<BlobWriter>> NewInlineWriter(const EncodeOptions& options) = 0;
   // Opens and verifies header, footer and index. NoSuchKey if absent,
   // Corrupt if damaged.
   virtual Result<std::unique_ptr<BlobReader>> OpenReader(std::string_view id) = 0;
+  // Opens an inline blob's image (verified as OpenReader verifies a file).
+  virtual Result<std::unique_ptr<BlobReader>> OpenInline(std::string image) = 0;
   // Removes a blob file (ok if already absent).
   virtual Status Remove(std::string_view id) = 0;
   // Ids of every finished blob on disk (for fsck and orphan sweeps).

@@ -138,6 +138,7 @@ class DirBlobWriter final : public BlobWriter {
     std::string header;
     EncodeOptions options;
     WorkPool* pool = nullptr;  // encodes full chunks; null: on the caller
+    bool in_memory = false;    // an inline blob: no file, fd unused
   };
 
   explicit DirBlobWriter(Params p)
@@ -151,9 +152,13 @@ class DirBlobWriter final : public BlobWriter {
         header_(std::move(p.header)),
         options_(p.options),
         pool_(p.pool),
-        pos_(header_.size()) {}
+        in_memory_(p.in_memory),
+        pos_(header_.size()) {
+    if (in_memory_) image_ = header_;
+  }
 
   ~DirBlobWriter() override {
+    if (in_memory_) return;
     if (!renamed_) {
       fd_.Reset();
       ::unlink(tmp_path_.c_str());  // best effort; a sweep catches the rest
@@ -190,7 +195,11 @@ class DirBlobWriter final : public BlobWriter {
     Status s = FinishInternal();
     if (!s.ok()) return status_ = s;
     std::string md5 = index_.md5;
-    return BlobInfo{.id = id_, .size = total_, .md5 = std::move(md5), .stored_bytes = pos_};
+    return BlobInfo{.id = id_,
+                    .size = total_,
+                    .md5 = std::move(md5),
+                    .stored_bytes = pos_,
+                    .image = std::move(image_)};
   }
 
  private:
@@ -221,8 +230,14 @@ class DirBlobWriter final : public BlobWriter {
     return WriteChunk(*sealed);
   }
 
+  Status WriteAt(std::string_view bytes) {
+    if (!in_memory_) return PwriteAll(fd_.get(), bytes, static_cast<off_t>(pos_), tmp_path_);
+    image_ += bytes;
+    return Status::Ok();
+  }
+
   Status WriteChunk(const SealedChunk& sealed) {
-    Status s = PwriteAll(fd_.get(), sealed.bytes, static_cast<off_t>(pos_), tmp_path_);
+    Status s = WriteAt(sealed.bytes);
     if (!s.ok()) return s;
     index_.chunks.push_back({.offset = pos_,
                              .stored_len = static_cast<std::uint32_t>(sealed.bytes.size()),
@@ -255,9 +270,10 @@ class DirBlobWriter final : public BlobWriter {
     if (tail.size() > UINT32_MAX) return {Code::kEntityTooLarge, "blob index too large"};
     const auto index_len = static_cast<std::uint32_t>(tail.size());
     tail += format::EncodeFooter({.index_offset = index_offset, .index_len = index_len});
-    s = PwriteAll(fd_.get(), tail, static_cast<off_t>(pos_), tmp_path_);
+    s = WriteAt(tail);
     if (!s.ok()) return s;
     pos_ += tail.size();
+    if (in_memory_) return Status::Ok();
     if (::fsync(fd_.get()) != 0) {
       const int err = errno;
       return PosixError("fsync " + tmp_path_, err);
@@ -290,6 +306,8 @@ class DirBlobWriter final : public BlobWriter {
   crypto::Md5 md5_;
   format::Index index_;
   WorkPool* const pool_;
+  const bool in_memory_;
+  std::string image_;  // in memory: the blob so far
   std::string pending_;  // plaintext of the chunk being filled
   std::uint64_t next_chunk_ = 0;
   std::deque<std::future<Result<SealedChunk>>> in_flight_;  // oldest first
@@ -300,15 +318,24 @@ class DirBlobWriter final : public BlobWriter {
   bool renamed_ = false;
 };
 
+// What verifying a blob's header, footer and index yields.
+struct VerifiedBlob {
+  std::string id;
+  crypto::Key key;
+  std::uint32_t chunk_size = 0;
+  format::Index index;
+};
+
+// Reads a blob file (fd) or an inline blob's image (fd invalid).
 class DirBlobReader final : public BlobReader {
  public:
-  DirBlobReader(UniqueFd fd, std::string id, const crypto::Key& key, std::uint32_t chunk_size,
-                format::Index index)
+  DirBlobReader(UniqueFd fd, std::string image, VerifiedBlob blob)
       : fd_(std::move(fd)),
-        id_(std::move(id)),
-        key_(key),
-        chunk_size_(chunk_size),
-        index_(std::move(index)) {}
+        image_(std::move(image)),
+        id_(std::move(blob.id)),
+        key_(blob.key),
+        chunk_size_(blob.chunk_size),
+        index_(std::move(blob.index)) {}
 
   DirBlobReader(const DirBlobReader&) = delete;
   DirBlobReader& operator=(const DirBlobReader&) = delete;
@@ -358,10 +385,15 @@ class DirBlobReader final : public BlobReader {
   Status Decode(std::uint64_t chunk, std::string& plain) const {
     const format::ChunkEntry& e = index_.chunks[chunk];
     std::string sealed(e.stored_len, '\0');
-    Result<std::size_t> got = PreadFull(fd_.get(), sealed.data(), sealed.size(),
-                                        static_cast<off_t>(e.offset), "blob " + HexEncode(id_));
-    if (!got.ok()) return got.status();
-    if (*got != sealed.size()) return Corrupt("blob chunk truncated");
+    if (fd_.valid()) {
+      Result<std::size_t> got = PreadFull(fd_.get(), sealed.data(), sealed.size(),
+                                          static_cast<off_t>(e.offset), "blob " + HexEncode(id_));
+      if (!got.ok()) return got.status();
+      if (*got != sealed.size()) return Corrupt("blob chunk truncated");
+    } else {
+      // DecodeIndex keeps every chunk inside the blob.
+      sealed.assign(image_, static_cast<std::size_t>(e.offset), e.stored_len);
+    }
     const bool final = chunk + 1 == index_.chunks.size();
     std::string payload;
     Status s = crypto::Open(key_, format::ChunkNonce(chunk),
@@ -389,6 +421,7 @@ class DirBlobReader final : public BlobReader {
   }
 
   const UniqueFd fd_;
+  const std::string image_;
   const std::string id_;
   const crypto::Key key_;
   const std::uint32_t chunk_size_;
@@ -411,60 +444,11 @@ class DirBlobStore final : public BlobStore {
   DirBlobStore& operator=(const DirBlobStore&) = delete;
 
   Result<std::unique_ptr<BlobWriter>> NewWriter(const EncodeOptions& options) override {
-    if (options.chunk_size == 0 || options.chunk_size > format::kMaxChunkSize) {
-      return InvalidArgument("blob chunk size out of range: " + std::to_string(options.chunk_size));
-    }
-    if (options.zstd_level < std::max(ZSTD_minCLevel(), -128) ||
-        options.zstd_level > ZSTD_maxCLevel()) {
-      return InvalidArgument("zstd level out of range: " + std::to_string(options.zstd_level));
-    }
-    std::string id(kBlobIdBytes, '\0');
-    Status s =
-        crypto::RandomBytes(std::span(reinterpret_cast<unsigned char*>(id.data()), id.size()));
-    if (!s.ok()) return s;
-    Result<crypto::Key> key = crypto::RandomKey();
-    if (!key.ok()) return key.status();
-    Result<std::string> wrapped = root_.Wrap(*key, id);
-    if (!wrapped.ok()) return wrapped.status();
+    return StartWriter(options, /*in_memory=*/false);
+  }
 
-    format::Header header{.level = static_cast<std::uint8_t>(options.zstd_level),
-                          .chunk_size = options.chunk_size,
-                          .id = id,
-                          .wrapped_key = std::move(*wrapped)};
-    std::string header_bytes = format::EncodeHeader(header);
-
-    std::string nonce(16, '\0');
-    s = crypto::RandomBytes(
-        std::span(reinterpret_cast<unsigned char*>(nonce.data()), nonce.size()));
-    if (!s.ok()) return s;
-    std::string tmp_name = HexEncode(nonce) + ".tmp";
-    const std::string tmp_dir = dir_ + "/tmp";
-    s = EnsureDir(tmp_dir, dir_);
-    if (!s.ok()) return s;
-    // Registered before the file exists so a concurrent sweep never sees it
-    // unregistered.
-    temps_->Add(tmp_name);
-    const std::string tmp_path = tmp_dir + "/" + tmp_name;
-    UniqueFd fd(::open(tmp_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, kFileMode));
-    if (!fd.valid()) {
-      int err = errno;
-      temps_->Remove(tmp_name);
-      return PosixError(tmp_path, err);
-    }
-    s = PwriteAll(fd.get(), header_bytes, 0, tmp_path);
-    // From here the writer owns the file and removes it if dropped.
-    auto writer =
-        std::make_unique<DirBlobWriter>(DirBlobWriter::Params{.dir = dir_,
-                                                              .temps = temps_,
-                                                              .tmp_name = std::move(tmp_name),
-                                                              .fd = std::move(fd),
-                                                              .id = std::move(id),
-                                                              .key = *key,
-                                                              .header = std::move(header_bytes),
-                                                              .options = options,
-                                                              .pool = &pool_});
-    if (!s.ok()) return s;
-    return std::unique_ptr<BlobWriter>(std::move(writer));
+  Result<std::unique_ptr<BlobWriter>> NewInlineWriter(const EncodeOptions& options) override {
+    return StartWriter(options, /*in_memory=*/true);
   }
 
   Result<std::unique_ptr<BlobReader>> OpenReader(std::string_view id) override {
@@ -474,43 +458,30 @@ class DirBlobStore final : public BlobStore {
     if (!fd.valid()) return PosixError(path, errno);
     struct stat st {};
     if (::fstat(fd.get(), &st) != 0) return PosixError(path, errno);
-    const auto file_size = static_cast<std::uint64_t>(st.st_size);
-    if (file_size < format::kHeaderBytes + format::kFooterBytes) {
-      return Corrupt(path + ": too short for a blob");
-    }
-
-    std::string header_bytes(format::kHeaderBytes, '\0');
-    Status s = ReadExactly(fd.get(), header_bytes, 0, path);
-    if (!s.ok()) return s;
-    format::Header header;
-    s = format::DecodeHeader(header_bytes, header);
-    if (!s.ok()) return Annotate(path, s);
-    if (header.id != id) return Corrupt(path + ": file holds another blob's id");
-    Result<crypto::Key> key = root_.Unwrap(header.wrapped_key, header.id);
-    if (!key.ok()) return Annotate(path, key.status());
-
-    std::string footer_bytes(format::kFooterBytes, '\0');
-    s = ReadExactly(fd.get(), footer_bytes, file_size - format::kFooterBytes, path);
-    if (!s.ok()) return s;
-    format::Footer footer;
-    s = format::DecodeFooter(footer_bytes, file_size, footer);
-    if (!s.ok()) return Annotate(path, s);
-
-    // index_len is bounded by the file size (DecodeFooter).
-    std::string sealed_index(footer.index_len, '\0');
-    s = ReadExactly(fd.get(), sealed_index, footer.index_offset, path);
-    if (!s.ok()) return s;
-    std::string index_bytes;
-    s = crypto::Open(*key, format::IndexNonce(), header_bytes, sealed_index, index_bytes);
-    if (!s.ok()) {
-      if (s.code() != Code::kCorrupt) return s;
-      return Corrupt(path + ": blob index or header fails verification");
-    }
-    format::Index index;
-    s = format::DecodeIndex(index_bytes, header.chunk_size, footer.index_offset, index);
-    if (!s.ok()) return Annotate(path, s);
+    const int raw_fd = fd.get();
+    auto read_at = [&](std::string& buf, std::uint64_t offset) {
+      return ReadExactly(raw_fd, buf, offset, path);
+    };
+    auto opened = Verify(read_at, static_cast<std::uint64_t>(st.st_size), path);
+    if (!opened.ok()) return opened.status();
+    if (opened->id != id) return Corrupt(path + ": file holds another blob's id");
     return std::unique_ptr<BlobReader>(std::make_unique<DirBlobReader>(
-        std::move(fd), std::string(id), *key, header.chunk_size, std::move(index)));
+        std::move(fd), std::string(), std::move(*opened)));
+  }
+
+  Result<std::unique_ptr<BlobReader>> OpenInline(std::string image) override {
+    const std::string name = "inline blob";
+    auto read_at = [&](std::string& buf, std::uint64_t offset) -> Status {
+      if (offset > image.size() || buf.size() > image.size() - offset) {
+        return Corrupt(name + ": too short");
+      }
+      buf.assign(image, static_cast<std::size_t>(offset), buf.size());
+      return Status::Ok();
+    };
+    auto opened = Verify(read_at, image.size(), name);
+    if (!opened.ok()) return opened.status();
+    return std::unique_ptr<BlobReader>(
+        std::make_unique<DirBlobReader>(UniqueFd(), std::move(image), std::move(*opened)));
   }
 
   Status Remove(std::string_view id) override {
@@ -610,6 +581,113 @@ class DirBlobStore final : public BlobStore {
       if (name == "." || name == "..") continue;
       names.emplace_back(name);
     }
+  }
+
+  // Reads and verifies header, footer and index through `read_at` (fills a
+  // buffer of the given size from an offset) of a blob of `size` bytes.
+  template <typename ReadAt>
+  Result<VerifiedBlob> Verify(ReadAt& read_at, std::uint64_t size, const std::string& path) {
+    if (size < format::kHeaderBytes + format::kFooterBytes) {
+      return Corrupt(path + ": too short for a blob");
+    }
+    std::string header_bytes(format::kHeaderBytes, '\0');
+    Status s = read_at(header_bytes, 0);
+    if (!s.ok()) return s;
+    format::Header header;
+    s = format::DecodeHeader(header_bytes, header);
+    if (!s.ok()) return Annotate(path, s);
+    Result<crypto::Key> key = root_.Unwrap(header.wrapped_key, header.id);
+    if (!key.ok()) return Annotate(path, key.status());
+
+    std::string footer_bytes(format::kFooterBytes, '\0');
+    s = read_at(footer_bytes, size - format::kFooterBytes);
+    if (!s.ok()) return s;
+    format::Footer footer;
+    s = format::DecodeFooter(footer_bytes, size, footer);
+    if (!s.ok()) return Annotate(path, s);
+
+    // index_len is bounded by the blob size (DecodeFooter).
+    std::string sealed_index(footer.index_len, '\0');
+    s = read_at(sealed_index, footer.index_offset);
+    if (!s.ok()) return s;
+    std::string index_bytes;
+    s = crypto::Open(*key, format::IndexNonce(), header_bytes, sealed_index, index_bytes);
+    if (!s.ok()) {
+      if (s.code() != Code::kCorrupt) return s;
+      return Corrupt(path + ": blob index or header fails verification");
+    }
+    VerifiedBlob out{.id = header.id, .key = *key, .chunk_size = header.chunk_size};
+    s = format::DecodeIndex(index_bytes, header.chunk_size, footer.index_offset, out.index);
+    if (!s.ok()) return Annotate(path, s);
+    return out;
+  }
+
+  Result<std::unique_ptr<BlobWriter>> StartWriter(const EncodeOptions& options, bool in_memory) {
+    if (options.chunk_size == 0 || options.chunk_size > format::kMaxChunkSize) {
+      return InvalidArgument("blob chunk size out of range: " + std::to_string(options.chunk_size));
+    }
+    if (options.zstd_level < std::max(ZSTD_minCLevel(), -128) ||
+        options.zstd_level > ZSTD_maxCLevel()) {
+      return InvalidArgument("zstd level out of range: " + std::to_string(options.zstd_level));
+    }
+    std::string id(kBlobIdBytes, '\0');
+    Status s =
+        crypto::RandomBytes(std::span(reinterpret_cast<unsigned char*>(id.data()), id.size()));
+    if (!s.ok()) return s;
+    Result<crypto::Key> key = crypto::RandomKey();
+    if (!key.ok()) return key.status();
+    Result<std::string> wrapped = root_.Wrap(*key, id);
+    if (!wrapped.ok()) return wrapped.status();
+
+    format::Header header{.level = static_cast<std::uint8_t>(options.zstd_level),
+                          .chunk_size = options.chunk_size,
+                          .id = id,
+                          .wrapped_key = std::move(*wrapped)};
+    std::string header_bytes = format::EncodeHeader(header);
+    if (in_memory) {
+      return std::unique_ptr<BlobWriter>(
+          std::make_unique<DirBlobWriter>(DirBlobWriter::Params{.dir = dir_,
+                                                                .temps = temps_,
+                                                                .id = std::move(id),
+                                                                .key = *key,
+                                                                .header = std::move(header_bytes),
+                                                                .options = options,
+                                                                .pool = &pool_,
+                                                                .in_memory = true}));
+    }
+
+    std::string nonce(16, '\0');
+    s = crypto::RandomBytes(
+        std::span(reinterpret_cast<unsigned char*>(nonce.data()), nonce.size()));
+    if (!s.ok()) return s;
+    std::string tmp_name = HexEncode(nonce) + ".tmp";
+    const std::string tmp_dir = dir_ + "/tmp";
+    s = EnsureDir(tmp_dir, dir_);
+    if (!s.ok()) return s;
+    // Registered before the file exists so a concurrent sweep never sees it
+    // unregistered.
+    temps_->Add(tmp_name);
+    const std::string tmp_path = tmp_dir + "/" + tmp_name;
+    UniqueFd fd(::open(tmp_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, kFileMode));
+    if (!fd.valid()) {
+      int err = errno;
+      temps_->Remove(tmp_name);
+      return PosixError(tmp_path, err);
+    }
+    s = PwriteAll(fd.get(), header_bytes, 0, tmp_path);
+    // From here the writer owns the file and removes it if dropped.
+    auto writer =
+        std::make_unique<DirBlobWriter>(DirBlobWriter::Params{.dir = dir_,
+                                                              .temps = temps_,
+                                                              .tmp_name = std::move(tmp_name),
+                                                              .fd = std::move(fd),
+                                                              .id = std::move(id),
+                                                              .key = *key,
+                                                              .header = std::move(header_bytes),
+                                                              .options = options,
+                                                              .pool = &pool_});
+    if (!s.ok()) return s;
+    return std::unique_ptr<BlobWriter>(std::move(writer));
   }
 
   const std::string dir_;

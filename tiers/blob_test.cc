@@ -449,3 +449,65 @@ TEST_CASE("writer options out of range are InvalidArgument", "[blob]") {
 }
 
 }  // namespace shoal::tiers
+
+namespace shoal::tiers {
+
+TEST_CASE("inline blobs round-trip without a file and verify like files", "[blob]") {
+  Fixture f;
+  for (std::size_t size : {std::size_t{1}, std::size_t{4096}, std::size_t{70000}}) {
+    const std::string data = MixedData(size, static_cast<std::uint32_t>(size));
+    auto w = f.store->NewInlineWriter({.zstd_level = 1, .chunk_size = 65536});
+    REQUIRE(w.ok());
+    REQUIRE((*w)->Append(data).ok());
+    auto info = (*w)->Finish();
+    REQUIRE(info.ok());
+    CHECK(info->size == size);
+    CHECK(info->stored_bytes == info->image.size());
+    CHECK(f.TempCount() == 0);
+    auto listed = f.store->List();
+    REQUIRE(listed.ok());
+    CHECK(listed->empty());  // nothing on disk
+    auto r = f.store->OpenInline(info->image);
+    REQUIRE(r.ok());
+    CHECK((*r)->md5() == info->md5);
+    auto back = ReadAll(**r);
+    REQUIRE(back.ok());
+    CHECK(*back == data);
+
+    // Any flipped byte: Corrupt, at open or at read, never other data.
+    for (std::size_t at = 0; at < info->image.size(); at += 97) {
+      std::string damaged = info->image;
+      damaged[at] = static_cast<char>(damaged[at] ^ 0x20);
+      auto bad = f.store->OpenInline(damaged);
+      if (!bad.ok()) {
+        CHECK(bad.status().code() == Code::kCorrupt);
+        continue;
+      }
+      auto got = ReadAll(**bad);
+      REQUIRE_FALSE(got.ok());
+      CHECK(got.status().code() == Code::kCorrupt);
+    }
+    // Truncated: Corrupt.
+    auto cut = f.store->OpenInline(info->image.substr(0, info->image.size() - 1));
+    REQUIRE_FALSE(cut.ok());
+    CHECK(cut.status().code() == Code::kCorrupt);
+  }
+}
+
+TEST_CASE("an inline blob opens only under its store's root key", "[blob]") {
+  Fixture f;
+  auto w = f.store->NewInlineWriter({});
+  REQUIRE(w.ok());
+  REQUIRE((*w)->Append("secret").ok());
+  auto info = (*w)->Finish();
+  REQUIRE(info.ok());
+  CHECK(info->image.find("secret") == std::string::npos);
+  auto other_root = crypto::RootKey::FromKey(TestKey(8));
+  auto other = BlobStore::Open(f.tmp.path() + "/other", *other_root);
+  REQUIRE(other.ok());
+  auto r = (*other)->OpenInline(info->image);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.status().code() == Code::kCorrupt);
+}
+
+}  // namespace shoal::tiers

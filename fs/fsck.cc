@@ -1,6 +1,7 @@
 #include "fs/fsck.h"
 
 #include <map>
+#include <optional>
 #include <set>
 #include <vector>
 
@@ -40,14 +41,29 @@ std::string PathOf(const std::map<EntryId, Node>& nodes, EntryId id) {
 }
 
 // Reads the whole blob, checking every chunk, and compares with the entry.
-Status VerifyObject(tiers::BlobStore& blobs, const Entry& e) {
-  if (e.blob_id.empty()) {
-    if (e.size != 0) return Corrupt("object has size " + std::to_string(e.size) + " but no data");
+// Small objects keep their encoded content inline in the metadata store.
+Result<std::unique_ptr<tiers::BlobReader>> OpenContent(store::MetaStore& meta,
+                                                       tiers::BlobStore& blobs, const Entry& e) {
+  if (!e.blob_id.empty()) return blobs.OpenReader(e.blob_id);
+  std::optional<std::string> image;
+  Status s = meta.View([&](store::Txn& txn) {
+    auto got = txn.GetContent(e.id);
+    if (!got.ok()) return got.status();
+    image = std::move(*got);
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  if (!image) return Corrupt("object has size " + std::to_string(e.size) + " but no data");
+  return blobs.OpenInline(std::move(*image));
+}
+
+Status VerifyObject(store::MetaStore& meta, tiers::BlobStore& blobs, const Entry& e) {
+  if (e.blob_id.empty() && e.size == 0) {
     crypto::Md5 md5;
     if (e.md5 != md5.Finish()) return Corrupt("ETag does not match empty content");
     return Status::Ok();
   }
-  auto reader = blobs.OpenReader(e.blob_id);
+  auto reader = OpenContent(meta, blobs, e);
   if (!reader.ok()) return reader.status();
   if ((*reader)->size() != e.size) {
     return Corrupt("data holds " + std::to_string((*reader)->size()) + " bytes, metadata says " +
@@ -137,7 +153,7 @@ int RunFsck(const std::string& store_path, std::ostream& out, std::ostream& err)
   std::uint64_t bytes = 0;
   for (const auto& [id, e] : objects) {
     if (!e.blob_id.empty()) referenced.insert(e.blob_id);
-    Status v = VerifyObject(**blobs, e);
+    Status v = VerifyObject(**meta, **blobs, e);
     if (!v.ok()) {
       problems.push_back(PathOf(nodes, id) + ": " + v.ToString());
     } else {

@@ -375,13 +375,15 @@ Status ShoalFs::Unlink(Ino parent, std::string_view name) {
           return NoSuchKey("The specified key does not exist.");
         }
         Status r = txn.Remove(parent, name, false);
+        if (r.ok()) r = txn.RemoveContent((*e)->id);
         if (!r.ok()) return r;
         removed = std::move(**e);
         return TouchDir(txn, parent, now);
       },
       [&] { Detach(*removed); });
   if (!s.ok()) return s;
-  // Open readers keep their file descriptor; the blob file may go now.
+  // Open readers keep their file descriptor (or inline image); the blob
+  // file may go now.
   if (!removed->blob_id.empty()) (void)blobs_->Remove(removed->blob_id);
   return Status::Ok();
 }
@@ -459,6 +461,7 @@ Status ShoalFs::Rename(Ino parent, std::string_view name, Ino new_parent, std::s
             return {Code::kIsADirectory, "destination is a directory"};
           }
           Status r = txn.Remove(new_parent, new_name, (*dst)->is_dir());
+          if (r.ok()) r = txn.RemoveContent((*dst)->id);
           if (!r.ok()) return r;
           replaced = std::move(**dst);
         }

@@ -142,6 +142,9 @@ class ShoalFs {
                                                   bool truncate);
   Status ReleaseStaging(const std::shared_ptr<Inode>& inode);
   Status Commit(const std::shared_ptr<Inode>& inode);
+  // A reader of the inline content of object `id` (small objects keep their
+  // encoded content in the metadata store instead of a blob file).
+  Result<std::unique_ptr<tiers::BlobReader>> OpenInlineContent(Ino id);
   Result<std::shared_ptr<tiers::BlobReader>> CommittedReader(const std::shared_ptr<Inode>& inode,
                                                              const store::Entry& entry);
 

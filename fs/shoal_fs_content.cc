@@ -17,14 +17,27 @@ namespace {
 constexpr std::size_t kMaxControlWrite = 1 << 20;
 }  // namespace
 
+namespace {
+// What identifies the committed content behind an entry, for reusing an open
+// reader: the blob id, or for inline content its ETag (equal ETags, equal
+// bytes); empty for an empty object.
+std::string ContentKey(const Entry& e) {
+  if (!e.blob_id.empty()) return e.blob_id;
+  if (e.size == 0) return std::string();
+  return "inline:" + e.md5;
+}
+}  // namespace
+
 Result<std::shared_ptr<tiers::BlobReader>> ShoalFs::CommittedReader(
     const std::shared_ptr<Inode>& inode, const Entry& entry) {
+  const std::string key = ContentKey(entry);
   {
     MutexLock lock(inode->content_mu);
-    if (inode->reader && inode->reader_blob == entry.blob_id) return inode->reader;
+    if (inode->reader && inode->reader_blob == key) return inode->reader;
   }
-  if (entry.blob_id.empty()) return std::shared_ptr<tiers::BlobReader>();
-  auto opened = blobs_->OpenReader(entry.blob_id);
+  if (key.empty()) return std::shared_ptr<tiers::BlobReader>();
+  auto opened =
+      entry.blob_id.empty() ? OpenInlineContent(entry.id) : blobs_->OpenReader(entry.blob_id);
   if (!opened.ok()) return opened.status();
   std::shared_ptr<tiers::BlobReader> reader = std::move(*opened);
   if (reader->size() != entry.size || reader->md5() != entry.md5) {
@@ -32,8 +45,21 @@ Result<std::shared_ptr<tiers::BlobReader>> ShoalFs::CommittedReader(
   }
   MutexLock lock(inode->content_mu);
   inode->reader = reader;
-  inode->reader_blob = entry.blob_id;
+  inode->reader_blob = key;
   return reader;
+}
+
+Result<std::unique_ptr<tiers::BlobReader>> ShoalFs::OpenInlineContent(Ino id) {
+  std::optional<std::string> image;
+  Status s = meta_->View([&](Txn& txn) {
+    auto got = txn.GetContent(id);
+    if (!got.ok()) return got.status();
+    image = std::move(*got);
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  if (!image) return Corrupt("object content is missing from the store");
+  return blobs_->OpenInline(std::move(*image));
 }
 
 Result<std::shared_ptr<Staging>> ShoalFs::AcquireStaging(const std::shared_ptr<Inode>& inode,
@@ -100,9 +126,11 @@ Status ShoalFs::Commit(const std::shared_ptr<Inode>& inode) {
   auto snap = st->Encode(*blobs_, encode_options_);
   if (!snap.ok()) return snap.status();
   const tiers::BlobInfo& blob = snap->blob;
+  const bool inline_content = !blob.image.empty();
 
   TimeNs now = clock_.Now();
   std::string old_blob;
+  std::string committed_key;
   bool gone = false;
   Status s = meta_->Update([&](Txn& txn) -> Status {
     gone = false;
@@ -120,27 +148,31 @@ Status ShoalFs::Commit(const std::shared_ptr<Inode>& inode) {
     Entry e = std::move(**got);
     old_blob = e.blob_id;
     e.size = blob.size;
-    e.blob_id = blob.id;
+    e.blob_id = inline_content ? std::string() : blob.id;
     e.md5 = blob.md5;
+    Status c = inline_content ? txn.PutContent(e.id, blob.image) : txn.RemoveContent(e.id);
+    if (!c.ok()) return c;
+    committed_key = ContentKey(e);
     e.mtime = snap->mtime;
     e.ctime = now;
     e.created = now;
     return txn.Put(where->parent, where->name, e);
   });
   if (!s.ok() || gone) {
-    if (!blob.id.empty()) (void)blobs_->Remove(blob.id);
+    if (!blob.id.empty() && !inline_content) (void)blobs_->Remove(blob.id);
     if (gone) st->MarkCommitted(snap->generation);  // written to a deleted file
     return s;
   }
   std::shared_ptr<tiers::BlobReader> reader;
   if (!blob.id.empty()) {
-    auto opened = blobs_->OpenReader(blob.id);
+    auto opened =
+        inline_content ? blobs_->OpenInline(snap->blob.image) : blobs_->OpenReader(blob.id);
     if (opened.ok()) reader = std::move(*opened);
   }
   {
     MutexLock lock(inode->content_mu);
     inode->reader = std::move(reader);
-    inode->reader_blob = inode->reader ? blob.id : std::string();
+    inode->reader_blob = inode->reader ? committed_key : std::string();
     inode->committed = Inode::Committed{.size = blob.size, .mtime = snap->mtime};
   }
   if (!old_blob.empty() && old_blob != blob.id) (void)blobs_->Remove(old_blob);

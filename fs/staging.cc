@@ -224,7 +224,7 @@ Result<Staging::Snapshot> Staging::Encode(tiers::BlobStore& blobs,
     snap.blob = {.id = "", .size = 0, .md5 = md5.Finish(), .stored_bytes = 0};
     return snap;
   }
-  auto writer = blobs.NewWriter(options);
+  auto writer = size <= kInlineMaxBytes ? blobs.NewInlineWriter(options) : blobs.NewWriter(options);
   if (!writer.ok()) return writer.status();
   Status s = in_memory_ ? (*writer)->Append(memory_) : CopyFileLocked(**writer, size);
   if (!s.ok()) return s;

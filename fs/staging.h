@@ -39,6 +39,10 @@ inline constexpr std::uint64_t kMaxObjectBytes = std::uint64_t{5} << 40;
 inline constexpr std::size_t kMemoryLimit = std::size_t{128} << 10;
 inline constexpr std::size_t kMemoryBudget = std::size_t{32} << 20;
 
+// Objects up to this size are encoded inline (BlobInfo::image) rather than
+// into a blob file of their own.
+inline constexpr std::uint64_t kInlineMaxBytes = std::uint64_t{16} << 10;
+
 class Staging {
  public:
   // A staging copy in `dir` of the committed content behind `base` (null:
@@ -66,8 +70,9 @@ class Staging {
     TimeNs mtime = 0;
     std::uint64_t generation = 0;
   };
-  // Encodes the current content into a new blob (durable on return). Writers
-  // wait meanwhile; readers and stat do not.
+  // Encodes the current content into a new blob: a durable file, or inline
+  // (in the returned image) up to kInlineMaxBytes. Writers wait meanwhile;
+  // readers and stat do not.
   Result<Snapshot> Encode(tiers::BlobStore& blobs, const tiers::EncodeOptions& options);
   // After the snapshot was committed: clean unless written since.
   void MarkCommitted(std::uint64_t generation);

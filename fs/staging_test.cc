@@ -51,7 +51,10 @@ struct Fixture {
       CHECK(snap->blob.id.empty());
       return nullptr;
     }
-    auto reader = blobs->OpenReader(snap->blob.id);
+    // Small objects come back inline, larger ones as blob files.
+    CHECK(snap->blob.image.empty() == (expected.size() > kInlineMaxBytes));
+    auto reader = snap->blob.image.empty() ? blobs->OpenReader(snap->blob.id)
+                                           : blobs->OpenInline(snap->blob.image);
     REQUIRE(reader.ok());
     std::string back(expected.size(), '\0');
     auto n = (*reader)->Read(0, back.data(), back.size());

@@ -157,8 +157,8 @@ class SCOPED_CAPABILITY MapReadLock {
 
 class LmdbTxn final : public Txn {
  public:
-  LmdbTxn(MDB_txn* txn, bool writable, MDB_dbi entries, MDB_dbi info)
-      : txn_(txn), writable_(writable), entries_(entries), info_(info) {}
+  LmdbTxn(MDB_txn* txn, bool writable, MDB_dbi entries, MDB_dbi info, MDB_dbi contents)
+      : txn_(txn), writable_(writable), entries_(entries), info_(info), contents_(contents) {}
   LmdbTxn(const LmdbTxn&) = delete;
   LmdbTxn& operator=(const LmdbTxn&) = delete;
 
@@ -278,6 +278,33 @@ class LmdbTxn final : public Txn {
     return id;
   }
 
+  Status PutContent(EntryId id, std::string_view bytes) override {
+    if (!writable_) return Internal("PutContent in a read-only transaction");
+    std::string key = IdPrefix(id);
+    MDB_val k = ToVal(key);
+    MDB_val v = ToVal(bytes);
+    return WriteStatus(mdb_put(txn_.get(), contents_, &k, &v, 0), "put content");
+  }
+
+  Result<std::optional<std::string>> GetContent(EntryId id) override {
+    std::string key = IdPrefix(id);
+    MDB_val k = ToVal(key);
+    MDB_val v{};
+    int rc = mdb_get(txn_.get(), contents_, &k, &v);
+    if (rc == MDB_NOTFOUND) return std::optional<std::string>();
+    if (rc != MDB_SUCCESS) return MdbStatus(rc, "get content");
+    return std::optional<std::string>(std::string(FromVal(v)));
+  }
+
+  Status RemoveContent(EntryId id) override {
+    if (!writable_) return Internal("RemoveContent in a read-only transaction");
+    std::string key = IdPrefix(id);
+    MDB_val k = ToVal(key);
+    int rc = mdb_del(txn_.get(), contents_, &k, nullptr);
+    if (rc == MDB_NOTFOUND) return Status::Ok();
+    return WriteStatus(rc, "remove content");
+  }
+
   Status ScanAll(const std::function<Status(EntryId parent, std::string_view name, bool is_dir,
                                             Result<Entry> entry)>& fn) override {
     Result<MdbCursor> cur = OpenCursor(entries_);
@@ -321,6 +348,7 @@ class LmdbTxn final : public Txn {
   const bool writable_;
   const MDB_dbi entries_;
   const MDB_dbi info_;
+  const MDB_dbi contents_;
   bool map_full_ = false;
 };
 
@@ -336,9 +364,13 @@ class LmdbMetaStore final : public MetaStore {
         [this](LmdbTxn& txn) {
           MDB_dbi entries = 0;
           MDB_dbi info = 0;
+          MDB_dbi contents = 0;
           int rc = mdb_dbi_open(txn.raw(), "entries", MDB_CREATE, &entries);
           if (rc == MDB_MAP_FULL) txn.set_map_full();
           if (rc != MDB_SUCCESS) return MdbStatus(rc, "open entries table");
+          rc = mdb_dbi_open(txn.raw(), "contents", MDB_CREATE, &contents);
+          if (rc == MDB_MAP_FULL) txn.set_map_full();
+          if (rc != MDB_SUCCESS) return MdbStatus(rc, "open contents table");
           rc = mdb_dbi_open(txn.raw(), "info", MDB_CREATE, &info);
           if (rc == MDB_MAP_FULL) txn.set_map_full();
           if (rc != MDB_SUCCESS) return MdbStatus(rc, "open info table");
@@ -373,6 +405,7 @@ class LmdbMetaStore final : public MetaStore {
           // life of the environment; a retried attempt overwrites these.
           entries_ = entries;
           info_ = info;
+          contents_ = contents;
           return Status::Ok();
         },
         {});
@@ -383,7 +416,7 @@ class LmdbMetaStore final : public MetaStore {
     MDB_txn* raw = nullptr;
     int rc = mdb_txn_begin(env_.get(), nullptr, MDB_RDONLY, &raw);
     if (rc != MDB_SUCCESS) return MdbStatus(rc, "begin read transaction");
-    LmdbTxn txn(raw, /*writable=*/false, entries_, info_);
+    LmdbTxn txn(raw, /*writable=*/false, entries_, info_, contents_);
     // Aborting a read-only transaction is how LMDB ends it; the destructor
     // does that, before the map lock is released.
     return fn(txn);
@@ -427,7 +460,7 @@ class LmdbMetaStore final : public MetaStore {
         MDB_txn* raw = nullptr;
         int rc = mdb_txn_begin(env_.get(), nullptr, 0, &raw);
         if (rc != MDB_SUCCESS) return MdbStatus(rc, "begin write transaction");
-        LmdbTxn txn(raw, /*writable=*/true, entries_, info_);
+        LmdbTxn txn(raw, /*writable=*/true, entries_, info_, contents_);
         Status s = fn(txn);
         if (txn.map_full()) {
           full = true;  // txn aborts on leaving this scope
@@ -470,6 +503,7 @@ class LmdbMetaStore final : public MetaStore {
   MdbEnv env_;
   MDB_dbi entries_ = 0;  // set once by Init, then read-only
   MDB_dbi info_ = 0;
+  MDB_dbi contents_ = 0;
   Mutex write_mu_;
   mutable Mutex turnstile_;  // see MapReadLock
   mutable SharedMutex map_mu_;

@@ -5,6 +5,10 @@
 //   "entries": key = u64 big-endian parent id | name | ("/" if directory)
 //              value = EncodeEntry(entry)
 //   "info":    "next_id" -> u64, "format" -> u32
+//   "contents": key = u64 big-endian entry id, value = an inline blob image:
+//              the encoded content of a small object (no blob file). Keyed
+//              by id, so renames leave it alone; whoever removes the entry
+//              removes it.
 // Directories are keyed by their id, so a directory's children are one
 // contiguous range, and the trailing "/" on directory names makes that range
 // sort exactly as S3 sorts full keys ("a/b.txt" < "a/b/c"). Renaming a
@@ -60,6 +64,11 @@ class Txn {
   virtual Status Put(EntryId parent, std::string_view name, const Entry& entry) = 0;
   // Removes it; NoSuchKey if absent.
   virtual Status Remove(EntryId parent, std::string_view name, bool is_dir) = 0;
+  // The inline content of entry `id` (see "contents"): put, get (nullopt
+  // when absent), remove (ok when absent).
+  virtual Status PutContent(EntryId id, std::string_view bytes) = 0;
+  virtual Result<std::optional<std::string>> GetContent(EntryId id) = 0;
+  virtual Status RemoveContent(EntryId id) = 0;
   // A fresh id, never returned before.
   virtual Result<EntryId> NewId() = 0;
 

@@ -200,6 +200,43 @@ TEST_CASE("removing an absent entry is NoSuchKey", "[store]") {
   CHECK(s.ok());
 }
 
+TEST_CASE("inline contents are kept by entry id and survive a reopen", "[store]") {
+  TempDir tmp;
+  const std::string image(5000, 'x');
+  {
+    auto store = OpenOrDie(tmp.meta());
+    REQUIRE(store->Update([&](Txn& t) { return t.PutContent(42, image); }).ok());
+    REQUIRE(store->Sync().ok());
+  }
+  auto store = OpenOrDie(tmp.meta());
+  Status s = store->View([&](Txn& t) {
+    auto got = t.GetContent(42);
+    REQUIRE(got.ok());
+    REQUIRE(got->has_value());
+    CHECK(**got == image);
+    auto absent = t.GetContent(43);
+    REQUIRE(absent.ok());
+    CHECK_FALSE(absent->has_value());
+    CHECK(t.PutContent(43, "y").code() == Code::kInternal);  // read-only
+    return Status::Ok();
+  });
+  CHECK(s.ok());
+  REQUIRE(store
+              ->Update([](Txn& t) {
+                Status r = t.RemoveContent(42);
+                if (!r.ok()) return r;
+                return t.RemoveContent(42);  // absent: still fine
+              })
+              .ok());
+  s = store->View([](Txn& t) {
+    auto got = t.GetContent(42);
+    REQUIRE(got.ok());
+    CHECK_FALSE(got->has_value());
+    return Status::Ok();
+  });
+  CHECK(s.ok());
+}
+
 TEST_CASE("an Update whose callback fails leaves nothing behind", "[store]") {
   TempDir tmp;
   auto store = OpenOrDie(tmp.meta());

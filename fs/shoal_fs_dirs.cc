@@ -14,6 +14,8 @@ using store::Txn;
 
 namespace {
 constexpr std::size_t kListBatch = 512;
+// The inode number readdir shows for an entry whose metadata is damaged.
+constexpr ino_t kDamagedEntryIno = 0xffffffff;
 }  // namespace
 
 Result<Handle*> ShoalFs::OpenDir(Ino ino) {
@@ -69,7 +71,13 @@ Status ShoalFs::ReadDir(Handle* h, std::uint64_t offset, bool plus,
       if (batch.empty()) return Status::Ok();
       h->cursor = Txn::Cursor{batch.back().name, batch.back().entry.is_dir()};
       for (auto& child : batch) {
-        h->listing.push_back({.name = std::move(child.name), .attr = AttrOf(child.entry, nullptr)});
+        // A damaged entry is listed by name alone: looking it up fails (EIO).
+        // Its id is unknown; a placeholder keeps readdir from skipping it
+        // (glibc drops entries with d_ino 0).
+        struct stat attr = AttrOf(child.entry, nullptr);
+        if (child.damaged) attr.st_ino = kDamagedEntryIno;
+        h->listing.push_back(
+            {.name = std::move(child.name), .attr = attr, .counts_lookup = !child.damaged});
       }
       continue;
     }

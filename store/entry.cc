@@ -1,12 +1,25 @@
 #include "store/entry.h"
 
+#include <zlib.h>
+
 #include "base/coding.h"
 
 namespace shoal::store {
 
 namespace {
 
-constexpr std::uint8_t kFormatVersion = 1;
+// Version 2 ends with a CRC-32 of all bytes before it, so a damaged value
+// is Corrupt instead of a plausible wrong mode, owner or size. Version 1
+// (without it) is still read.
+constexpr std::uint8_t kFormatVersion = 2;
+constexpr std::uint8_t kUncheckedVersion = 1;
+constexpr std::size_t kCrcBytes = 4;
+
+std::uint32_t Crc32(std::string_view bytes) {
+  uLong crc = crc32(0L, Z_NULL, 0);
+  crc = crc32(crc, reinterpret_cast<const Bytef*>(bytes.data()), static_cast<uInt>(bytes.size()));
+  return static_cast<std::uint32_t>(crc);
+}
 
 // Bounds for DecodeEntry. They are far above anything fs/ writes, and exist
 // so that a corrupt length never turns into a huge allocation.
@@ -78,16 +91,26 @@ std::string EncodeEntry(const Entry& e) {
     PutBytes(out, name);
     PutBytes(out, value);
   }
+  PutFixed32(out, Crc32(out));
   return out;
 }
 
 Result<Entry> DecodeEntry(std::string_view bytes) {
-  Decoder d(bytes);
-  std::uint8_t version = 0;
-  if (!d.GetFixed8(version)) return Corrupt("entry: empty value");
-  if (version != kFormatVersion) {
+  if (bytes.empty()) return Corrupt("entry: empty value");
+  const auto version = static_cast<std::uint8_t>(bytes[0]);
+  if (version == kFormatVersion) {
+    if (bytes.size() < 1 + kCrcBytes) return Corrupt("entry: truncated");
+    std::string_view body = bytes.substr(0, bytes.size() - kCrcBytes);
+    Decoder crc(bytes.substr(body.size()));
+    std::uint32_t stored = 0;
+    if (!crc.GetFixed32(stored) || stored != Crc32(body)) {
+      return Corrupt("entry: checksum mismatch (damaged metadata)");
+    }
+    bytes = body;
+  } else if (version != kUncheckedVersion) {
     return Corrupt("entry: unknown format version " + std::to_string(version));
   }
+  Decoder d(bytes.substr(1));
 
   Entry e;
   std::uint8_t kind = 0;

@@ -84,7 +84,7 @@ TEST_CASE("trailing bytes, unknown versions and unknown kinds are Corrupt", "[st
   CHECK(DecodeEntry(enc + "x").status().code() == Code::kCorrupt);
 
   std::string bad_version = enc;
-  bad_version[0] = 2;
+  bad_version[0] = 3;
   CHECK(DecodeEntry(bad_version).status().code() == Code::kCorrupt);
 
   Entry e = Sample(EntryKind::kFile);
@@ -137,6 +137,30 @@ TEST_CASE("out-of-range fields are Corrupt", "[store][entry]") {
     e.xattrs.back().second = std::string(std::size_t{64} * 1024, 'v');
     CHECK_FALSE(rejects(e));
   }
+}
+
+TEST_CASE("any damaged byte of an entry is Corrupt, never a different entry", "[store][entry]") {
+  for (EntryKind kind : kAllKinds) {
+    const std::string enc = EncodeEntry(Sample(kind));
+    for (std::size_t at = 0; at < enc.size(); ++at) {
+      for (int flip : {0x01, 0x80, 0xff}) {
+        std::string damaged = enc;
+        damaged[at] = static_cast<char>(damaged[at] ^ flip);
+        INFO("byte " << at << " xor " << flip);
+        CHECK(DecodeEntry(damaged).status().code() == Code::kCorrupt);
+      }
+    }
+  }
+}
+
+TEST_CASE("entries written before the checksum (version 1) still decode", "[store][entry]") {
+  const Entry e = Sample(EntryKind::kFile);
+  std::string v1 = EncodeEntry(e);
+  v1.resize(v1.size() - 4);  // drop the CRC-32
+  v1[0] = 1;
+  Result<Entry> d = DecodeEntry(v1);
+  REQUIRE(d.ok());
+  CHECK(EncodeEntry(*d) == EncodeEntry(e));
 }
 
 TEST_CASE("random byte flips never crash the decoder", "[store][entry]") {

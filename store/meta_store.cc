@@ -218,8 +218,15 @@ class LmdbTxn final : public Txn {
       ParsedKey parsed;
       if (!ParseKey(key, parsed)) return Corrupt("malformed entry key");
       Result<Entry> e = DecodeValue(v, parsed.is_dir);
-      if (!e.ok()) return e.status();
-      out.push_back(Child{std::string(parsed.name), std::move(e).value()});
+      if (e.ok()) {
+        out.push_back(Child{std::string(parsed.name), std::move(e).value()});
+      } else if (e.status().code() == Code::kCorrupt) {
+        Entry placeholder;
+        placeholder.kind = parsed.is_dir ? EntryKind::kDirectory : EntryKind::kFile;
+        out.push_back(Child{std::string(parsed.name), std::move(placeholder), /*damaged=*/true});
+      } else {
+        return e.status();
+      }
       rc = mdb_cursor_get(cur->get(), &k, &v, MDB_NEXT);
     }
     if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND) return MdbStatus(rc, "list entries");

@@ -32,9 +32,13 @@
 namespace shoal::store {
 
 // A child as listed: its name (without the directory "/") and its entry.
+// A child whose stored value is damaged is still listed, with `damaged` set
+// and only the entry's kind (from its key) filled in: one bad value must not
+// hide its siblings.
 struct Child {
   std::string name;
   Entry entry;
+  bool damaged = false;
 };
 
 class Txn {

@@ -89,7 +89,8 @@ Result<std::shared_ptr<Staging>> ShoalFs::AcquireStaging(const std::shared_ptr<I
     if (!reader.ok()) return reader.status();
     base = std::move(*reader);
   }
-  auto created = Staging::Create(dir_->staging_dir(), std::move(base), entry->mtime);
+  auto created = Staging::Create(dir_->staging_dir(), std::move(base), entry->mtime,
+                                 Staging::StreamTarget{blobs_.get(), encode_options_});
   if (!created.ok()) return created.status();
   std::shared_ptr<Staging> st = std::move(*created);
   if (entry->size > 0 && truncate) {

@@ -39,10 +39,18 @@ void ReleaseMemory() {
 
 }  // namespace
 
-Staging::Staging(std::string dir, std::shared_ptr<tiers::BlobReader> base, TimeNs mtime)
-    : dir_(std::move(dir)), base_(std::move(base)), mtime_(mtime) {
+Staging::Staging(std::string dir, std::shared_ptr<tiers::BlobReader> base, TimeNs mtime,
+                 std::optional<StreamTarget> stream)
+    : dir_(std::move(dir)),
+      stream_target_(std::move(stream)),
+      base_(std::move(base)),
+      mtime_(mtime) {
   WriterLock lock(data_mu_);
   in_memory_ = ReserveMemory();
+  {
+    MutexLock streaming(stream_mu_);
+    streamable_ = stream_target_.has_value() && !base_;
+  }
   MutexLock meta(meta_mu_);
   size_ = base_ ? base_->size() : 0;
 }
@@ -54,8 +62,8 @@ Staging::~Staging() {
 
 Result<std::shared_ptr<Staging>> Staging::Create(const std::string& dir,
                                                  std::shared_ptr<tiers::BlobReader> base,
-                                                 TimeNs mtime) {
-  auto st = std::shared_ptr<Staging>(new Staging(dir, std::move(base), mtime));
+                                                 TimeNs mtime, std::optional<StreamTarget> stream) {
+  auto st = std::shared_ptr<Staging>(new Staging(dir, std::move(base), mtime, std::move(stream)));
   WriterLock lock(st->data_mu_);
   if (!st->in_memory_) {
     Status s = st->SpillLocked();
@@ -139,6 +147,37 @@ Result<std::size_t> Staging::Read(char* buf, std::size_t n, std::uint64_t offset
   return LoadLocked(buf, n, offset);
 }
 
+void Staging::StreamLocked(std::string_view data, std::uint64_t offset, std::uint64_t old_size) {
+  MutexLock streaming(stream_mu_);
+  if (!streamable_) return;
+  if (offset != old_size) {
+    stream_.reset();
+    streamable_ = false;
+    return;
+  }
+  if (!stream_) {
+    if (offset + data.size() <= kInlineMaxBytes) return;  // inline: encoded at commit
+    auto writer = stream_target_->blobs->NewWriter(stream_target_->options);
+    Status s = writer.ok() ? Status::Ok() : writer.status();
+    if (s.ok() && offset > 0) {
+      s = in_memory_ ? (*writer)->Append(std::string_view(memory_).substr(0, offset))
+                     : CopyFileLocked(**writer, offset);
+    }
+    if (!s.ok()) {  // the commit will encode the copy (and report trouble)
+      streamable_ = false;
+      return;
+    }
+    stream_ = std::move(*writer);
+    streamed_ = offset;
+  }
+  if (!stream_->Append(data).ok()) {
+    stream_.reset();
+    streamable_ = false;
+    return;
+  }
+  streamed_ += data.size();
+}
+
 Status Staging::Write(std::string_view data, std::uint64_t offset, TimeNs now) {
   if (offset > kMaxObjectBytes || data.size() > kMaxObjectBytes - offset) return TooLarge();
   WriterLock lock(data_mu_);
@@ -146,6 +185,7 @@ Status Staging::Write(std::string_view data, std::uint64_t offset, TimeNs now) {
   if (!s.ok()) return s;
   s = StoreLocked(data, offset);
   if (!s.ok()) return s;
+  StreamLocked(data, offset, size());
   MutexLock meta(meta_mu_);
   size_ = std::max<std::uint64_t>(size_, offset + data.size());
   mtime_ = now;
@@ -162,6 +202,13 @@ Status Staging::Truncate(std::uint64_t size, TimeNs now) {
   base_.reset();
   s = ResizeLocked(size);
   if (!s.ok()) return s;
+  {
+    // Emptied, the copy may stream again from its start.
+    MutexLock streaming(stream_mu_);
+    stream_.reset();
+    streamed_ = 0;
+    streamable_ = stream_target_.has_value() && size == 0;
+  }
   MutexLock meta(meta_mu_);
   size_ = size;
   mtime_ = now;
@@ -224,11 +271,23 @@ Result<Staging::Snapshot> Staging::Encode(tiers::BlobStore& blobs,
     snap.blob = {.id = "", .size = 0, .md5 = md5.Finish(), .stored_bytes = 0};
     return snap;
   }
-  auto writer = size <= kInlineMaxBytes ? blobs.NewInlineWriter(options) : blobs.NewWriter(options);
-  if (!writer.ok()) return writer.status();
-  Status s = in_memory_ ? (*writer)->Append(memory_) : CopyFileLocked(**writer, size);
-  if (!s.ok()) return s;
-  auto info = (*writer)->Finish();
+  std::unique_ptr<tiers::BlobWriter> streamed;
+  {
+    MutexLock streaming(stream_mu_);
+    if (stream_ && streamed_ == size) streamed = std::move(stream_);
+    // Later appends would have to stream from the start again.
+    stream_.reset();
+    streamable_ = false;
+  }
+  if (!streamed) {
+    auto writer =
+        size <= kInlineMaxBytes ? blobs.NewInlineWriter(options) : blobs.NewWriter(options);
+    if (!writer.ok()) return writer.status();
+    Status s = in_memory_ ? (*writer)->Append(memory_) : CopyFileLocked(**writer, size);
+    if (!s.ok()) return s;
+    streamed = std::move(*writer);
+  }
+  auto info = streamed->Finish();
   if (!info.ok()) return info.status();
   snap.blob = std::move(*info);
   return snap;

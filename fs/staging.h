@@ -20,6 +20,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -47,9 +48,19 @@ class Staging {
  public:
   // A staging copy in `dir` of the committed content behind `base` (null:
   // empty), dated `mtime`.
+  // Where a sequential writer's blob is encoded while it writes: a copy that
+  // starts empty and only ever grows by writes at its end (cp, dd, a
+  // download) streams its bytes into a blob writer as they arrive, so that
+  // its commit has only the tail left to encode. Any other change drops the
+  // stream and the commit encodes the whole copy as usual.
+  struct StreamTarget {
+    tiers::BlobStore* blobs = nullptr;
+    tiers::EncodeOptions options;
+  };
   static Result<std::shared_ptr<Staging>> Create(const std::string& dir,
                                                  std::shared_ptr<tiers::BlobReader> base,
-                                                 TimeNs mtime);
+                                                 TimeNs mtime,
+                                                 std::optional<StreamTarget> stream = {});
   ~Staging();
   Staging(const Staging&) = delete;
   Staging& operator=(const Staging&) = delete;
@@ -78,7 +89,8 @@ class Staging {
   void MarkCommitted(std::uint64_t generation);
 
  private:
-  Staging(std::string dir, std::shared_ptr<tiers::BlobReader> base, TimeNs mtime);
+  Staging(std::string dir, std::shared_ptr<tiers::BlobReader> base, TimeNs mtime,
+          std::optional<StreamTarget> stream);
   // Copies the base content in, once.
   Status FillLocked() REQUIRES(data_mu_);
   // The bytes, wherever they live. Memory holds exactly size_ bytes.
@@ -88,6 +100,11 @@ class Staging {
   Status ResizeLocked(std::uint64_t size) REQUIRES(data_mu_);
   // Appends the first `size` bytes of the file to `writer`.
   Status CopyFileLocked(tiers::BlobWriter& writer, std::uint64_t size) REQUIRES_SHARED(data_mu_);
+  // Feeds a write of `data` at `offset` (the copy held `old_size` bytes
+  // before it) to the stream, starting one once the copy outgrows inline
+  // size; drops the stream on anything but an append.
+  void StreamLocked(std::string_view data, std::uint64_t offset, std::uint64_t old_size)
+      REQUIRES(data_mu_);
   // Moves the bytes from memory to a new anonymous file.
   Status SpillLocked() REQUIRES(data_mu_);
 
@@ -96,6 +113,13 @@ class Staging {
   bool in_memory_ GUARDED_BY(data_mu_);  // holds a share of the memory budget
   std::string memory_ GUARDED_BY(data_mu_);
   UniqueFd fd_ GUARDED_BY(data_mu_);  // valid once spilled
+  const std::optional<StreamTarget> stream_target_;
+  // Writers change these under data_mu_ held exclusively; Encode takes them
+  // under data_mu_ held shared (no writer can run) and stream_mu_.
+  mutable Mutex stream_mu_;
+  std::unique_ptr<tiers::BlobWriter> stream_ GUARDED_BY(stream_mu_);
+  std::uint64_t streamed_ GUARDED_BY(stream_mu_) = 0;  // bytes fed to stream_
+  bool streamable_ GUARDED_BY(stream_mu_) = false;     // every change so far an append
   // The committed content not yet copied in; null once copied (or empty).
   std::shared_ptr<tiers::BlobReader> base_ GUARDED_BY(data_mu_);
   mutable Mutex meta_mu_;

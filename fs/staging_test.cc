@@ -194,3 +194,80 @@ TEST_CASE("copies beyond the memory budget are files from the start", "[fs][stag
 }
 
 }  // namespace shoal::fs
+
+namespace shoal::fs {
+namespace {
+
+std::size_t BlobTemporaries(const std::string& dir) {
+  std::size_t n = 0;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(dir + "/blobs/tmp", ec)) {
+    (void)e;
+    ++n;
+  }
+  return n;
+}
+
+std::shared_ptr<Staging> NewStreamingStaging(Fixture& f) {
+  auto st = Staging::Create(f.dir, nullptr, 100, Staging::StreamTarget{f.blobs.get(), {}});
+  REQUIRE(st.ok());
+  return *st;
+}
+
+std::string Pattern(std::size_t n) {
+  std::string out(n, '\0');
+  for (std::size_t i = 0; i < n; ++i)
+    out[i] = static_cast<char>(static_cast<std::size_t>("shoal streams "[i % 14]) + i / 7919);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("an appending writer's blob is encoded while it writes", "[fs][staging]") {
+  Fixture f;
+  auto st = NewStreamingStaging(f);
+  const std::string data = Pattern(1 << 20);
+  for (std::size_t pos = 0; pos < data.size(); pos += 60000) {
+    REQUIRE(st->Write(std::string_view(data).substr(pos, 60000), pos, 1).ok());
+    // Inline-sized so far: nothing streamed; past that: a blob in progress.
+    CHECK(BlobTemporaries(f.dir) == (pos + 60000 > kInlineMaxBytes ? 1U : 0U));
+  }
+  f.Commit(*st, data);
+  CHECK(BlobTemporaries(f.dir) == 0);
+  // After a commit, further appends are not streamed (the next commit
+  // encodes the whole copy), and the result is still right.
+  REQUIRE(st->Write("tail", data.size(), 2).ok());
+  CHECK(BlobTemporaries(f.dir) == 0);
+  f.Commit(*st, data + "tail");
+}
+
+TEST_CASE("a write anywhere but the end drops the stream", "[fs][staging]") {
+  Fixture f;
+  std::string data = Pattern(300000);
+  SECTION("an overwrite") {
+    auto st = NewStreamingStaging(f);
+    REQUIRE(st->Write(data, 0, 1).ok());
+    CHECK(BlobTemporaries(f.dir) == 1);
+    REQUIRE(st->Write("X", 10, 2).ok());
+    CHECK(BlobTemporaries(f.dir) == 0);
+    data[10] = 'X';
+    f.Commit(*st, data);
+  }
+  SECTION("a hole") {
+    auto st = NewStreamingStaging(f);
+    REQUIRE(st->Write(data, 0, 1).ok());
+    REQUIRE(st->Write("Y", data.size() + 5, 2).ok());
+    CHECK(BlobTemporaries(f.dir) == 0);
+    f.Commit(*st, data + std::string(5, '\0') + "Y");
+  }
+  SECTION("a truncation, after which appends from zero stream again") {
+    auto st = NewStreamingStaging(f);
+    REQUIRE(st->Write(data, 0, 1).ok());
+    REQUIRE(st->Truncate(0, 2).ok());
+    CHECK(BlobTemporaries(f.dir) == 0);
+    REQUIRE(st->Write(data, 0, 3).ok());
+    CHECK(BlobTemporaries(f.dir) == 1);
+    f.Commit(*st, data);
+  }
+}
+}  // namespace shoal::fs

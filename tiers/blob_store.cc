@@ -152,6 +152,8 @@ class DirBlobWriter final : public BlobWriter {
         header_(std::move(p.header)),
         options_(p.options),
         pool_(p.pool),
+        max_in_flight_(std::max<std::size_t>(2 * (pool_ ? pool_->threads() : 1),
+                                             kInFlightBytes / options_.chunk_size)),
         in_memory_(p.in_memory),
         pos_(header_.size()) {
     if (in_memory_) image_ = header_;
@@ -219,7 +221,7 @@ class DirBlobWriter final : public BlobWriter {
         }));
     pending_ = std::string();
     pending_.reserve(options_.chunk_size);
-    if (in_flight_.size() > 2 * pool_->threads()) return WriteOldest();
+    if (in_flight_.size() > max_in_flight_) return WriteOldest();
     return Status::Ok();
   }
 
@@ -306,8 +308,12 @@ class DirBlobWriter final : public BlobWriter {
   crypto::Md5 md5_;
   format::Index index_;
   WorkPool* const pool_;
+  // Chunks handed to the pool and not yet written: enough to keep every
+  // thread busy across a 1 MiB write, bounded so memory stays small.
+  static constexpr std::size_t kInFlightBytes = std::size_t{4} << 20;
+  const std::size_t max_in_flight_;
   const bool in_memory_;
-  std::string image_;  // in memory: the blob so far
+  std::string image_;    // in memory: the blob so far
   std::string pending_;  // plaintext of the chunk being filled
   std::uint64_t next_chunk_ = 0;
   std::deque<std::future<Result<SealedChunk>>> in_flight_;  // oldest first
@@ -465,8 +471,8 @@ class DirBlobStore final : public BlobStore {
     auto opened = Verify(read_at, static_cast<std::uint64_t>(st.st_size), path);
     if (!opened.ok()) return opened.status();
     if (opened->id != id) return Corrupt(path + ": file holds another blob's id");
-    return std::unique_ptr<BlobReader>(std::make_unique<DirBlobReader>(
-        std::move(fd), std::string(), std::move(*opened)));
+    return std::unique_ptr<BlobReader>(
+        std::make_unique<DirBlobReader>(std::move(fd), std::string(), std::move(*opened)));
   }
 
   Result<std::unique_ptr<BlobReader>> OpenInline(std::string image) override {

@@ -10,6 +10,7 @@ TEST_CASE("WorkPool runs every task and returns its result") {
   WorkPool pool(2);
   REQUIRE(pool.threads() == 2);
   std::vector<std::future<int>> results;
+  results.reserve(100);
   for (int i = 0; i < 100; ++i) results.push_back(pool.Submit([i] { return i * i; }));
   for (std::size_t i = 0; i < results.size(); ++i) {
     REQUIRE(results[i].get() == static_cast<int>(i * i));

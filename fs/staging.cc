@@ -41,10 +41,7 @@ void ReleaseMemory() {
 
 Staging::Staging(std::string dir, std::shared_ptr<tiers::BlobReader> base, TimeNs mtime,
                  std::optional<StreamTarget> stream)
-    : dir_(std::move(dir)),
-      stream_target_(std::move(stream)),
-      base_(std::move(base)),
-      mtime_(mtime) {
+    : dir_(std::move(dir)), stream_target_(stream), base_(std::move(base)), mtime_(mtime) {
   WriterLock lock(data_mu_);
   in_memory_ = ReserveMemory();
   {
@@ -63,7 +60,7 @@ Staging::~Staging() {
 Result<std::shared_ptr<Staging>> Staging::Create(const std::string& dir,
                                                  std::shared_ptr<tiers::BlobReader> base,
                                                  TimeNs mtime, std::optional<StreamTarget> stream) {
-  auto st = std::shared_ptr<Staging>(new Staging(dir, std::move(base), mtime, std::move(stream)));
+  auto st = std::shared_ptr<Staging>(new Staging(dir, std::move(base), mtime, stream));
   WriterLock lock(st->data_mu_);
   if (!st->in_memory_) {
     Status s = st->SpillLocked();

@@ -152,7 +152,7 @@ class DirBlobWriter final : public BlobWriter {
         header_(std::move(p.header)),
         options_(p.options),
         pool_(p.pool),
-        max_in_flight_(std::max<std::size_t>(2 * (pool_ ? pool_->threads() : 1),
+        max_in_flight_(std::max<std::size_t>(std::size_t{2} * (pool_ ? pool_->threads() : 1U),
                                              kInFlightBytes / options_.chunk_size)),
         in_memory_(p.in_memory),
         pos_(header_.size()) {

@@ -120,6 +120,15 @@ Status Open(const Key& key, const Nonce& nonce, std::string_view aad, std::strin
             std::string& out) {
   out.clear();
   if (sealed.size() < kTagBytes) return Corrupt("sealed data shorter than its tag");
+  out.resize(sealed.size() - kTagBytes);
+  Status s = OpenInto(key, nonce, aad, sealed, out.data());
+  if (!s.ok()) out.clear();
+  return s;
+}
+
+Status OpenInto(const Key& key, const Nonce& nonce, std::string_view aad, std::string_view sealed,
+                char* out) {
+  if (sealed.size() < kTagBytes) return Corrupt("sealed data shorter than its tag");
   std::string_view ciphertext = sealed.substr(0, sealed.size() - kTagBytes);
   // OpenSSL wants a non-const tag pointer; copy it out.
   unsigned char tag[kTagBytes];
@@ -133,17 +142,15 @@ Status Open(const Key& key, const Nonce& nonce, std::string_view aad, std::strin
     return SslStatus("AES-256-GCM decrypt init");
   }
   if (!AadAll<EVP_DecryptUpdate>(ctx.get(), aad)) return SslStatus("AES-256-GCM aad");
-  out.resize(ciphertext.size());
-  auto* dst = reinterpret_cast<unsigned char*>(out.data());
+  auto* dst = reinterpret_cast<unsigned char*>(out);
   if (!UpdateAll<EVP_DecryptUpdate>(ctx.get(), ciphertext, dst)) {
-    out.clear();
+    OPENSSL_cleanse(out, ciphertext.size());
     return SslStatus("AES-256-GCM decrypt");
   }
   int outl = 0;
   if (EVP_DecryptFinal_ex(ctx.get(), dst + ciphertext.size(), &outl) != 1) {
     // Unverified plaintext must not escape.
-    OPENSSL_cleanse(out.data(), out.size());
-    out.clear();
+    OPENSSL_cleanse(out, ciphertext.size());
     return SslStatus(Code::kCorrupt, "AES-256-GCM tag mismatch");
   }
   return Status::Ok();

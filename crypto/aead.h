@@ -35,6 +35,10 @@ Status Seal(const Key& key, const Nonce& nonce, std::string_view aad, std::strin
 // Corrupt when the tag does not verify (wrong key, nonce, aad, or tampering).
 Status Open(const Key& key, const Nonce& nonce, std::string_view aad, std::string_view sealed,
             std::string& out);
+// As Open, into `out`, which holds sealed.size() - kTagBytes bytes (sealed
+// must hold at least the tag). On failure `out` is wiped.
+Status OpenInto(const Key& key, const Nonce& nonce, std::string_view aad, std::string_view sealed,
+                char* out);
 
 // Streaming MD5 (ETags are MD5 of the content).
 class Md5 {

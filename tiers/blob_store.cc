@@ -358,6 +358,15 @@ class DirBlobReader final : public BlobReader {
       const std::uint64_t pos = offset + done;
       const std::uint64_t chunk = pos / chunk_size_;
       const std::size_t within = static_cast<std::size_t>(pos - chunk * chunk_size_);
+      const std::size_t chunk_len = index_.chunks[chunk].plain_len;
+      if (within == 0 && n - done >= chunk_len) {
+        // The whole chunk is wanted (sequential reads): decode it straight
+        // into the caller's buffer, bypassing the cache.
+        Status s = DecodeInto(chunk, out + done);
+        if (!s.ok()) return s;
+        done += chunk_len;
+        continue;
+      }
       Result<std::shared_ptr<const std::string>> plain = Chunk(chunk);
       if (!plain.ok()) return plain.status();
       const std::string& data = **plain;
@@ -379,7 +388,8 @@ class DirBlobReader final : public BlobReader {
       if (cached_ && cached_chunk_ == chunk) return cached_;
     }
     auto plain = std::make_shared<std::string>();
-    Status s = Decode(chunk, *plain);
+    plain->resize(index_.chunks[chunk].plain_len);
+    Status s = DecodeInto(chunk, plain->data());
     if (!s.ok()) return s;
     std::shared_ptr<const std::string> result = std::move(plain);
     MutexLock lock(mu_);
@@ -388,39 +398,43 @@ class DirBlobReader final : public BlobReader {
     return result;
   }
 
-  Status Decode(std::uint64_t chunk, std::string& plain) const {
+  // Decodes chunk `chunk` into `plain`, which holds its plain_len bytes.
+  Status DecodeInto(std::uint64_t chunk, char* plain) const {
     const format::ChunkEntry& e = index_.chunks[chunk];
-    std::string sealed(e.stored_len, '\0');
+    auto sealed_buf = std::make_unique_for_overwrite<char[]>(e.stored_len);
+    std::string_view sealed(sealed_buf.get(), e.stored_len);
     if (fd_.valid()) {
-      Result<std::size_t> got = PreadFull(fd_.get(), sealed.data(), sealed.size(),
+      Result<std::size_t> got = PreadFull(fd_.get(), sealed_buf.get(), e.stored_len,
                                           static_cast<off_t>(e.offset), "blob " + HexEncode(id_));
       if (!got.ok()) return got.status();
-      if (*got != sealed.size()) return Corrupt("blob chunk truncated");
+      if (*got != e.stored_len) return Corrupt("blob chunk truncated");
     } else {
       // DecodeIndex keeps every chunk inside the blob.
-      sealed.assign(image_, static_cast<std::size_t>(e.offset), e.stored_len);
+      sealed = std::string_view(image_).substr(static_cast<std::size_t>(e.offset), e.stored_len);
+      if (sealed.size() != e.stored_len) return Corrupt("blob chunk truncated");
+    }
+    // DecodeIndex checked stored_len against plain_len (raw) and the tag size.
+    const std::size_t payload_len = e.stored_len - crypto::kTagBytes;
+    std::unique_ptr<char[]> payload_buf;
+    char* payload = plain;
+    if (!e.raw) {
+      payload_buf = std::make_unique_for_overwrite<char[]>(payload_len);
+      payload = payload_buf.get();
     }
     const bool final = chunk + 1 == index_.chunks.size();
-    std::string payload;
-    Status s = crypto::Open(key_, format::ChunkNonce(chunk),
-                            format::ChunkAad(id_, chunk, final, e.raw), sealed, payload);
+    Status s = crypto::OpenInto(key_, format::ChunkNonce(chunk),
+                                format::ChunkAad(id_, chunk, final, e.raw), sealed, payload);
     if (!s.ok()) {
       if (s.code() != Code::kCorrupt) return s;
       return Corrupt("blob " + HexEncode(id_) + " chunk " + std::to_string(chunk) +
                      " fails verification");
     }
-    if (e.raw) {
-      if (payload.size() != e.plain_len) return Corrupt("blob raw chunk has the wrong size");
-      plain = std::move(payload);
-      return Status::Ok();
-    }
+    if (e.raw) return Status::Ok();
     ZSTD_DCtx* dctx = ThreadDctx();
     if (dctx == nullptr) return Internal("ZSTD_createDCtx failed");
-    // The output buffer is the verified plain_len (<= chunk_size), never a
-    // size read from the frame, so a bad frame cannot make us allocate more.
-    plain.resize(e.plain_len);
-    std::size_t n =
-        ZSTD_decompressDCtx(dctx, plain.data(), plain.size(), payload.data(), payload.size());
+    // The output is the verified plain_len (<= chunk_size), never a size
+    // read from the frame, so a bad frame cannot make us write more.
+    std::size_t n = ZSTD_decompressDCtx(dctx, plain, e.plain_len, payload, payload_len);
     if (ZSTD_isError(n)) return ZstdStatus(Code::kCorrupt, "blob chunk decompress", n);
     if (n != e.plain_len) return Corrupt("blob chunk decompresses to the wrong size");
     return Status::Ok();

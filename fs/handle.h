@@ -20,6 +20,9 @@ namespace shoal::fs {
 struct Handle {
   Ino ino = 0;
   std::shared_ptr<Inode> inode;  // files only
+  // The committed content as of open (read-only opens): reads use the
+  // inode's current reader, and this one once the inode let its go.
+  std::shared_ptr<tiers::BlobReader> reader;
   bool writable = false;
   std::atomic<bool> wrote{false};  // write() was called through this handle
   // Control files: the snapshot read at open, or the document being written.

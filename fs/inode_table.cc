@@ -74,12 +74,14 @@ void InodeTable::Opened(Ino ino) {
   if (it != slots_.end()) ++it->second.opens;
 }
 
-void InodeTable::Closed(Ino ino) {
+bool InodeTable::Closed(Ino ino) {
   MutexLock lock(mu_);
   auto it = slots_.find(ino);
-  if (it == slots_.end()) return;
+  if (it == slots_.end()) return true;
   if (it->second.opens > 0) --it->second.opens;
+  const bool none_open = it->second.opens == 0;
   MaybeDropLocked(ino);
+  return none_open;
 }
 
 void InodeTable::Moved(Ino ino, Ino new_parent, const std::string& new_name) {

@@ -79,7 +79,8 @@ class InodeTable {
 
   // An open handle pins the inode.
   void Opened(Ino ino);
-  void Closed(Ino ino);
+  // True when no open handle is left.
+  bool Closed(Ino ino);
 
   // After a committed rename / unlink.
   void Moved(Ino ino, Ino new_parent, const std::string& new_name);

@@ -240,6 +240,7 @@ Result<ShoalFs::Opened> ShoalFs::Open(Ino ino, int flags) {
   } else {
     auto reader = CommittedReader(inode, *entry);
     if (!reader.ok()) return reader.status();
+    h->reader = std::move(*reader);
   }
   inodes_.Opened(ino);
   return Opened{.handle = h.release()};
@@ -278,7 +279,7 @@ Result<std::size_t> ShoalFs::Read(Handle* h, char* buf, std::size_t size, std::u
   {
     MutexLock lock(h->inode->content_mu);
     st = h->inode->staging;
-    reader = h->inode->reader;
+    reader = h->inode->reader ? h->inode->reader : h->reader;
   }
   Result<std::size_t> n = std::size_t{0};
   if (st) {
@@ -351,7 +352,16 @@ Status ShoalFs::Release(Handle* h) {
   std::unique_ptr<Handle> owned(h);
   if (h->control) return ApplyControlWrite(h);
   Status s = h->writable ? ReleaseStaging(h->inode) : Status::Ok();
-  inodes_.Closed(h->ino);
+  if (inodes_.Closed(h->ino)) {
+    // Closed everywhere: let the reader (its descriptor, index and cached
+    // chunk) go, so memory and descriptors follow open files, not every
+    // file the kernel remembers. The next open makes a new one.
+    MutexLock lock(h->inode->content_mu);
+    if (!h->inode->staging) {
+      h->inode->reader.reset();
+      h->inode->reader_blob.clear();
+    }
+  }
   return s;
 }
 

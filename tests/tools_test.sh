@@ -507,6 +507,20 @@ same_output "stat of everything is unchanged by the remount" "cat '$WORK/before.
   "cd '$A' && find . -path ./racy -prune -o -print0 | sort -z | xargs -0 stat -c '%F %s %a %u %g %Y %n'"
 same_output "xattrs are unchanged by the remount" "cat '$WORK/before.xattr'" "getfattr --absolute-names -d '$A/hello'"
 check "git fsck after remount" git -C "$B/clone" fsck --full
+# Open objects hold a blob descriptor each; closed ones must not (memory and
+# descriptors follow open files, not every file the kernel remembers).
+mkdir "$A/many"
+for i in $(seq 1 300); do head -c 40000 "$SRC/big.bin" >"$A/many/f$i"; done
+fds_before=$(ls "/proc/$(daemon_pid)/fd" | wc -l)
+check "300 objects read back" bash -c "cat '$A'/many/f* | wc -c | grep -qx 12000000"
+fds_after=$(ls "/proc/$(daemon_pid)/fd" | wc -l)
+check "reading 300 objects leaves no descriptors open ($fds_before -> $fds_after)" \
+  test "$fds_after" -le $((fds_before + 5))
+exec 7<"$A/many/f1"
+echo "rewritten" >"$A/many/f1.new" && mv "$A/many/f1.new" "$A/many/f2"
+check "an open object stays readable while others come and go" \
+  bash -c "head -c 40000 '$SRC/big.bin' | cmp - /dev/fd/7"
+exec 7<&-
 check "fsync'ed file after remount" cmp "$SRC/big.bin" "$A/synced"
 check "shoal umount again" umount_store
 check "shoal fsck STORE exits 0" "$SHOAL" fsck "$STORE"

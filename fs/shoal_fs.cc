@@ -142,6 +142,7 @@ struct stat ShoalFs::AttrOf(const Entry& e, Inode* inode) {
   st.st_blksize = kBlockSize;
   TimeNs mtime = e.mtime;
   std::uint64_t size = e.size;
+  std::uint32_t mode = e.mode;
   if (inode != nullptr && e.kind == EntryKind::kFile) {
     std::shared_ptr<Staging> staging;
     {
@@ -156,17 +157,21 @@ struct stat ShoalFs::AttrOf(const Entry& e, Inode* inode) {
     if (staging) {
       size = staging->size();
       mtime = staging->mtime();
+      Staging::Amendment amended = staging->amended();
+      if (amended.mode) mode = *amended.mode;
+      if (amended.uid) st.st_uid = *amended.uid;
+      if (amended.gid) st.st_gid = *amended.gid;
     }
   }
   switch (e.kind) {
     case EntryKind::kBucket:
-    case EntryKind::kDirectory: st.st_mode = S_IFDIR | e.mode; break;
+    case EntryKind::kDirectory: st.st_mode = S_IFDIR | mode; break;
     case EntryKind::kSymlink:
       st.st_mode = S_IFLNK | 0777;
       st.st_size = static_cast<off_t>(e.symlink_target.size());
       break;
     case EntryKind::kFile:
-      st.st_mode = S_IFREG | e.mode;
+      st.st_mode = S_IFREG | mode;
       st.st_size = static_cast<off_t>(size);
       st.st_blocks = static_cast<blkcnt_t>((size + 511) / 512);
       break;
@@ -520,11 +525,14 @@ Result<struct stat> ShoalFs::SetAttr(Ino ino, const SetAttrRequest& req) {
     bool done_in_memory = false;
     {
       MutexLock lock(inode->content_mu);
-      // Times of an object with uncommitted writes: the coming commit
-      // records them, no transaction of their own.
-      bool times_only = !req.mode && !req.uid && !req.gid;
-      if (times_only && inode->staging && inode->staging->dirty()) {
-        if (new_mtime) inode->staging->SetMtime(*new_mtime);
+      // An object with uncommitted writes (cp -a sets owner, mode and
+      // times before its close): the coming commit records the change.
+      Staging::Amendment change;
+      if (req.mode) change.mode = req.values.st_mode & 07777;
+      if (req.uid) change.uid = req.values.st_uid;
+      if (req.gid) change.gid = req.values.st_gid;
+      change.mtime = new_mtime;
+      if (inode->staging && inode->staging->AmendIfDirty(change)) {
         done_in_memory = true;
       } else if (inode->detached) {
         // Unlinked but still open (fchmod, futimens): the attributes live

@@ -155,6 +155,9 @@ Status ShoalFs::Commit(const std::shared_ptr<Inode>& inode) {
     if (!c.ok()) return c;
     committed_key = ContentKey(e);
     e.mtime = snap->mtime;
+    if (snap->amended.mode) e.mode = *snap->amended.mode;
+    if (snap->amended.uid) e.uid = *snap->amended.uid;
+    if (snap->amended.gid) e.gid = *snap->amended.gid;
     e.ctime = now;
     e.created = now;
     return txn.Put(where->parent, where->name, e);

@@ -213,6 +213,22 @@ Status Staging::Truncate(std::uint64_t size, TimeNs now) {
   return Status::Ok();
 }
 
+bool Staging::AmendIfDirty(const Amendment& change) {
+  MutexLock meta(meta_mu_);
+  if (generation_ == committed_generation_) return false;
+  if (change.mode) amended_.mode = change.mode;
+  if (change.uid) amended_.uid = change.uid;
+  if (change.gid) amended_.gid = change.gid;
+  if (change.mtime) mtime_ = *change.mtime;
+  ++generation_;
+  return true;
+}
+
+Staging::Amendment Staging::amended() const {
+  MutexLock meta(meta_mu_);
+  return amended_;
+}
+
 void Staging::SetMtime(TimeNs mtime) {
   MutexLock meta(meta_mu_);
   mtime_ = mtime;
@@ -259,6 +275,7 @@ Result<Staging::Snapshot> Staging::Encode(tiers::BlobStore& blobs,
   {
     MutexLock meta(meta_mu_);
     snap.mtime = mtime_;
+    snap.amended = amended_;
     snap.generation = generation_;
     size = size_;
   }
@@ -293,6 +310,8 @@ Result<Staging::Snapshot> Staging::Encode(tiers::BlobStore& blobs,
 void Staging::MarkCommitted(std::uint64_t generation) {
   MutexLock meta(meta_mu_);
   committed_generation_ = std::max(committed_generation_, generation);
+  // Clean: the commit recorded every amendment (the entry has them now).
+  if (committed_generation_ == generation_) amended_ = Amendment{};
 }
 
 }  // namespace shoal::fs

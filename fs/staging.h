@@ -71,6 +71,20 @@ class Staging {
   // An explicit modification time (utimens): kept by later commits, and not
   // a change of content by itself.
   void SetMtime(TimeNs mtime);
+  // Attribute changes (chmod, chown, utimens) made while the copy has
+  // uncommitted changes: they ride on the coming commit instead of taking a
+  // metadata transaction of their own. Returns false, changing nothing, when
+  // the copy is clean. An amendment counts as a change, so a commit already
+  // encoding an earlier snapshot leaves the copy dirty for the next one.
+  struct Amendment {
+    std::optional<std::uint32_t> mode;
+    std::optional<std::uint32_t> uid;
+    std::optional<std::uint32_t> gid;
+    std::optional<TimeNs> mtime;
+  };
+  bool AmendIfDirty(const Amendment& change);
+  // The mode and owner changes amended so far (mtime() has the time).
+  Amendment amended() const;
 
   std::uint64_t size() const;
   TimeNs mtime() const;
@@ -79,6 +93,7 @@ class Staging {
   struct Snapshot {
     tiers::BlobInfo blob;  // id empty when the content is empty
     TimeNs mtime = 0;
+    Amendment amended;  // mode and owner to record with the content
     std::uint64_t generation = 0;
   };
   // Encodes the current content into a new blob: a durable file, or inline
@@ -125,6 +140,7 @@ class Staging {
   mutable Mutex meta_mu_;
   std::uint64_t size_ GUARDED_BY(meta_mu_) = 0;
   TimeNs mtime_ GUARDED_BY(meta_mu_);
+  Amendment amended_ GUARDED_BY(meta_mu_);
   std::uint64_t generation_ GUARDED_BY(meta_mu_) = 0;
   std::uint64_t committed_generation_ GUARDED_BY(meta_mu_) = 0;
 };

@@ -271,3 +271,32 @@ TEST_CASE("a write anywhere but the end drops the stream", "[fs][staging]") {
   }
 }
 }  // namespace shoal::fs
+
+namespace shoal::fs {
+
+TEST_CASE("attribute amendments ride on the coming commit, only while dirty", "[fs][staging]") {
+  Fixture f;
+  auto st = f.NewStaging();
+  CHECK_FALSE(st->AmendIfDirty({.mode = 0600}));  // clean: the caller commits it itself
+  REQUIRE(st->Write("data", 0, 1).ok());
+  REQUIRE(st->AmendIfDirty({.mode = 0600, .uid = 7, .mtime = 42}));
+  CHECK(st->amended().mode == 0600u);
+  CHECK(st->mtime() == 42);
+  auto snap = st->Encode(*f.blobs, {});
+  REQUIRE(snap.ok());
+  CHECK(snap->amended.mode == 0600u);
+  CHECK(snap->amended.uid == 7u);
+  CHECK_FALSE(snap->amended.gid.has_value());
+  // An amendment racing the commit keeps the copy dirty for the next one.
+  REQUIRE(st->AmendIfDirty({.gid = 9}));
+  st->MarkCommitted(snap->generation);
+  CHECK(st->dirty());
+  auto next = st->Encode(*f.blobs, {});
+  REQUIRE(next.ok());
+  CHECK(next->amended.gid == 9u);
+  st->MarkCommitted(next->generation);
+  CHECK_FALSE(st->dirty());
+  CHECK_FALSE(st->amended().mode.has_value());  // recorded: nothing pending
+}
+
+}  // namespace shoal::fs

@@ -82,8 +82,10 @@ Status ShoalFs::Init() {
   const std::string running = dir_->path() + "/RUNNING";
   if (::access(running.c_str(), F_OK) == 0) {
     std::unordered_set<std::string> referenced;
+    bool damaged = false;  // an entry that does not decode may name any blob
     Status s = meta_->View([&](Txn& txn) {
       return txn.ScanAll([&](store::EntryId, std::string_view, bool, Result<Entry> e) {
+        if (!e.ok()) damaged = true;
         if (e.ok() && !e->blob_id.empty()) referenced.insert(e->blob_id);
         return Status::Ok();
       });
@@ -92,7 +94,7 @@ Status ShoalFs::Init() {
     auto on_disk = blobs_->List();
     if (!on_disk.ok()) return on_disk.status();
     for (const auto& id : *on_disk) {
-      if (referenced.count(id) == 0) (void)blobs_->Remove(id);
+      if (!damaged && referenced.count(id) == 0) (void)blobs_->Remove(id);
     }
   }
   Status s = WriteFileDurably(running, "", 0600);
@@ -206,6 +208,12 @@ Result<Entry> ShoalFs::EntryOf(Ino ino) {
   }
   if (!s.ok()) return s;
   return std::move(*out);
+}
+
+void ShoalFs::RemoveBlobAfterSync(const std::string& blob_id) {
+  // A commit is durable against a machine crash only after the next sync;
+  // until then a crash may bring back the entry that names this blob.
+  if (meta_->Sync().ok()) (void)blobs_->Remove(blob_id);
 }
 
 void ShoalFs::Detach(const Entry& e) {
@@ -388,8 +396,8 @@ Status ShoalFs::Unlink(Ino parent, std::string_view name) {
       [&] { Detach(*removed); });
   if (!s.ok()) return s;
   // Open readers keep their file descriptor (or inline image); the blob
-  // file may go now.
-  if (!removed->blob_id.empty()) (void)blobs_->Remove(removed->blob_id);
+  // file may go once the removal is durable.
+  if (!removed->blob_id.empty()) RemoveBlobAfterSync(removed->blob_id);
   return Status::Ok();
 }
 
@@ -486,7 +494,7 @@ Status ShoalFs::Rename(Ino parent, std::string_view name, Ino new_parent, std::s
         if (replaced) Detach(*replaced);
       });
   if (!s.ok()) return s;
-  if (replaced && !replaced->blob_id.empty()) (void)blobs_->Remove(replaced->blob_id);
+  if (replaced && !replaced->blob_id.empty()) RemoveBlobAfterSync(replaced->blob_id);
   return Status::Ok();
 }
 

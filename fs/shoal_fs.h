@@ -142,6 +142,9 @@ class ShoalFs {
                                                   bool truncate);
   Status ReleaseStaging(const std::shared_ptr<Inode>& inode);
   Status Commit(const std::shared_ptr<Inode>& inode);
+  // Removes a blob file no committed entry names any more, once that is
+  // durable (kept, for the orphan sweep, if the sync fails).
+  void RemoveBlobAfterSync(const std::string& blob_id);
   // A reader of the inline content of object `id` (small objects keep their
   // encoded content in the metadata store instead of a blob file).
   Result<std::unique_ptr<tiers::BlobReader>> OpenInlineContent(Ino id);

@@ -44,8 +44,12 @@ Result<std::shared_ptr<tiers::BlobReader>> ShoalFs::CommittedReader(
     return Corrupt("object content does not match its metadata (size or ETag)");
   }
   MutexLock lock(inode->content_mu);
-  inode->reader = reader;
-  inode->reader_blob = key;
+  // Never replace an installed reader: a commit may have installed a newer
+  // one since `entry` was read. This handle still reads what it opened.
+  if (!inode->reader) {
+    inode->reader = reader;
+    inode->reader_blob = key;
+  }
   return reader;
 }
 
@@ -179,7 +183,7 @@ Status ShoalFs::Commit(const std::shared_ptr<Inode>& inode) {
     inode->reader_blob = inode->reader ? committed_key : std::string();
     inode->committed = Inode::Committed{.size = blob.size, .mtime = snap->mtime};
   }
-  if (!old_blob.empty() && old_blob != blob.id) (void)blobs_->Remove(old_blob);
+  if (!old_blob.empty() && old_blob != blob.id) RemoveBlobAfterSync(old_blob);
   st->MarkCommitted(snap->generation);
   stats_.AddCommit(blob.stored_bytes);
   return Status::Ok();
@@ -192,7 +196,18 @@ Status ShoalFs::ReleaseStaging(const std::shared_ptr<Inode>& inode) {
     last = inode->writers == 1;
   }
   // Commit before dropping the staging copy so readers never see a gap.
+  // Again while a change raced the commit (an attribute amendment made
+  // during the encode), so that nothing reported done is dropped.
   Status s = last ? Commit(inode) : Status::Ok();
+  for (int again = 0; last && s.ok() && again < 3; ++again) {
+    std::shared_ptr<Staging> st;
+    {
+      MutexLock lock(inode->content_mu);
+      st = inode->staging;
+    }
+    if (!st || !st->dirty()) break;
+    s = Commit(inode);
+  }
   MutexLock lock(inode->content_mu);
   if (inode->writers > 0) --inode->writers;
   if (inode->writers == 0 && inode->staging) {

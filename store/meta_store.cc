@@ -22,7 +22,11 @@ constexpr std::uint64_t kMinMapBytes = std::uint64_t{64} * 1024;
 // Doubling stops here: a metadata map this large means something is wrong,
 // and the caller should see StoreFull rather than an ever-growing mmap.
 constexpr std::uint64_t kMaxMapBytes = std::uint64_t{1} << 40;
-constexpr std::uint32_t kStoreFormat = 1;
+// 2: entry values with a CRC-32 and the "contents" table. A format-1 store
+// is upgraded on open (its entries still decode); binaries that only know
+// format 1 refuse a format-2 store instead of misreading it.
+constexpr std::uint32_t kStoreFormat = 2;
+constexpr std::uint32_t kUpgradableFormat = 1;
 constexpr EntryId kFirstFreeId = kRootId + 1;
 constexpr std::size_t kMaxNameBytes = 255;
 constexpr std::size_t kIdPrefixBytes = 8;
@@ -388,7 +392,14 @@ class LmdbMetaStore final : public MetaStore {
           if (rc == MDB_SUCCESS) {
             if (v.mv_size != 4) return Corrupt("store format has the wrong size");
             std::uint32_t format = LoadFixed32(static_cast<const unsigned char*>(v.mv_data));
-            if (format != kStoreFormat) {
+            if (format == kUpgradableFormat) {
+              std::string upgraded;
+              PutFixed32(upgraded, kStoreFormat);
+              MDB_val uv = ToVal(upgraded);
+              rc = mdb_put(txn.raw(), info, &k, &uv, 0);
+              if (rc == MDB_MAP_FULL) txn.set_map_full();
+              if (rc != MDB_SUCCESS) return MdbStatus(rc, "upgrade store format");
+            } else if (format != kStoreFormat) {
               return Status(Code::kInvalidRequest,
                             "unknown store format " + std::to_string(format));
             }

@@ -495,31 +495,73 @@ TEST_CASE("ScanAll reports corrupt values and stops when fn fails", "[store]") {
         Code::kCorrupt);
 }
 
+// Writes `format` straight into the info table of the store at `meta`.
+void WriteFormat(const std::string& meta, std::uint32_t format) {
+  MDB_env* env = nullptr;
+  REQUIRE(mdb_env_create(&env) == 0);
+  REQUIRE(mdb_env_set_maxdbs(env, 4) == 0);
+  REQUIRE(mdb_env_open(env, meta.c_str(), 0, 0600) == 0);
+  MDB_txn* txn = nullptr;
+  REQUIRE(mdb_txn_begin(env, nullptr, 0, &txn) == 0);
+  MDB_dbi dbi = 0;
+  REQUIRE(mdb_dbi_open(txn, "info", 0, &dbi) == 0);
+  std::string key = "format";
+  std::string value;
+  PutFixed32(value, format);
+  MDB_val k{key.size(), key.data()};
+  MDB_val v{value.size(), value.data()};
+  REQUIRE(mdb_put(txn, dbi, &k, &v, 0) == 0);
+  REQUIRE(mdb_txn_commit(txn) == 0);
+  mdb_env_close(env);
+}
+
+std::uint32_t ReadFormat(const std::string& meta) {
+  MDB_env* env = nullptr;
+  REQUIRE(mdb_env_create(&env) == 0);
+  REQUIRE(mdb_env_set_maxdbs(env, 4) == 0);
+  REQUIRE(mdb_env_open(env, meta.c_str(), MDB_RDONLY, 0600) == 0);
+  MDB_txn* txn = nullptr;
+  REQUIRE(mdb_txn_begin(env, nullptr, MDB_RDONLY, &txn) == 0);
+  MDB_dbi dbi = 0;
+  REQUIRE(mdb_dbi_open(txn, "info", 0, &dbi) == 0);
+  std::string key = "format";
+  MDB_val k{key.size(), key.data()};
+  MDB_val v{};
+  REQUIRE(mdb_get(txn, dbi, &k, &v) == 0);
+  REQUIRE(v.mv_size == 4);
+  std::uint32_t format = LoadFixed32(static_cast<const unsigned char*>(v.mv_data));
+  mdb_txn_abort(txn);
+  mdb_env_close(env);
+  return format;
+}
+
 TEST_CASE("a store of an unknown format is refused", "[store]") {
   TempDir tmp;
   { auto store = OpenOrDie(tmp.meta()); }
-  {
-    MDB_env* env = nullptr;
-    REQUIRE(mdb_env_create(&env) == 0);
-    REQUIRE(mdb_env_set_maxdbs(env, 4) == 0);
-    REQUIRE(mdb_env_open(env, tmp.meta().c_str(), 0, 0600) == 0);
-    MDB_txn* txn = nullptr;
-    REQUIRE(mdb_txn_begin(env, nullptr, 0, &txn) == 0);
-    MDB_dbi dbi = 0;
-    REQUIRE(mdb_dbi_open(txn, "info", 0, &dbi) == 0);
-    std::string key = "format";
-    std::string value;
-    PutFixed32(value, 2);
-    MDB_val k{key.size(), key.data()};
-    MDB_val v{value.size(), value.data()};
-    REQUIRE(mdb_put(txn, dbi, &k, &v, 0) == 0);
-    REQUIRE(mdb_txn_commit(txn) == 0);
-    mdb_env_close(env);
-  }
+  WriteFormat(tmp.meta(), 3);
   Result<std::unique_ptr<MetaStore>> s = MetaStore::Open(tmp.meta());
   REQUIRE_FALSE(s.ok());
   CHECK(s.status().code() == Code::kInvalidRequest);
-  CHECK(s.status().message() == "unknown store format 2");
+  CHECK(s.status().message() == "unknown store format 3");
+}
+
+TEST_CASE("a format-1 store is upgraded on open, and stays usable", "[store]") {
+  TempDir tmp;
+  {
+    auto store = OpenOrDie(tmp.meta());
+    REQUIRE(store->Update([](Txn& t) { return t.Put(kRootId, "f", MakeFile(3)); }).ok());
+  }
+  WriteFormat(tmp.meta(), 1);
+  { auto store = OpenOrDie(tmp.meta()); }
+  CHECK(ReadFormat(tmp.meta()) == 2);
+  auto store = OpenOrDie(tmp.meta());
+  Status s = store->View([](Txn& t) {
+    auto got = t.Get(kRootId, "f", false);
+    REQUIRE(got.ok());
+    CHECK(got->has_value());
+    return Status::Ok();
+  });
+  CHECK(s.ok());
 }
 
 TEST_CASE("opening under a missing parent directory fails cleanly", "[store]") {

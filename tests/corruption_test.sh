@@ -5,7 +5,8 @@
 # exactly the damaged objects. Damage: a flipped byte and a truncation in
 # blob files (large objects), a flipped byte in inline content (small
 # objects, kept in LMDB) and in entry values (metadata), the last two written
-# with mdb_dump/mdb_load, LMDB's own tools.
+# with mdb_dump/mdb_load, LMDB's own tools. An unclean remount (the orphan
+# sweep) must keep the blob of an entry it cannot read.
 source "$(dirname "$0")/lib.sh"
 
 sha() { sha256sum <"$1" | cut -d' ' -f1; }
@@ -30,6 +31,7 @@ for v in flipped-blob cut-blob; do
 done
 seq 1 500 >"$B/flipped-inline"
 echo "metadata victim" >"$B/flipped-entry"
+cp "$WORK/victim" "$B/flipped-big-entry"  # its blob must outlive the damage
 inline_id=$(stat -c %i "$B/flipped-inline")
 check "the two blob victims have a blob file each" test "$(wc -w <<<"${blob[*]}")" = 2
 check "unmount" umount_store
@@ -68,10 +70,18 @@ check "flip a byte of the inline content of flipped-inline" \
   flip_value contents "$(printf '%016x' "$inline_id")"
 check "flip a byte of the entry of flipped-entry" \
   flip_value entries "$(printf 'flipped-entry' | od -An -tx1 | tr -d ' \n')"
+check "flip a byte of the entry of flipped-big-entry" \
+  flip_value entries "$(printf 'flipped-big-entry' | od -An -tx1 | tr -d ' \n')"
+# As if the last daemon had died: the next mount sweeps unreferenced blobs,
+# and must keep every blob while an entry that may name one is unreadable.
+blobs_before=$(find "$STORE/blobs" -type f | wc -l)
+touch "$STORE/RUNNING"
 
 # --- through the mount ------------------------------------------------------
 check "remount the damaged store" mount_store
-for v in flipped-blob cut-blob flipped-inline flipped-entry; do
+check "the orphan sweep kept every blob ($blobs_before)" \
+  test "$(find "$STORE/blobs" -type f | wc -l)" = "$blobs_before"
+for v in flipped-blob cut-blob flipped-inline flipped-entry flipped-big-entry; do
   expect_fail "cat $v fails with EIO" "Input/output error" cat "$B/$v"
   check ".shoal/errors names /bkt/$v (DataCorrupted)" \
     grep -q " /bkt/$v DataCorrupted:" "$MNT/.shoal/errors"
@@ -82,7 +92,7 @@ for name in "${!KEEP[@]}"; do
 done
 listing=$(ls "$B" 2>&1)
 check "the bucket still lists, damaged names included" \
-  test "$(wc -l <<<"$listing")" = $((${#KEEP[@]} + 4))
+  test "$(wc -l <<<"$listing")" = $((${#KEEP[@]} + 5))
 check "ls -l lists the intact objects" bash -c "ls -l '$B' 2>/dev/null | grep -q ' big1$'"
 check "new objects can still be written" bash -c "echo new >'$B/after' && grep -qx new '$B/after'"
 check "unmount" umount_store
@@ -93,9 +103,11 @@ check "fsck exits 1 on damage (got $fsck_rc)" test "$fsck_rc" = 1
 for v in flipped-blob cut-blob flipped-inline; do
   check "fsck names /bkt/$v" grep -q "^DAMAGED /bkt/$v:" <<<"$fsck_out"
 done
-check "fsck names the damaged entry flipped-entry" grep -q "^DAMAGED .*'flipped-entry'" <<<"$fsck_out"
-check "fsck names nothing else" test "$(grep -c '^DAMAGED' <<<"$fsck_out")" = 4
+for v in flipped-entry flipped-big-entry; do
+  check "fsck names the damaged entry $v" grep -q "^DAMAGED .*'$v'" <<<"$fsck_out"
+done
+check "fsck names nothing else" test "$(grep -c '^DAMAGED' <<<"$fsck_out")" = 5
 [[ $fsck_rc == 1 ]] || echo "$fsck_out" | sed 's/^/       /'
-echo "corruption_test: 4 corruptions injected, $(grep -c '^DAMAGED' <<<"$fsck_out") detected by fsck"
+echo "corruption_test: 5 corruptions injected, $(grep -c '^DAMAGED' <<<"$fsck_out") detected by fsck"
 
 finish

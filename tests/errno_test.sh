@@ -283,6 +283,12 @@ else
   check "the daemon keeps serving: read it back" grep -qx after "$M3/bkt/after"
   check "files committed before are intact" \
     bash -c "[[ \"\$(cd '$M3/bkt' && sha256sum pre1 pre2)\" == '$sha_pre' ]]"
+  # The failed write's staging copy is freed when the kernel's (asynchronous)
+  # release arrives: wait for it, or it frees space after the filler below.
+  for ((i = 0; i < 100; i++)); do
+    grep -q '"objects_open_for_writing": 0' "$M3/.shoal/stats.json" && break
+    sleep 0.1
+  done
   # Now fill the file system from outside, so metadata commits fail too.
   # LMDB may still have free pages in its file: create until one fails.
   dd if=/dev/zero of="$WORK/small/filler" bs=1M count=64 status=none 2>/dev/null

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # concurrency_test: several processes writing, renaming, reading and deleting
-# in the same directories at once. Each writer owns its file names and
+# in the same directories at once, then dbench's file-server load. Each writer owns its file names and
 # checks its own content after every step, so any cross-talk or torn commit
 # shows; afterwards the tree is compared across a remount and fsck is clean.
 # Runs against SHOAL_BIN, and again against SHOAL_TSAN_BIN (the daemon built
@@ -9,6 +9,7 @@ source "$(dirname "$0")/lib.sh"
 
 WORKERS=6
 ROUNDS=150
+DBENCH_SECONDS=8
 
 # worker DIR ID: create, overwrite, append, rename across two directories,
 # read back and verify, unlink; prints one line per mismatch.
@@ -55,8 +56,20 @@ run_load() {
   (for ((i = 0; i < 100; i++)); do find "$mnt/conc" -type f -exec stat -c %s {} + >/dev/null 2>&1; done) &
   pids+=($!)
   wait "${pids[@]}"
+  # dbench (Debian): a file-server load of 4 clients (create, write,
+  # rename, unlink, lock, find) after our own; any failed call is an ERROR.
+  mkdir -p "$mnt/conc/dbench"
+  if dbench -D "$mnt/conc/dbench" -t "$DBENCH_SECONDS" 4 >"$out.dbench" 2>&1 &&
+    ! grep -qi "error" "$out.dbench"; then
+    pass "$label: dbench, 4 clients, ${DBENCH_SECONDS}s: no errors ($(grep -o 'Throughput [0-9.]* MB/sec' "$out.dbench"))"
+  else
+    fail "$label: dbench reported errors"
+    grep -i -m 10 "error" "$out.dbench" | sed 's/^/       /'
+    tail -5 "$out.dbench" | sed 's/^/       /'
+  fi
+  rm -rf "$mnt/conc/dbench"
   local problems
-  problems=$(cat "$out".* | head -20)
+  problems=$(cat "$out".[0-9]* | head -20)
   check "$label: $WORKERS workers x $ROUNDS rounds saw only their own content" test -z "$problems"
   [[ -z $problems ]] || echo "$problems" | sed 's/^/       /'
 

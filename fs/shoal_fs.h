@@ -148,8 +148,14 @@ class ShoalFs {
   // A reader of the inline content of object `id` (small objects keep their
   // encoded content in the metadata store instead of a blob file).
   Result<std::unique_ptr<tiers::BlobReader>> OpenInlineContent(Ino id);
+  // A reader of the committed content of `entry` (null for an empty
+  // object), shared through the inode. If that content is gone because the
+  // object was rewritten meanwhile, the current content's reader.
   Result<std::shared_ptr<tiers::BlobReader>> CommittedReader(const std::shared_ptr<Inode>& inode,
                                                              const store::Entry& entry);
+  // One attempt of CommittedReader, for exactly `entry`'s content.
+  Result<std::shared_ptr<tiers::BlobReader>> ReaderOf(const std::shared_ptr<Inode>& inode,
+                                                      const store::Entry& entry);
 
   // Control files.
   void BuildControlTree();

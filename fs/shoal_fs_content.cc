@@ -30,6 +30,20 @@ std::string ContentKey(const Entry& e) {
 
 Result<std::shared_ptr<tiers::BlobReader>> ShoalFs::CommittedReader(
     const std::shared_ptr<Inode>& inode, const Entry& entry) {
+  Entry current = entry;
+  for (int attempt = 1;; ++attempt) {
+    auto reader = ReaderOf(inode, current);
+    if (reader.ok() || attempt == 3) return reader;
+    // The object may have been rewritten since `current` was read, and its
+    // old content be gone already: try again with the entry as it is now.
+    auto fresh = EntryOf(inode->ino);
+    if (!fresh.ok() || ContentKey(*fresh) == ContentKey(current)) return reader;
+    current = std::move(*fresh);
+  }
+}
+
+Result<std::shared_ptr<tiers::BlobReader>> ShoalFs::ReaderOf(const std::shared_ptr<Inode>& inode,
+                                                             const Entry& entry) {
   const std::string key = ContentKey(entry);
   {
     MutexLock lock(inode->content_mu);

@@ -37,13 +37,7 @@ check "the two blob victims have a blob file each" test "$(wc -w <<<"${blob[*]}"
 check "unmount" umount_store
 
 # --- damage -----------------------------------------------------------------
-python3 - "${blob[0]}" <<'EOF'
-import os, sys
-p = sys.argv[1]
-off = os.path.getsize(p) // 2
-with open(p, 'r+b') as f:
-    f.seek(off); b = f.read(1); f.seek(off); f.write(bytes([b[0] ^ 0x5a]))
-EOF
+flip_middle_byte "${blob[0]}"
 truncate -s $(($(stat -c %s "${blob[1]}") / 2)) "${blob[1]}"
 
 # flip_value TABLE KEY-HEX-SUFFIX: flip one byte in the middle of the value

@@ -237,13 +237,7 @@ blob1=$(new_blob "$M2/bkt/victim" "$WORK/victim")
 blob2=$(new_blob "$M2/bkt/dir-victim" "$WORK/victim")
 check "each victim has exactly one new blob" test "$(wc -w <<<"$blob1 $blob2")" = 2
 check "unmount the second store" umount_store "$M2"
-python3 - "$blob1" <<'EOF'
-import os, sys
-p = sys.argv[1]
-off = os.path.getsize(p) // 2
-with open(p, 'r+b') as f:
-    f.seek(off); b = f.read(1); f.seek(off); f.write(bytes([b[0] ^ 0x5a]))
-EOF
+flip_middle_byte "$blob1"
 truncate -s $(($(stat -c %s "$blob2") / 2)) "$blob2"
 check "remount the tampered store" mount_store "$S2" "$M2"
 ERRLOG_MAIN=$ERRLOG ERRLOG=$M2/.shoal/errors

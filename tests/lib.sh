@@ -84,6 +84,18 @@ mount_store() {  # mount_store [STORE] [MNT] [options...]
 
 umount_store() { "$SHOAL" umount "${1:-$MNT}"; }
 
+# flip_middle_byte FILE: damage FILE in place, as a disk might, by flipping
+# bits of its middle byte.
+flip_middle_byte() {
+  python3 - "$1" <<'EOF'
+import os, sys
+p = sys.argv[1]
+off = os.path.getsize(p) // 2
+with open(p, 'r+b') as f:
+    f.seek(off); b = f.read(1); f.seek(off); f.write(bytes([b[0] ^ 0x5a]))
+EOF
+}
+
 finish() {
   echo "$SUITE: $PASSED passed, $FAILED failed"
   ((FAILED == 0))

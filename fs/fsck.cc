@@ -1,13 +1,13 @@
 #include "fs/fsck.h"
 
 #include <map>
-#include <optional>
 #include <set>
 #include <vector>
 
 #include "base/coding.h"
 #include "crypto/aead.h"
 #include "crypto/root_key.h"
+#include "fs/object_content.h"
 #include "store/meta_store.h"
 #include "store/store_dir.h"
 #include "tiers/blob.h"
@@ -41,29 +41,13 @@ std::string PathOf(const std::map<EntryId, Node>& nodes, EntryId id) {
 }
 
 // Reads the whole blob, checking every chunk, and compares with the entry.
-// Small objects keep their encoded content inline in the metadata store.
-Result<std::unique_ptr<tiers::BlobReader>> OpenContent(store::MetaStore& meta,
-                                                       tiers::BlobStore& blobs, const Entry& e) {
-  if (!e.blob_id.empty()) return blobs.OpenReader(e.blob_id);
-  std::optional<std::string> image;
-  Status s = meta.View([&](store::Txn& txn) {
-    auto got = txn.GetContent(e.id);
-    if (!got.ok()) return got.status();
-    image = std::move(*got);
-    return Status::Ok();
-  });
-  if (!s.ok()) return s;
-  if (!image) return Corrupt("object has size " + std::to_string(e.size) + " but no data");
-  return blobs.OpenInline(std::move(*image));
-}
-
 Status VerifyObject(store::MetaStore& meta, tiers::BlobStore& blobs, const Entry& e) {
   if (e.blob_id.empty() && e.size == 0) {
     crypto::Md5 md5;
     if (e.md5 != md5.Finish()) return Corrupt("ETag does not match empty content");
     return Status::Ok();
   }
-  auto reader = OpenContent(meta, blobs, e);
+  auto reader = OpenObjectContent(meta, blobs, e);
   if (!reader.ok()) return reader.status();
   if ((*reader)->size() != e.size) {
     return Corrupt("data holds " + std::to_string((*reader)->size()) + " bytes, metadata says " +

@@ -530,27 +530,29 @@ Result<struct stat> ShoalFs::SetAttr(Ino ino, const SetAttrRequest& req) {
   if (req.mode || req.uid || req.gid || req.atime || req.mtime) {
     std::optional<TimeNs> new_mtime;
     if (req.mtime) new_mtime = req.mtime_now ? now : FromTimespec(req.values.st_mtim);
+    Staging::Amendment change;
+    if (req.mode) change.mode = req.values.st_mode & 07777;
+    if (req.uid) change.uid = req.values.st_uid;
+    if (req.gid) change.gid = req.values.st_gid;
+    change.mtime = new_mtime;
+    auto apply = [&](Entry& e) {
+      if (change.mode) e.mode = *change.mode;
+      if (change.uid) e.uid = *change.uid;
+      if (change.gid) e.gid = *change.gid;
+      if (change.mtime) e.mtime = *change.mtime;
+      e.ctime = now;
+    };
     bool done_in_memory = false;
     {
       MutexLock lock(inode->content_mu);
-      // An object with uncommitted writes (cp -a sets owner, mode and
-      // times before its close): the coming commit records the change.
-      Staging::Amendment change;
-      if (req.mode) change.mode = req.values.st_mode & 07777;
-      if (req.uid) change.uid = req.values.st_uid;
-      if (req.gid) change.gid = req.values.st_gid;
-      change.mtime = new_mtime;
       if (inode->staging && inode->staging->AmendIfDirty(change)) {
+        // An object with uncommitted writes (cp -a sets owner, mode and
+        // times before its close): the coming commit records the change.
         done_in_memory = true;
       } else if (inode->detached) {
         // Unlinked but still open (fchmod, futimens): the attributes live
         // on with the detached entry only.
-        Entry& e = *inode->detached;
-        if (req.mode) e.mode = req.values.st_mode & 07777;
-        if (req.uid) e.uid = req.values.st_uid;
-        if (req.gid) e.gid = req.values.st_gid;
-        if (new_mtime) e.mtime = *new_mtime;
-        e.ctime = now;
+        apply(*inode->detached);
         done_in_memory = true;
       }
     }
@@ -558,11 +560,7 @@ Result<struct stat> ShoalFs::SetAttr(Ino ino, const SetAttrRequest& req) {
     Status s = meta_->Update([&](Txn& txn) -> Status {
       auto e = EntryAt(txn, ino);
       if (!e.ok()) return e.status();
-      if (req.mode) e->mode = req.values.st_mode & 07777;
-      if (req.uid) e->uid = req.values.st_uid;
-      if (req.gid) e->gid = req.values.st_gid;
-      if (new_mtime) e->mtime = *new_mtime;
-      e->ctime = now;
+      apply(*e);
       auto where = inodes_.Where(ino);
       return txn.Put(where->parent, where->name, *e);
     });

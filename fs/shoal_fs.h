@@ -145,9 +145,6 @@ class ShoalFs {
   // Removes a blob file no committed entry names any more, once that is
   // durable (kept, for the orphan sweep, if the sync fails).
   void RemoveBlobAfterSync(const std::string& blob_id);
-  // A reader of the inline content of object `id` (small objects keep their
-  // encoded content in the metadata store instead of a blob file).
-  Result<std::unique_ptr<tiers::BlobReader>> OpenInlineContent(Ino id);
   // A reader of the committed content of `entry` (null for an empty
   // object), shared through the inode. If that content is gone because the
   // object was rewritten meanwhile, the current content's reader.

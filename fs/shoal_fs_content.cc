@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "fs/handle.h"
+#include "fs/object_content.h"
 #include "fs/shoal_fs.h"
 
 namespace shoal::fs {
@@ -50,8 +51,7 @@ Result<std::shared_ptr<tiers::BlobReader>> ShoalFs::ReaderOf(const std::shared_p
     if (inode->reader && inode->reader_blob == key) return inode->reader;
   }
   if (key.empty()) return std::shared_ptr<tiers::BlobReader>();
-  auto opened =
-      entry.blob_id.empty() ? OpenInlineContent(entry.id) : blobs_->OpenReader(entry.blob_id);
+  auto opened = OpenObjectContent(*meta_, *blobs_, entry);
   if (!opened.ok()) return opened.status();
   std::shared_ptr<tiers::BlobReader> reader = std::move(*opened);
   if (reader->size() != entry.size || reader->md5() != entry.md5) {
@@ -65,19 +65,6 @@ Result<std::shared_ptr<tiers::BlobReader>> ShoalFs::ReaderOf(const std::shared_p
     inode->reader_blob = key;
   }
   return reader;
-}
-
-Result<std::unique_ptr<tiers::BlobReader>> ShoalFs::OpenInlineContent(Ino id) {
-  std::optional<std::string> image;
-  Status s = meta_->View([&](Txn& txn) {
-    auto got = txn.GetContent(id);
-    if (!got.ok()) return got.status();
-    image = std::move(*got);
-    return Status::Ok();
-  });
-  if (!s.ok()) return s;
-  if (!image) return Corrupt("object content is missing from the store");
-  return blobs_->OpenInline(std::move(*image));
 }
 
 Result<std::shared_ptr<Staging>> ShoalFs::AcquireStaging(const std::shared_ptr<Inode>& inode,

@@ -11,7 +11,10 @@ std::string_view CodeName(Code code) {
     case Code::kNoSuchBucket: return "NoSuchBucket";
     case Code::kNoSuchKey: return "NoSuchKey";
     case Code::kAccessDenied: return "AccessDenied";
-    case Code::kInvalidObjectState: return "InvalidObjectState";
+    case Code::kInvalidObjectState:
+    case Code::kRestoreNotAllowed: return "InvalidObjectState";
+    case Code::kRestoreAlreadyInProgress: return "RestoreAlreadyInProgress";
+    case Code::kInvalidStorageClass: return "InvalidStorageClass";
     case Code::kInvalidBucketName: return "InvalidBucketName";
     case Code::kMalformedJson: return "MalformedJSON";
     case Code::kInvalidArgument: return "InvalidArgument";

@@ -21,7 +21,10 @@ enum class Code : std::uint8_t {
   kNoSuchBucket,
   kNoSuchKey,
   kAccessDenied,
-  kInvalidObjectState,
+  kInvalidObjectState,  // read of an archived object: EACCES
+  kRestoreNotAllowed,   // restore of a non-archived object (InvalidObjectState): EINVAL
+  kRestoreAlreadyInProgress,
+  kInvalidStorageClass,
   kInvalidBucketName,
   kMalformedJson,
   kInvalidArgument,

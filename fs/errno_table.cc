@@ -14,7 +14,10 @@ int ErrnoFor(Code code) {
     case Code::kInvalidBucketName:
     case Code::kMalformedJson:
     case Code::kInvalidArgument:
-    case Code::kInvalidRequest: return EINVAL;
+    case Code::kInvalidRequest:
+    case Code::kRestoreNotAllowed:
+    case Code::kInvalidStorageClass: return EINVAL;
+    case Code::kRestoreAlreadyInProgress: return EAGAIN;
     case Code::kBucketNotEmpty:
     case Code::kNotEmpty: return ENOTEMPTY;
     case Code::kBucketAlreadyExists:

@@ -20,6 +20,9 @@ TEST_CASE("service errors map to the errno of DESIGN's table", "[fs][errno]") {
   CHECK(ErrnoFor(Code::kEntityTooLarge) == EFBIG);
   CHECK(ErrnoFor(Code::kStoreFull) == ENOSPC);
   CHECK(ErrnoFor(Code::kCorrupt) == EIO);
+  CHECK(ErrnoFor(Code::kRestoreNotAllowed) == EINVAL);
+  CHECK(ErrnoFor(Code::kInvalidStorageClass) == EINVAL);
+  CHECK(ErrnoFor(Code::kRestoreAlreadyInProgress) == EAGAIN);
 }
 
 TEST_CASE("file-system conditions map to their POSIX errno", "[fs][errno]") {

@@ -9,10 +9,15 @@ namespace shoal::store {
 namespace {
 
 // Version 2 ends with a CRC-32 of all bytes before it, so a damaged value
-// is Corrupt instead of a plausible wrong mode, owner or size. Version 1
-// (without it) is still read.
-constexpr std::uint8_t kFormatVersion = 2;
+// is Corrupt instead of a plausible wrong mode, owner or size. Version 3
+// adds the storage-class state after the xattrs. Versions 1 (without the
+// CRC) and 2 are still read; their class state takes the defaults.
+constexpr std::uint8_t kFormatVersion = 3;
+constexpr std::uint8_t kVersionWithoutClassState = 2;
 constexpr std::uint8_t kUncheckedVersion = 1;
+constexpr std::uint64_t kMaxAccessTier = 4;
+constexpr std::uint64_t kMaxRestorePhase = 2;
+constexpr std::uint64_t kMaxRestoreTier = 2;
 constexpr std::size_t kCrcBytes = 4;
 
 std::uint32_t Crc32(std::string_view bytes) {
@@ -64,6 +69,28 @@ bool ValidKind(std::uint8_t k) {
          k <= static_cast<std::uint8_t>(EntryKind::kSymlink);
 }
 
+Status DecodeClassState(Decoder& d, Entry& e) {
+  std::uint64_t tier = 0, phase = 0, restore_tier = 0, days = 0;
+  std::uint8_t byte = 0;
+  if (!GetTime(d, e.class_since) || !d.GetVarint(e.stored_bytes)) {
+    return Corrupt("entry: bad class state");
+  }
+  if (!d.GetFixed8(byte) || (tier = byte) > kMaxAccessTier || !GetTime(d, e.last_access)) {
+    return Corrupt("entry: bad access tier");
+  }
+  if (!d.GetFixed8(byte) || (phase = byte) > kMaxRestorePhase || !d.GetFixed8(byte) ||
+      (restore_tier = byte) > kMaxRestoreTier || !d.GetVarintBounded(INT32_MAX, days) ||
+      !GetTime(d, e.restore.requested) || !GetTime(d, e.restore.ready_at) ||
+      !GetTime(d, e.restore.expiry)) {
+    return Corrupt("entry: bad restore state");
+  }
+  e.access_tier = static_cast<std::uint8_t>(tier);
+  e.restore.phase = static_cast<std::uint8_t>(phase);
+  e.restore.tier = static_cast<std::uint8_t>(restore_tier);
+  e.restore.days = static_cast<std::int32_t>(days);
+  return Status::Ok();
+}
+
 }  // namespace
 
 std::string EncodeEntry(const Entry& e) {
@@ -91,6 +118,16 @@ std::string EncodeEntry(const Entry& e) {
     PutBytes(out, name);
     PutBytes(out, value);
   }
+  PutTime(out, e.class_since);
+  PutVarint(out, e.stored_bytes);
+  out.push_back(static_cast<char>(e.access_tier));
+  PutTime(out, e.last_access);
+  out.push_back(static_cast<char>(e.restore.phase));
+  out.push_back(static_cast<char>(e.restore.tier));
+  PutVarint(out, static_cast<std::uint32_t>(e.restore.days));
+  PutTime(out, e.restore.requested);
+  PutTime(out, e.restore.ready_at);
+  PutTime(out, e.restore.expiry);
   PutFixed32(out, Crc32(out));
   return out;
 }
@@ -98,7 +135,7 @@ std::string EncodeEntry(const Entry& e) {
 Result<Entry> DecodeEntry(std::string_view bytes) {
   if (bytes.empty()) return Corrupt("entry: empty value");
   const auto version = static_cast<std::uint8_t>(bytes[0]);
-  if (version == kFormatVersion) {
+  if (version == kFormatVersion || version == kVersionWithoutClassState) {
     if (bytes.size() < 1 + kCrcBytes) return Corrupt("entry: truncated");
     std::string_view body = bytes.substr(0, bytes.size() - kCrcBytes);
     Decoder crc(bytes.substr(body.size()));
@@ -154,6 +191,14 @@ Result<Entry> DecodeEntry(std::string_view bytes) {
       return Corrupt("entry: bad xattr");
     }
     e.xattrs.emplace_back(std::move(name), std::move(value));
+  }
+  if (version == kFormatVersion) {
+    Status s = DecodeClassState(d, e);
+    if (!s.ok()) return s;
+  } else {
+    e.class_since = e.created;
+    e.stored_bytes = e.size;
+    e.last_access = e.created;
   }
   if (!d.done()) return Corrupt("entry: trailing bytes");
   return e;

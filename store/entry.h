@@ -2,7 +2,7 @@
 // The metadata record of one name in the tree: a bucket, a directory, an
 // object (file) or a symlink, and its compact binary encoding.
 //
-// Encoding: u8 format version (1), then fields in a fixed order with varints
+// Encoding: u8 format version (3), then fields in a fixed order with varints
 // and length-prefixed strings (base/coding.h). DecodeEntry never trusts its
 // input: anything truncated, overlong or out of range is Corrupt.
 
@@ -28,6 +28,18 @@ inline bool IsDirectoryKind(EntryKind k) {
   return k == EntryKind::kBucket || k == EntryKind::kDirectory;
 }
 
+// Where an archived object's restore stands (tiers/restore.h gives the
+// meaning; stored here as plain fields so the codec needs no tiers types).
+struct RestoreFields {
+  std::uint8_t phase = 0;  // 0 none, 1 ongoing, 2 done
+  std::uint8_t tier = 0;   // tiers::RestoreTier
+  std::int32_t days = 0;
+  TimeNs requested = 0;
+  TimeNs ready_at = 0;
+  TimeNs expiry = 0;
+  bool operator==(const RestoreFields&) const = default;
+};
+
 struct Entry {
   EntryId id = 0;
   EntryKind kind = EntryKind::kFile;
@@ -47,6 +59,15 @@ struct Entry {
   std::string storage_class = "STANDARD";
   std::string sse = "AES256";
   std::string version_id = "null";
+  // When the object entered its storage class (minimum-duration charges),
+  // and the bytes its content takes on disk (billing's physical bytes).
+  TimeNs class_since = 0;
+  std::uint64_t stored_bytes = 0;
+  // Intelligent-Tiering: the access tier (tiers::AccessTier) and the last
+  // access that counts (a read or a write).
+  std::uint8_t access_tier = 0;
+  TimeNs last_access = 0;
+  RestoreFields restore;
   // Symlinks.
   std::string symlink_target;
   // User xattrs (full names such as "user.s3.meta.color"), sorted by name.

@@ -1,7 +1,11 @@
 #include "store/entry.h"
 
+#include <zlib.h>
+
 #include <catch2/catch.hpp>
 #include <random>
+
+#include "base/coding.h"
 
 namespace shoal::store {
 namespace {
@@ -24,6 +28,11 @@ Entry Sample(EntryKind kind) {
     e.storage_class = "GLACIER";
     e.sse = "aws:kms";
     e.version_id = "3HL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY";
+    e.class_since = 77;
+    e.stored_bytes = 123456;
+    e.access_tier = 3;
+    e.last_access = 88;
+    e.restore = {.phase = 2, .tier = 1, .days = 30000, .requested = 1, .ready_at = 2, .expiry = 3};
   }
   if (kind == EntryKind::kSymlink) e.symlink_target = "../some/where";
   e.xattrs = {{"user.s3.meta.color", "blue"},
@@ -50,6 +59,11 @@ void CheckSame(const Entry& a, const Entry& b) {
   CHECK(a.version_id == b.version_id);
   CHECK(a.symlink_target == b.symlink_target);
   CHECK(a.xattrs == b.xattrs);
+  CHECK(a.class_since == b.class_since);
+  CHECK(a.stored_bytes == b.stored_bytes);
+  CHECK(a.access_tier == b.access_tier);
+  CHECK(a.last_access == b.last_access);
+  CHECK(a.restore == b.restore);
 }
 
 const EntryKind kAllKinds[] = {EntryKind::kBucket, EntryKind::kDirectory, EntryKind::kFile,
@@ -84,7 +98,7 @@ TEST_CASE("trailing bytes, unknown versions and unknown kinds are Corrupt", "[st
   CHECK(DecodeEntry(enc + "x").status().code() == Code::kCorrupt);
 
   std::string bad_version = enc;
-  bad_version[0] = 3;
+  bad_version[0] = 4;
   CHECK(DecodeEntry(bad_version).status().code() == Code::kCorrupt);
 
   Entry e = Sample(EntryKind::kFile);
@@ -153,14 +167,40 @@ TEST_CASE("any damaged byte of an entry is Corrupt, never a different entry", "[
   }
 }
 
-TEST_CASE("entries written before the checksum (version 1) still decode", "[store][entry]") {
-  const Entry e = Sample(EntryKind::kFile);
-  std::string v1 = EncodeEntry(e);
-  v1.resize(v1.size() - 4);  // drop the CRC-32
-  v1[0] = 1;
-  Result<Entry> d = DecodeEntry(v1);
-  REQUIRE(d.ok());
-  CHECK(EncodeEntry(*d) == EncodeEntry(e));
+// The bytes of `e` as format `version` (1 or 2) wrote them: without the
+// class state, and for version 1 without the CRC. REQUIRES: e's class state
+// is what the decoder fills in for old entries.
+std::string OlderEncoding(const Entry& e, int version) {
+  std::string enc = EncodeEntry(e);
+  std::string stored;
+  PutVarint(stored, e.stored_bytes);
+  std::string days;
+  PutVarint(days, static_cast<std::uint32_t>(e.restore.days));
+  const std::size_t class_state =
+      8 + stored.size() + 1 + 8 + 1 + 1 + days.size() + std::size_t{3} * 8;
+  enc.resize(enc.size() - 4 - class_state);
+  enc[0] = static_cast<char>(version);
+  if (version == 2) {
+    uLong crc = crc32(0L, Z_NULL, 0);
+    crc = crc32(crc, reinterpret_cast<const Bytef*>(enc.data()), static_cast<uInt>(enc.size()));
+    PutFixed32(enc, static_cast<std::uint32_t>(crc));
+  }
+  return enc;
+}
+
+TEST_CASE("entries of formats 1 (no checksum) and 2 (no class state) still decode",
+          "[store][entry]") {
+  Entry e = Sample(EntryKind::kFile);
+  e.class_since = e.created;  // what the decoder assumes for old entries
+  e.stored_bytes = e.size;
+  e.last_access = e.created;
+  e.access_tier = 0;
+  e.restore = {};
+  for (int version : {1, 2}) {
+    Result<Entry> d = DecodeEntry(OlderEncoding(e, version));
+    REQUIRE(d.ok());
+    CHECK(EncodeEntry(*d) == EncodeEntry(e));
+  }
 }
 
 TEST_CASE("random byte flips never crash the decoder", "[store][entry]") {

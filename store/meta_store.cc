@@ -22,17 +22,22 @@ constexpr std::uint64_t kMinMapBytes = std::uint64_t{64} * 1024;
 // Doubling stops here: a metadata map this large means something is wrong,
 // and the caller should see StoreFull rather than an ever-growing mmap.
 constexpr std::uint64_t kMaxMapBytes = std::uint64_t{1} << 40;
-// 2: entry values with a CRC-32 and the "contents" table. A format-1 store
-// is upgraded on open (its entries still decode); binaries that only know
-// format 1 refuse a format-2 store instead of misreading it.
-constexpr std::uint32_t kStoreFormat = 2;
-constexpr std::uint32_t kUpgradableFormat = 1;
+// 2: entry values with a CRC-32 and the "contents" table. 3: the
+// "locations", "due" and "configs" tables. Older stores are upgraded on
+// open (their entries still decode; the locations are built by one scan);
+// binaries that know only an older format refuse a newer store instead of
+// misreading it.
+constexpr std::uint32_t kStoreFormat = 3;
+constexpr std::uint32_t kOldestUpgradableFormat = 1;
 constexpr EntryId kFirstFreeId = kRootId + 1;
 constexpr std::size_t kMaxNameBytes = 255;
 constexpr std::size_t kIdPrefixBytes = 8;
 
 constexpr std::string_view kNextIdKey = "next_id";
 constexpr std::string_view kFormatKey = "format";
+constexpr std::string_view kStatePrefix = "state.";
+constexpr std::size_t kDueKeyBytes = 8 + 8 + 1;
+constexpr std::size_t kMaxConfigName = 64;
 
 using MdbEnv = std::unique_ptr<MDB_env, Deleter<mdb_env_close>>;
 using MdbTxnHandle = std::unique_ptr<MDB_txn, Deleter<mdb_txn_abort>>;
@@ -114,6 +119,32 @@ std::string EncodeKey(EntryId parent, std::string_view name, bool is_dir) {
   return key;
 }
 
+std::string DueKey(const DueItem& item) {
+  // Flipping the sign bit makes signed times sort as unsigned bytes.
+  std::string key = IdPrefix(static_cast<std::uint64_t>(item.at) ^ (std::uint64_t{1} << 63));
+  key += IdPrefix(item.id);
+  key.push_back(static_cast<char>(item.kind));
+  return key;
+}
+
+std::optional<DueItem> ParseDueKey(std::string_view key) {
+  if (key.size() != kDueKeyBytes) return std::nullopt;
+  DueItem item;
+  item.at = static_cast<TimeNs>(LoadIdPrefix(key) ^ (std::uint64_t{1} << 63));
+  item.id = LoadIdPrefix(key.substr(kIdPrefixBytes));
+  item.kind = static_cast<std::uint8_t>(key[2 * kIdPrefixBytes]);
+  return item;
+}
+
+// The id of the entry in an encoded value, without decoding the rest: the
+// varint after the version byte (see entry.cc). 0 when unreadable.
+EntryId EncodedEntryId(std::string_view value) {
+  if (value.empty()) return 0;
+  Decoder d(value.substr(1));
+  std::uint64_t id = 0;
+  return d.GetVarint(id) ? id : 0;
+}
+
 struct ParsedKey {
   EntryId parent = 0;
   std::string_view name;
@@ -159,10 +190,27 @@ class SCOPED_CAPABILITY MapReadLock {
   SharedMutex& map_;
 };
 
+// The environment's tables (handles valid for its life once opened).
+struct Tables {
+  MDB_dbi entries = 0;
+  MDB_dbi info = 0;
+  MDB_dbi contents = 0;
+  MDB_dbi locations = 0;
+  MDB_dbi due = 0;
+  MDB_dbi configs = 0;
+};
+
 class LmdbTxn final : public Txn {
  public:
-  LmdbTxn(MDB_txn* txn, bool writable, MDB_dbi entries, MDB_dbi info, MDB_dbi contents)
-      : txn_(txn), writable_(writable), entries_(entries), info_(info), contents_(contents) {}
+  LmdbTxn(MDB_txn* txn, bool writable, const Tables& tables)
+      : txn_(txn),
+        writable_(writable),
+        entries_(tables.entries),
+        info_(tables.info),
+        contents_(tables.contents),
+        locations_(tables.locations),
+        due_(tables.due),
+        configs_(tables.configs) {}
   LmdbTxn(const LmdbTxn&) = delete;
   LmdbTxn& operator=(const LmdbTxn&) = delete;
 
@@ -257,7 +305,9 @@ class LmdbTxn final : public Txn {
     std::string value = EncodeEntry(entry);
     MDB_val k = ToVal(key);
     MDB_val v = ToVal(value);
-    return WriteStatus(mdb_put(txn_.get(), entries_, &k, &v, 0), "put entry");
+    s = WriteStatus(mdb_put(txn_.get(), entries_, &k, &v, 0), "put entry");
+    if (!s.ok() || entry.id == 0) return s;
+    return PutLocation(entry.id, key);
   }
 
   Status Remove(EntryId parent, std::string_view name, bool is_dir) override {
@@ -266,9 +316,142 @@ class LmdbTxn final : public Txn {
     if (!s.ok()) return s;
     std::string key = EncodeKey(parent, name, is_dir);
     MDB_val k = ToVal(key);
-    int rc = mdb_del(txn_.get(), entries_, &k, nullptr);
+    MDB_val v{};
+    int rc = mdb_get(txn_.get(), entries_, &k, &v);
     if (rc == MDB_NOTFOUND) return NoSuchKey("no entry " + std::string(name));
-    return WriteStatus(rc, "remove entry");
+    if (rc != MDB_SUCCESS) return MdbStatus(rc, "get entry");
+    const EntryId id = EncodedEntryId(FromVal(v));
+    rc = mdb_del(txn_.get(), entries_, &k, nullptr);
+    s = WriteStatus(rc, "remove entry");
+    if (!s.ok() || id == 0) return s;
+    // The entry may have been put at its new place already (a rename):
+    // only a location that still names this key goes.
+    std::string id_key = IdPrefix(id);
+    MDB_val lk = ToVal(id_key);
+    MDB_val lv{};
+    rc = mdb_get(txn_.get(), locations_, &lk, &lv);
+    if (rc == MDB_NOTFOUND || (rc == MDB_SUCCESS && FromVal(lv) != key)) return Status::Ok();
+    if (rc != MDB_SUCCESS) return MdbStatus(rc, "get location");
+    return WriteStatus(mdb_del(txn_.get(), locations_, &lk, nullptr), "remove location");
+  }
+
+  Status PutLocation(EntryId id, std::string_view key) {
+    std::string id_key = IdPrefix(id);
+    MDB_val k = ToVal(id_key);
+    MDB_val v = ToVal(key);
+    return WriteStatus(mdb_put(txn_.get(), locations_, &k, &v, 0), "put location");
+  }
+
+  Result<std::optional<Location>> Locate(EntryId id) override {
+    std::string id_key = IdPrefix(id);
+    MDB_val k = ToVal(id_key);
+    MDB_val v{};
+    int rc = mdb_get(txn_.get(), locations_, &k, &v);
+    if (rc == MDB_NOTFOUND) return std::optional<Location>();
+    if (rc != MDB_SUCCESS) return MdbStatus(rc, "get location");
+    ParsedKey parsed;
+    if (!ParseKey(FromVal(v), parsed))
+      return Corrupt("malformed location of entry " + std::to_string(id));
+    return std::optional<Location>(
+        Location{parsed.parent, std::string(parsed.name), parsed.is_dir});
+  }
+
+  Status AddDue(const DueItem& item) override {
+    if (!writable_) return Internal("AddDue in a read-only transaction");
+    std::string key = DueKey(item);
+    MDB_val k = ToVal(key);
+    MDB_val v = ToVal("");
+    return WriteStatus(mdb_put(txn_.get(), due_, &k, &v, 0), "add due work");
+  }
+
+  Status RemoveDue(const DueItem& item) override {
+    if (!writable_) return Internal("RemoveDue in a read-only transaction");
+    std::string key = DueKey(item);
+    MDB_val k = ToVal(key);
+    int rc = mdb_del(txn_.get(), due_, &k, nullptr);
+    if (rc == MDB_NOTFOUND) return Status::Ok();
+    return WriteStatus(rc, "remove due work");
+  }
+
+  Result<std::optional<DueItem>> FirstDue() override {
+    Result<MdbCursor> cur = OpenCursor(due_);
+    if (!cur.ok()) return cur.status();
+    MDB_val k{};
+    MDB_val v{};
+    int rc = mdb_cursor_get(cur->get(), &k, &v, MDB_FIRST);
+    if (rc == MDB_NOTFOUND) return std::optional<DueItem>();
+    if (rc != MDB_SUCCESS) return MdbStatus(rc, "read due work");
+    std::optional<DueItem> item = ParseDueKey(FromVal(k));
+    if (!item) return Corrupt("malformed due-work key");
+    return item;
+  }
+
+  Status PutConfig(EntryId bucket, std::string_view name, std::string_view value) override {
+    if (!writable_) return Internal("PutConfig in a read-only transaction");
+    if (name.empty() || name.size() > kMaxConfigName) return InvalidArgument("bad config name");
+    std::string key = IdPrefix(bucket);
+    key.append(name);
+    MDB_val k = ToVal(key);
+    MDB_val v = ToVal(value);
+    return WriteStatus(mdb_put(txn_.get(), configs_, &k, &v, 0), "put bucket configuration");
+  }
+
+  Result<std::optional<std::string>> GetConfig(EntryId bucket, std::string_view name) override {
+    std::string key = IdPrefix(bucket);
+    key.append(name);
+    MDB_val k = ToVal(key);
+    MDB_val v{};
+    int rc = mdb_get(txn_.get(), configs_, &k, &v);
+    if (rc == MDB_NOTFOUND) return std::optional<std::string>();
+    if (rc != MDB_SUCCESS) return MdbStatus(rc, "get bucket configuration");
+    return std::optional<std::string>(std::string(FromVal(v)));
+  }
+
+  Status RemoveConfig(EntryId bucket, std::string_view name) override {
+    if (!writable_) return Internal("RemoveConfig in a read-only transaction");
+    std::string key = IdPrefix(bucket);
+    key.append(name);
+    MDB_val k = ToVal(key);
+    int rc = mdb_del(txn_.get(), configs_, &k, nullptr);
+    if (rc == MDB_NOTFOUND) return Status::Ok();
+    return WriteStatus(rc, "remove bucket configuration");
+  }
+
+  Status RemoveConfigs(EntryId bucket) override {
+    if (!writable_) return Internal("RemoveConfigs in a read-only transaction");
+    Result<MdbCursor> cur = OpenCursor(configs_);
+    if (!cur.ok()) return cur.status();
+    const std::string prefix = IdPrefix(bucket);
+    for (;;) {
+      MDB_val k = ToVal(prefix);
+      MDB_val v{};
+      int rc = mdb_cursor_get(cur->get(), &k, &v, MDB_SET_RANGE);
+      if (rc == MDB_NOTFOUND) return Status::Ok();
+      if (rc != MDB_SUCCESS) return MdbStatus(rc, "list bucket configuration");
+      if (FromVal(k).substr(0, kIdPrefixBytes) != prefix) return Status::Ok();
+      rc = mdb_cursor_del(cur->get(), 0);
+      if (rc != MDB_SUCCESS) return WriteStatus(rc, "remove bucket configuration");
+    }
+  }
+
+  Status PutState(std::string_view name, std::string_view value) override {
+    if (!writable_) return Internal("PutState in a read-only transaction");
+    std::string key(kStatePrefix);
+    key.append(name);
+    MDB_val k = ToVal(key);
+    MDB_val v = ToVal(value);
+    return WriteStatus(mdb_put(txn_.get(), info_, &k, &v, 0), "put saved state");
+  }
+
+  Result<std::optional<std::string>> GetState(std::string_view name) override {
+    std::string key(kStatePrefix);
+    key.append(name);
+    MDB_val k = ToVal(key);
+    MDB_val v{};
+    int rc = mdb_get(txn_.get(), info_, &k, &v);
+    if (rc == MDB_NOTFOUND) return std::optional<std::string>();
+    if (rc != MDB_SUCCESS) return MdbStatus(rc, "get saved state");
+    return std::optional<std::string>(std::string(FromVal(v)));
   }
 
   Result<EntryId> NewId() override {
@@ -360,6 +543,9 @@ class LmdbTxn final : public Txn {
   const MDB_dbi entries_;
   const MDB_dbi info_;
   const MDB_dbi contents_;
+  const MDB_dbi locations_;
+  const MDB_dbi due_;
+  const MDB_dbi configs_;
   bool map_full_ = false;
 };
 
@@ -369,61 +555,24 @@ class LmdbMetaStore final : public MetaStore {
   LmdbMetaStore(const LmdbMetaStore&) = delete;
   LmdbMetaStore& operator=(const LmdbMetaStore&) = delete;
 
-  // Opens the two tables and checks or writes the store format.
+  // Opens the tables and checks, upgrades or writes the store format.
   Status Init() {
     return WriteLoop(
         [this](LmdbTxn& txn) {
-          MDB_dbi entries = 0;
-          MDB_dbi info = 0;
-          MDB_dbi contents = 0;
-          int rc = mdb_dbi_open(txn.raw(), "entries", MDB_CREATE, &entries);
-          if (rc == MDB_MAP_FULL) txn.set_map_full();
-          if (rc != MDB_SUCCESS) return MdbStatus(rc, "open entries table");
-          rc = mdb_dbi_open(txn.raw(), "contents", MDB_CREATE, &contents);
-          if (rc == MDB_MAP_FULL) txn.set_map_full();
-          if (rc != MDB_SUCCESS) return MdbStatus(rc, "open contents table");
-          rc = mdb_dbi_open(txn.raw(), "info", MDB_CREATE, &info);
-          if (rc == MDB_MAP_FULL) txn.set_map_full();
-          if (rc != MDB_SUCCESS) return MdbStatus(rc, "open info table");
-
-          MDB_val k = ToVal(kFormatKey);
-          MDB_val v{};
-          rc = mdb_get(txn.raw(), info, &k, &v);
-          if (rc == MDB_SUCCESS) {
-            if (v.mv_size != 4) return Corrupt("store format has the wrong size");
-            std::uint32_t format = LoadFixed32(static_cast<const unsigned char*>(v.mv_data));
-            if (format == kUpgradableFormat) {
-              std::string upgraded;
-              PutFixed32(upgraded, kStoreFormat);
-              MDB_val uv = ToVal(upgraded);
-              rc = mdb_put(txn.raw(), info, &k, &uv, 0);
-              if (rc == MDB_MAP_FULL) txn.set_map_full();
-              if (rc != MDB_SUCCESS) return MdbStatus(rc, "upgrade store format");
-            } else if (format != kStoreFormat) {
-              return Status(Code::kInvalidRequest,
-                            "unknown store format " + std::to_string(format));
-            }
-          } else if (rc == MDB_NOTFOUND) {
-            std::string format, next_id;
-            PutFixed32(format, kStoreFormat);
-            PutFixed64(next_id, kFirstFreeId);
-            MDB_val fv = ToVal(format);
-            rc = mdb_put(txn.raw(), info, &k, &fv, 0);
-            if (rc == MDB_SUCCESS) {
-              MDB_val nk = ToVal(kNextIdKey);
-              MDB_val nv = ToVal(next_id);
-              rc = mdb_put(txn.raw(), info, &nk, &nv, 0);
-            }
+          Tables t;
+          const std::pair<const char*, MDB_dbi*> tables[] = {
+              {"entries", &t.entries},     {"contents", &t.contents}, {"info", &t.info},
+              {"locations", &t.locations}, {"due", &t.due},           {"configs", &t.configs}};
+          for (const auto& [name, dbi] : tables) {
+            int rc = mdb_dbi_open(txn.raw(), name, MDB_CREATE, dbi);
             if (rc == MDB_MAP_FULL) txn.set_map_full();
-            if (rc != MDB_SUCCESS) return MdbStatus(rc, "write store info");
-          } else {
-            return MdbStatus(rc, "read store format");
+            if (rc != MDB_SUCCESS) return MdbStatus(rc, std::string("open ") + name + " table");
           }
+          Status s = CheckFormat(txn, t);
+          if (!s.ok()) return s;
           // Handles opened in a committed transaction stay valid for the
           // life of the environment; a retried attempt overwrites these.
-          entries_ = entries;
-          info_ = info;
-          contents_ = contents;
+          tables_ = t;
           return Status::Ok();
         },
         {});
@@ -434,7 +583,7 @@ class LmdbMetaStore final : public MetaStore {
     MDB_txn* raw = nullptr;
     int rc = mdb_txn_begin(env_.get(), nullptr, MDB_RDONLY, &raw);
     if (rc != MDB_SUCCESS) return MdbStatus(rc, "begin read transaction");
-    LmdbTxn txn(raw, /*writable=*/false, entries_, info_, contents_);
+    LmdbTxn txn(raw, /*writable=*/false, tables_);
     // Aborting a read-only transaction is how LMDB ends it; the destructor
     // does that, before the map lock is released.
     return fn(txn);
@@ -463,6 +612,60 @@ class LmdbMetaStore final : public MetaStore {
   }
 
  private:
+  static Status Write(LmdbTxn& txn, MDB_dbi dbi, std::string_view key, std::string_view value,
+                      std::string_view what) {
+    MDB_val k = ToVal(key);
+    MDB_val v = ToVal(value);
+    int rc = mdb_put(txn.raw(), dbi, &k, &v, 0);
+    if (rc == MDB_MAP_FULL) txn.set_map_full();
+    return MdbStatus(rc, what);
+  }
+
+  // A new store gets the current format; an older one is upgraded.
+  static Status CheckFormat(LmdbTxn& txn, const Tables& t) {
+    MDB_val k = ToVal(kFormatKey);
+    MDB_val v{};
+    int rc = mdb_get(txn.raw(), t.info, &k, &v);
+    std::string current;
+    PutFixed32(current, kStoreFormat);
+    if (rc == MDB_NOTFOUND) {
+      std::string next_id;
+      PutFixed64(next_id, kFirstFreeId);
+      Status s = Write(txn, t.info, kFormatKey, current, "write store format");
+      if (!s.ok()) return s;
+      return Write(txn, t.info, kNextIdKey, next_id, "write next_id");
+    }
+    if (rc != MDB_SUCCESS) return MdbStatus(rc, "read store format");
+    if (v.mv_size != 4) return Corrupt("store format has the wrong size");
+    std::uint32_t format = LoadFixed32(static_cast<const unsigned char*>(v.mv_data));
+    if (format == kStoreFormat) return Status::Ok();
+    if (format < kOldestUpgradableFormat || format > kStoreFormat) {
+      return Status(Code::kInvalidRequest, "unknown store format " + std::to_string(format));
+    }
+    Status s = BuildLocations(txn, t);
+    if (!s.ok()) return s;
+    return Write(txn, t.info, kFormatKey, current, "upgrade store format");
+  }
+
+  // Upgrade to format 3: one location per entry whose value names its id.
+  static Status BuildLocations(LmdbTxn& txn, const Tables& t) {
+    MDB_cursor* raw = nullptr;
+    int rc = mdb_cursor_open(txn.raw(), t.entries, &raw);
+    if (rc != MDB_SUCCESS) return MdbStatus(rc, "open cursor");
+    MdbCursor cur(raw);
+    MDB_val k{};
+    MDB_val v{};
+    for (rc = mdb_cursor_get(raw, &k, &v, MDB_FIRST); rc == MDB_SUCCESS;
+         rc = mdb_cursor_get(raw, &k, &v, MDB_NEXT)) {
+      const EntryId id = EncodedEntryId(FromVal(v));
+      if (id == 0) continue;  // unreadable: fsck reports it
+      Status s = Write(txn, t.locations, IdPrefix(id), FromVal(k), "build locations");
+      if (!s.ok()) return s;
+    }
+    if (rc != MDB_NOTFOUND) return MdbStatus(rc, "scan entries");
+    return Status::Ok();
+  }
+
   // Runs fn in a write transaction and commits, growing the map and
   // starting over whenever LMDB reports it full.
   Status WriteLoop(const std::function<Status(LmdbTxn&)>& fn,
@@ -478,7 +681,7 @@ class LmdbMetaStore final : public MetaStore {
         MDB_txn* raw = nullptr;
         int rc = mdb_txn_begin(env_.get(), nullptr, 0, &raw);
         if (rc != MDB_SUCCESS) return MdbStatus(rc, "begin write transaction");
-        LmdbTxn txn(raw, /*writable=*/true, entries_, info_, contents_);
+        LmdbTxn txn(raw, /*writable=*/true, tables_);
         Status s = fn(txn);
         if (txn.map_full()) {
           full = true;  // txn aborts on leaving this scope
@@ -519,9 +722,7 @@ class LmdbMetaStore final : public MetaStore {
   }
 
   MdbEnv env_;
-  MDB_dbi entries_ = 0;  // set once by Init, then read-only
-  MDB_dbi info_ = 0;
-  MDB_dbi contents_ = 0;
+  Tables tables_;  // set once by Init, then read-only
   Mutex write_mu_;
   mutable Mutex turnstile_;  // see MapReadLock
   mutable SharedMutex map_mu_;
@@ -548,7 +749,7 @@ Result<std::unique_ptr<MetaStore>> MetaStore::Open(const std::string& dir,
   std::uint64_t map_bytes = initial_map_bytes < kMinMapBytes ? kMinMapBytes : initial_map_bytes;
   map_bytes = (map_bytes + page - 1) / page * page;
 
-  rc = mdb_env_set_maxdbs(env.get(), 4);
+  rc = mdb_env_set_maxdbs(env.get(), 8);
   if (rc != MDB_SUCCESS) return MdbStatus(rc, "set max DBs");
   rc = mdb_env_set_mapsize(env.get(), static_cast<std::size_t>(map_bytes));
   if (rc != MDB_SUCCESS) return MdbStatus(rc, "set map size");

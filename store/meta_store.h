@@ -4,7 +4,16 @@
 // Schema (one environment per store, in STORE/meta/):
 //   "entries": key = u64 big-endian parent id | name | ("/" if directory)
 //              value = EncodeEntry(entry)
-//   "info":    "next_id" -> u64, "format" -> u32
+//   "info":    "next_id" -> u64, "format" -> u32, "state.<name>" -> the
+//              daemon's saved state (clock, billing, prices)
+//   "locations": key = u64 big-endian entry id, value = its "entries" key:
+//              finds an entry by id (due work, which knows only the id).
+//              Kept by Put and Remove.
+//   "due":     key = time (u64 big-endian, sign bit flipped) | u64
+//              big-endian entry id | u8 kind, value empty: work that falls
+//              due at a simulated time, earliest first (DESIGN §3 "Time").
+//   "configs": key = u64 big-endian bucket id | document name, value = the
+//              bucket's configuration document (intelligent-tiering.json ...)
 //   "contents": key = u64 big-endian entry id, value = an inline blob image:
 //              the encoded content of a small object (no blob file). Keyed
 //              by id, so renames leave it alone; whoever removes the entry
@@ -35,6 +44,24 @@ namespace shoal::store {
 // A child whose stored value is damaged is still listed, with `damaged` set
 // and only the entry's kind (from its key) filled in: one bad value must not
 // hide its siblings.
+// Where an entry lives.
+struct Location {
+  EntryId parent = 0;
+  std::string name;
+  bool is_dir = false;
+};
+
+// A piece of work due at a simulated time for an entry. The item names
+// only the kind of work; whoever runs it reads the entry to see whether
+// the work is still wanted (items are never updated, only added and
+// consumed, so a stale item is a harmless no-op).
+struct DueItem {
+  TimeNs at = 0;
+  EntryId id = 0;
+  std::uint8_t kind = 0;
+  bool operator==(const DueItem&) const = default;
+};
+
 struct Child {
   std::string name;
   Entry entry;
@@ -73,6 +100,26 @@ class Txn {
   virtual Status PutContent(EntryId id, std::string_view bytes) = 0;
   virtual Result<std::optional<std::string>> GetContent(EntryId id) = 0;
   virtual Status RemoveContent(EntryId id) = 0;
+  // Where entry `id` lives; nullopt when no entry has that id.
+  virtual Result<std::optional<Location>> Locate(EntryId id) = 0;
+
+  // Due work: add (idempotent), remove (ok when absent), and the earliest
+  // item (nullopt when none).
+  virtual Status AddDue(const DueItem& item) = 0;
+  virtual Status RemoveDue(const DueItem& item) = 0;
+  virtual Result<std::optional<DueItem>> FirstDue() = 0;
+
+  // Bucket configuration documents: put, get (nullopt when absent), remove
+  // one (ok when absent) or all of a bucket's.
+  virtual Status PutConfig(EntryId bucket, std::string_view name, std::string_view value) = 0;
+  virtual Result<std::optional<std::string>> GetConfig(EntryId bucket, std::string_view name) = 0;
+  virtual Status RemoveConfig(EntryId bucket, std::string_view name) = 0;
+  virtual Status RemoveConfigs(EntryId bucket) = 0;
+
+  // The daemon's saved state, by name (nullopt when absent).
+  virtual Status PutState(std::string_view name, std::string_view value) = 0;
+  virtual Result<std::optional<std::string>> GetState(std::string_view name) = 0;
+
   // A fresh id, never returned before.
   virtual Result<EntryId> NewId() = 0;
 

@@ -495,11 +495,13 @@ TEST_CASE("ScanAll reports corrupt values and stops when fn fails", "[store]") {
         Code::kCorrupt);
 }
 
-// Writes `format` straight into the info table of the store at `meta`.
-void WriteFormat(const std::string& meta, std::uint32_t format) {
+// Writes `format` straight into the info table of the store at `meta`, as
+// an older binary would have left it; `drop_locations` empties the table
+// that format 3 added, so the upgrade must rebuild it.
+void WriteFormat(const std::string& meta, std::uint32_t format, bool drop_locations = false) {
   MDB_env* env = nullptr;
   REQUIRE(mdb_env_create(&env) == 0);
-  REQUIRE(mdb_env_set_maxdbs(env, 4) == 0);
+  REQUIRE(mdb_env_set_maxdbs(env, 8) == 0);
   REQUIRE(mdb_env_open(env, meta.c_str(), 0, 0600) == 0);
   MDB_txn* txn = nullptr;
   REQUIRE(mdb_txn_begin(env, nullptr, 0, &txn) == 0);
@@ -511,6 +513,11 @@ void WriteFormat(const std::string& meta, std::uint32_t format) {
   MDB_val k{key.size(), key.data()};
   MDB_val v{value.size(), value.data()};
   REQUIRE(mdb_put(txn, dbi, &k, &v, 0) == 0);
+  if (drop_locations) {
+    MDB_dbi locations = 0;
+    REQUIRE(mdb_dbi_open(txn, "locations", 0, &locations) == 0);
+    REQUIRE(mdb_drop(txn, locations, 0) == 0);
+  }
   REQUIRE(mdb_txn_commit(txn) == 0);
   mdb_env_close(env);
 }
@@ -518,7 +525,7 @@ void WriteFormat(const std::string& meta, std::uint32_t format) {
 std::uint32_t ReadFormat(const std::string& meta) {
   MDB_env* env = nullptr;
   REQUIRE(mdb_env_create(&env) == 0);
-  REQUIRE(mdb_env_set_maxdbs(env, 4) == 0);
+  REQUIRE(mdb_env_set_maxdbs(env, 8) == 0);
   REQUIRE(mdb_env_open(env, meta.c_str(), MDB_RDONLY, 0600) == 0);
   MDB_txn* txn = nullptr;
   REQUIRE(mdb_txn_begin(env, nullptr, MDB_RDONLY, &txn) == 0);
@@ -538,30 +545,163 @@ std::uint32_t ReadFormat(const std::string& meta) {
 TEST_CASE("a store of an unknown format is refused", "[store]") {
   TempDir tmp;
   { auto store = OpenOrDie(tmp.meta()); }
-  WriteFormat(tmp.meta(), 3);
+  WriteFormat(tmp.meta(), 4);
   Result<std::unique_ptr<MetaStore>> s = MetaStore::Open(tmp.meta());
   REQUIRE_FALSE(s.ok());
   CHECK(s.status().code() == Code::kInvalidRequest);
-  CHECK(s.status().message() == "unknown store format 3");
+  CHECK(s.status().message() == "unknown store format 4");
 }
 
-TEST_CASE("a format-1 store is upgraded on open, and stays usable", "[store]") {
+TEST_CASE("format-1 and format-2 stores are upgraded on open, locations rebuilt", "[store]") {
+  for (std::uint32_t old_format : {1u, 2u}) {
+    TempDir tmp;
+    {
+      auto store = OpenOrDie(tmp.meta());
+      REQUIRE(store->Update([](Txn& t) { return t.Put(kRootId, "f", MakeFile(3)); }).ok());
+    }
+    WriteFormat(tmp.meta(), old_format, /*drop_locations=*/true);
+    { auto store = OpenOrDie(tmp.meta()); }
+    CHECK(ReadFormat(tmp.meta()) == 3);
+    auto store = OpenOrDie(tmp.meta());
+    Status s = store->View([](Txn& t) {
+      auto got = t.Get(kRootId, "f", false);
+      REQUIRE(got.ok());
+      CHECK(got->has_value());
+      auto where = t.Locate(3);
+      REQUIRE(where.ok());
+      REQUIRE(where->has_value());
+      CHECK((*where)->parent == kRootId);
+      CHECK((*where)->name == "f");
+      return Status::Ok();
+    });
+    CHECK(s.ok());
+  }
+}
+
+TEST_CASE("Locate follows an entry through puts, renames and removal", "[store]") {
+  TempDir tmp;
+  auto store = OpenOrDie(tmp.meta());
+  auto where = [&](EntryId id) {
+    std::optional<Location> out;
+    REQUIRE(store
+                ->View([&](Txn& t) {
+                  auto got = t.Locate(id);
+                  if (!got.ok()) return got.status();
+                  out = *got;
+                  return Status::Ok();
+                })
+                .ok());
+    return out;
+  };
+  REQUIRE(store
+              ->Update([](Txn& t) {
+                Status s = t.Put(kRootId, "d", MakeDir(5));
+                if (!s.ok()) return s;
+                return t.Put(5, "f", MakeFile(6));
+              })
+              .ok());
+  REQUIRE(where(5));
+  CHECK(where(5)->is_dir);
+  CHECK(where(6)->parent == 5);
+  // A rename puts the new key first, then removes the old one.
+  REQUIRE(store
+              ->Update([](Txn& t) {
+                Status s = t.Put(kRootId, "g", MakeFile(6));
+                if (!s.ok()) return s;
+                return t.Remove(5, "f", false);
+              })
+              .ok());
+  REQUIRE(where(6));
+  CHECK(where(6)->parent == kRootId);
+  CHECK(where(6)->name == "g");
+  REQUIRE(store->Update([](Txn& t) { return t.Remove(kRootId, "g", false); }).ok());
+  CHECK_FALSE(where(6));
+  CHECK_FALSE(where(99));
+}
+
+TEST_CASE("due work comes out earliest first, including times before the epoch", "[store]") {
+  TempDir tmp;
+  auto store = OpenOrDie(tmp.meta());
+  const std::vector<DueItem> items = {{.at = 500, .id = 2, .kind = 1},
+                                      {.at = -7, .id = 9, .kind = 0},
+                                      {.at = 500, .id = 1, .kind = 3},
+                                      {.at = 1'800'000'000'000'000'000, .id = 1, .kind = 0}};
+  REQUIRE(store
+              ->Update([&](Txn& t) {
+                for (const DueItem& i : items) {
+                  Status s = t.AddDue(i);
+                  if (!s.ok()) return s;
+                }
+                return t.AddDue(items[0]);  // idempotent
+              })
+              .ok());
+  std::vector<DueItem> order;
+  for (;;) {
+    std::optional<DueItem> first;
+    REQUIRE(store
+                ->Update([&](Txn& t) {
+                  auto got = t.FirstDue();
+                  if (!got.ok()) return got.status();
+                  first = *got;
+                  return first ? t.RemoveDue(*first) : Status::Ok();
+                })
+                .ok());
+    if (!first) break;
+    order.push_back(*first);
+  }
+  REQUIRE(order.size() == 4);
+  CHECK(order[0] == items[1]);
+  CHECK(order[1] == items[2]);
+  CHECK(order[2] == items[0]);
+  CHECK(order[3] == items[3]);
+  CHECK(store->Update([&](Txn& t) { return t.RemoveDue(items[0]); }).ok());
+}
+
+TEST_CASE("bucket configurations and saved state are kept by name", "[store]") {
   TempDir tmp;
   {
     auto store = OpenOrDie(tmp.meta());
-    REQUIRE(store->Update([](Txn& t) { return t.Put(kRootId, "f", MakeFile(3)); }).ok());
+    REQUIRE(store
+                ->Update([](Txn& t) {
+                  Status s = t.PutConfig(7, "a.json", "A");
+                  if (s.ok()) s = t.PutConfig(7, "b.json", "B");
+                  if (s.ok()) s = t.PutConfig(8, "a.json", "other bucket");
+                  if (s.ok()) s = t.PutState("clock", "123");
+                  return s;
+                })
+                .ok());
   }
-  WriteFormat(tmp.meta(), 1);
-  { auto store = OpenOrDie(tmp.meta()); }
-  CHECK(ReadFormat(tmp.meta()) == 2);
   auto store = OpenOrDie(tmp.meta());
-  Status s = store->View([](Txn& t) {
-    auto got = t.Get(kRootId, "f", false);
-    REQUIRE(got.ok());
-    CHECK(got->has_value());
-    return Status::Ok();
-  });
-  CHECK(s.ok());
+  auto config = [&](EntryId bucket, std::string_view name) {
+    std::optional<std::string> out;
+    REQUIRE(store
+                ->View([&](Txn& t) {
+                  auto got = t.GetConfig(bucket, name);
+                  if (!got.ok()) return got.status();
+                  out = *got;
+                  return Status::Ok();
+                })
+                .ok());
+    return out;
+  };
+  CHECK(config(7, "a.json") == "A");
+  CHECK(config(7, "b.json") == "B");
+  CHECK_FALSE(config(7, "c.json"));
+  REQUIRE(store->Update([](Txn& t) { return t.RemoveConfig(7, "a.json"); }).ok());
+  CHECK_FALSE(config(7, "a.json"));
+  REQUIRE(store->Update([](Txn& t) { return t.RemoveConfigs(7); }).ok());
+  CHECK_FALSE(config(7, "b.json"));
+  CHECK(config(8, "a.json") == "other bucket");
+  std::optional<std::string> clock;
+  REQUIRE(store
+              ->View([&](Txn& t) {
+                auto got = t.GetState("clock");
+                if (!got.ok()) return got.status();
+                clock = *got;
+                return Status::Ok();
+              })
+              .ok());
+  CHECK(clock == "123");
 }
 
 TEST_CASE("opening under a missing parent directory fails cleanly", "[store]") {

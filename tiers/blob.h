@@ -39,6 +39,11 @@ struct BlobInfo {
   std::string image;           // inline blobs only: the whole encoded blob
 };
 
+// How a blob is compressed; each storage class has its own (storage_class.h).
+// Readers need none of it: the chunk size is in the header, and zstd frames
+// decode the same whatever level made them. (zstd's long-distance matcher
+// was measured for the cold tiers and gained nothing: within a chunk of up
+// to 4 MiB the level's own window already covers every match.)
 struct EncodeOptions {
   int zstd_level = 1;  // level 3: 16% slower on mixed data, 0.8% smaller
   std::uint32_t chunk_size = 64 * 1024;

@@ -62,14 +62,14 @@ struct SealedChunk {
 // Compresses (or keeps raw, whichever is shorter) and seals one chunk. Pure:
 // runs on any thread.
 Result<SealedChunk> EncodeChunk(const crypto::Key& key, const std::string& blob_id,
-                                std::uint64_t chunk, bool final, int level,
+                                std::uint64_t chunk, bool final, const EncodeOptions& options,
                                 const std::string& plain) {
   ZSTD_CCtx* cctx = ThreadCctx();
   if (cctx == nullptr) return Internal("ZSTD_createCCtx failed");
   const std::size_t bound = ZSTD_compressBound(plain.size());
   auto compressed = std::make_unique_for_overwrite<char[]>(bound);
-  std::size_t n =
-      ZSTD_compressCCtx(cctx, compressed.get(), bound, plain.data(), plain.size(), level);
+  std::size_t n = ZSTD_compressCCtx(cctx, compressed.get(), bound, plain.data(), plain.size(),
+                                    options.zstd_level);
   if (ZSTD_isError(n)) return ZstdStatus(Code::kInternal, "zstd compress", n);
   SealedChunk out;
   out.plain_len = static_cast<std::uint32_t>(plain.size());
@@ -210,14 +210,14 @@ class DirBlobWriter final : public BlobWriter {
   Status SubmitChunk() {
     const std::uint64_t chunk = next_chunk_++;
     if (pool_ == nullptr) {
-      auto sealed = EncodeChunk(key_, id_, chunk, /*final=*/false, options_.zstd_level, pending_);
+      auto sealed = EncodeChunk(key_, id_, chunk, /*final=*/false, options_, pending_);
       pending_.clear();
       if (!sealed.ok()) return sealed.status();
       return WriteChunk(*sealed);
     }
     in_flight_.push_back(pool_->Submit(
-        [key = key_, id = id_, chunk, level = options_.zstd_level, plain = std::move(pending_)] {
-          return EncodeChunk(key, id, chunk, /*final=*/false, level, plain);
+        [key = key_, id = id_, chunk, options = options_, plain = std::move(pending_)] {
+          return EncodeChunk(key, id, chunk, /*final=*/false, options, plain);
         }));
     pending_ = std::string();
     pending_.reserve(options_.chunk_size);
@@ -255,8 +255,7 @@ class DirBlobWriter final : public BlobWriter {
       if (!s.ok()) return s;
     }
     if (!pending_.empty()) {
-      auto sealed =
-          EncodeChunk(key_, id_, next_chunk_++, /*final=*/true, options_.zstd_level, pending_);
+      auto sealed = EncodeChunk(key_, id_, next_chunk_++, /*final=*/true, options_, pending_);
       if (!sealed.ok()) return sealed.status();
       Status s = WriteChunk(*sealed);
       if (!s.ok()) return s;

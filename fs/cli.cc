@@ -20,10 +20,12 @@
 
 #include "base/file_util.h"
 #include "base/raii.h"
+#include "base/sim_clock.h"
 #include "fs/fsck.h"
 #include "fs/fuse_adapter.h"
 #include "fs/mount_table.h"
 #include "store/store_dir.h"
+#include "tiers/storage_class.h"
 
 #ifndef SHOAL_VERSION
 #define SHOAL_VERSION "0.0.0"
@@ -38,6 +40,10 @@ constexpr const char* kUsage =
     "  shoal mount STORE MOUNTPOINT [options]   create STORE if missing and mount it\n"
     "      --foreground            stay in the foreground, log to stderr\n"
     "      --allow-other           let other users in (needs user_allow_other for non-root)\n"
+    "      --clock=now|ISO-8601    where the simulated clock starts (default: where the\n"
+    "                              store's clock stopped; real time for a new store)\n"
+    "      --clock-rate=R          simulated seconds per real second (default 1; 0 = frozen)\n"
+    "      --default-storage-class=CLASS  class of new objects (default STANDARD)\n"
     "      --config=FILE           JSON file with defaults for these options\n"
     "  shoal umount MOUNTPOINT                  flush pending work and unmount\n"
     "  shoal fsck STORE                         verify every object; non-zero on damage\n"
@@ -61,6 +67,7 @@ struct MountArgs {
   std::string mountpoint;
   bool foreground = false;
   bool allow_other = false;
+  ShoalFs::Options fs;
 };
 
 // Options not implemented by this version are refused rather than ignored.
@@ -69,6 +76,43 @@ bool ApplyFlag(const std::string& name, bool value, MountArgs& args, std::string
     args.foreground = value;
   } else if (name == "allow-other") {
     args.allow_other = value;
+  } else {
+    error = "unknown option --" + name + " (see shoal --help)";
+    return false;
+  }
+  return true;
+}
+
+// Options that take a value (--name=value, or "name": "value" in --config).
+bool ApplyValue(const std::string& name, const std::string& value, MountArgs& args,
+                std::string& error) {
+  if (name == "clock") {
+    if (value == "now") {
+      args.fs.clock_start = SystemClock().Now();
+      return true;
+    }
+    auto t = ParseIso8601(value);
+    if (!t.ok()) {
+      error = "--clock: " + t.status().message();
+      return false;
+    }
+    args.fs.clock_start = *t;
+  } else if (name == "clock-rate") {
+    auto rate = ParseClockRate(value);
+    if (!rate.ok()) {
+      error = "--clock-rate: " + rate.status().message();
+      return false;
+    }
+    args.fs.clock_rate = *rate;
+  } else if (name == "default-storage-class") {
+    auto cls = tiers::ParseStorageClass(value);
+    if (!cls) {
+      error = "--default-storage-class: '" + value +
+              "' is not a storage class: use STANDARD, STANDARD_IA, ONEZONE_IA, "
+              "INTELLIGENT_TIERING, GLACIER_IR, GLACIER or DEEP_ARCHIVE";
+      return false;
+    }
+    args.fs.default_class = *cls;
   } else {
     error = "unknown option --" + name + " (see shoal --help)";
     return false;
@@ -88,11 +132,17 @@ bool LoadConfig(const std::string& file, MountArgs& args, std::string& error) {
     return false;
   }
   for (const auto& [key, value] : j.items()) {
-    if (!value.is_boolean()) {
-      error = "config file " + file + ": \"" + key + "\" must be true or false";
-      return false;
+    bool applied = false;
+    if (value.is_boolean()) {
+      applied = ApplyFlag(key, value.get<bool>(), args, error);
+    } else if (value.is_string()) {
+      applied = ApplyValue(key, value.get<std::string>(), args, error);
+    } else if (value.is_number()) {
+      applied = ApplyValue(key, value.dump(), args, error);
+    } else {
+      error = "\"" + key + "\" must be true, false, a number or a string";
     }
-    if (!ApplyFlag(key, value.get<bool>(), args, error)) {
+    if (!applied) {
       error = "config file " + file + ": " + error;
       return false;
     }
@@ -109,9 +159,10 @@ bool ParseMountArgs(const std::vector<std::string>& words, MountArgs& args, std:
   for (const auto& w : words) {
     if (w.rfind("--config=", 0) == 0) continue;
     if (w.rfind("--", 0) == 0) {
-      if (w.find('=') != std::string::npos) {
-        error = "unknown option " + w.substr(0, w.find('=')) + " (see shoal --help)";
-        return false;
+      std::size_t eq = w.find('=');
+      if (eq != std::string::npos) {
+        if (!ApplyValue(w.substr(2, eq - 2), w.substr(eq + 1), args, error)) return false;
+        continue;
       }
       if (!ApplyFlag(w.substr(2), true, args, error)) return false;
     } else if (w.rfind('-', 0) == 0) {
@@ -157,7 +208,7 @@ bool CheckMountpoint(const std::string& given, std::string& resolved, std::strin
 // The daemon's body: open the store's parts, mount, serve. `ready` gets one
 // line, "ok" or the reason for failing, as soon as that is known.
 int ServeDaemon(std::unique_ptr<store::StoreDir> dir, const std::string& mountpoint,
-                bool allow_other, int ready_fd) {
+                bool allow_other, const ShoalFs::Options& fs_options, int ready_fd) {
   auto say = [&](const std::string& line) {
     if (ready_fd < 0) {
       if (line != "ok") std::cerr << "shoal: " << line << "\n";
@@ -170,14 +221,13 @@ int ServeDaemon(std::unique_ptr<store::StoreDir> dir, const std::string& mountpo
     ::close(ready_fd);
     ready_fd = -1;
   };
-  SystemClock clock;
   std::string store_path = dir->path();
   Status owner = dir->RecordOwner();
   if (!owner.ok()) {
     say("cannot record the daemon in " + store_path + "/LOCK: " + owner.ToString());
     return 1;
   }
-  auto fs = ShoalFs::Open(std::move(dir), clock);
+  auto fs = ShoalFs::Open(std::move(dir), fs_options);
   if (!fs.ok()) {
     say("cannot open store " + store_path + ": " + fs.status().ToString());
     return 1;
@@ -203,7 +253,8 @@ int Mount(const std::vector<std::string>& words) {
     return Fail("the mount point must not lie inside the store");
   }
 
-  if (args.foreground) return ServeDaemon(std::move(*dir), mountpoint, args.allow_other, -1);
+  if (args.foreground)
+    return ServeDaemon(std::move(*dir), mountpoint, args.allow_other, args.fs, -1);
 
   int pipefd[2];
   if (::pipe2(pipefd, O_CLOEXEC) != 0) return Fail(std::string("pipe: ") + std::strerror(errno));
@@ -220,7 +271,7 @@ int Mount(const std::vector<std::string>& words) {
       ::dup2(log_fd, STDOUT_FILENO);
       ::dup2(log_fd, STDERR_FILENO);
     }
-    std::_Exit(ServeDaemon(std::move(*dir), mountpoint, args.allow_other, pipefd[1]));
+    std::_Exit(ServeDaemon(std::move(*dir), mountpoint, args.allow_other, args.fs, pipefd[1]));
   }
   ::close(pipefd[1]);
   dir->reset();  // the daemon holds the lock now (inherited descriptor)

@@ -61,12 +61,19 @@ int Fail(fuse_req_t req, Ino ino, std::string_view name, const Status& s, bool r
   return err;
 }
 
+// Control nodes come and go with buckets and streams without a kernel
+// request (the bucket's rmdir removes .s3/<bucket>): the kernel must not
+// remember their names. They are few, so looking them up again is cheap.
+double EntryTimeoutOf(fuse_ino_t ino) {
+  return IsControlId(ino) ? 0.0 : kEntryTimeout;
+}
+
 int ReplyEntry(fuse_req_t req, const struct stat& st) {
   fuse_entry_param e{};
   e.ino = st.st_ino;
   e.attr = st;
   e.attr_timeout = kAttrTimeout;
-  e.entry_timeout = kEntryTimeout;
+  e.entry_timeout = EntryTimeoutOf(e.ino);
   fuse_reply_entry(req, &e);
   return 0;
 }
@@ -311,7 +318,7 @@ void ReadDirCommon(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_
                                    if (entry.counts_lookup) {
                                      e.ino = entry.attr.st_ino;
                                      e.attr_timeout = kAttrTimeout;
-                                     e.entry_timeout = kEntryTimeout;
+                                     e.entry_timeout = EntryTimeoutOf(e.ino);
                                    }
                                    need = fuse_add_direntry_plus(req, buf.data() + used, rest,
                                                                  entry.name.c_str(), &e, next_off);

@@ -14,6 +14,7 @@
 #include "fs/inode_table.h"
 #include "fs/shoal_fs.h"
 #include "store/meta_store.h"
+#include "tiers/storage_class.h"
 
 namespace shoal::fs {
 
@@ -24,6 +25,8 @@ struct Handle {
   // inode's current reader, and this one once the inode let its go.
   std::shared_ptr<tiers::BlobReader> reader;
   bool writable = false;
+  // Reads through this handle pay the retrieval fee of this class.
+  std::optional<tiers::StorageClass> retrieval_class;
   std::atomic<bool> wrote{false};  // write() was called through this handle
   // Control files: the snapshot read at open, or the document being written.
   std::shared_ptr<const ControlNode> control;

@@ -9,6 +9,7 @@
 #include <unordered_set>
 
 #include "base/file_util.h"
+#include "fs/object_class.h"
 #include "store/bucket_name.h"
 
 namespace shoal::fs {
@@ -41,15 +42,20 @@ Status CheckNameLength(std::string_view name) {
 
 }  // namespace
 
-ShoalFs::ShoalFs(std::unique_ptr<store::StoreDir> dir, const Clock& clock)
+ShoalFs::ShoalFs(std::unique_ptr<store::StoreDir> dir, const Options& options)
     : dir_(std::move(dir)),
-      clock_(clock),
-      errors_(clock),
-      mount_time_(clock.Now()),
+      // Moved to where it starts by StartClock, once the saved clock is read.
+      clock_(options.clock_start.value_or(0), options.clock_rate, elapsed_),
+      default_class_(options.default_class),
+      encode_options_(tiers::InfoOf(options.default_class).encoding),
+      errors_(clock_),
+      mount_time_(0),
       owner_uid_(::getuid()),
       owner_gid_(::getgid()) {}
 
 ShoalFs::~ShoalFs() {
+  StopTicker();
+  if (clock_started_) (void)SaveSimulation();
   // A clean shutdown: everything committed is durable, and the next mount
   // need not look for orphaned blobs.
   if (meta_ && !meta_->Sync().ok()) return;  // keep RUNNING: sweep next time
@@ -57,14 +63,14 @@ ShoalFs::~ShoalFs() {
 }
 
 Result<std::unique_ptr<ShoalFs>> ShoalFs::Open(std::unique_ptr<store::StoreDir> dir,
-                                               const Clock& clock) {
-  std::unique_ptr<ShoalFs> fs(new ShoalFs(std::move(dir), clock));
-  Status s = fs->Init();
+                                               const Options& options) {
+  std::unique_ptr<ShoalFs> fs(new ShoalFs(std::move(dir), options));
+  Status s = fs->Init(options);
   if (!s.ok()) return s;
   return fs;
 }
 
-Status ShoalFs::Init() {
+Status ShoalFs::Init(const Options& options) {
   auto key = crypto::RootKey::LoadOrCreate(dir_->root_key_path());
   if (!key.ok()) return key.status();
   root_key_ = std::move(*key);
@@ -100,7 +106,7 @@ Status ShoalFs::Init() {
   Status s = WriteFileDurably(running, "", 0600);
   if (!s.ok()) return s;
   BuildControlTree();
-  return Status::Ok();
+  return StartClock(options);
 }
 
 void ShoalFs::BuildControlTree() {
@@ -111,6 +117,34 @@ void ShoalFs::BuildControlTree() {
   (void)control_.AddFile(*shoal, "stats.json", {.read = [this] {
     return Result<std::string>(stats_.ToJson(meta_->MapSize()));
   }});
+  (void)control_.AddFile(
+      *shoal, "clock",
+      {.read = [this] { return Result<std::string>(FormatIso8601(clock_.Now()) + "\n"); },
+       .append = [this](std::string_view data) { return ApplyClockCommand(data); }});
+  (void)control_.AddFile(*shoal, "billing.json", {.read = [this] {
+    return Result<std::string>(meter_->ToJson(clock_.Now()));
+  }});
+  (void)control_.AddFile(
+      *shoal, "prices.json",
+      {.read = [this] { return ReadPrices(); },
+       .replace = [this](std::string_view json) { return ReplacePrices(json); }});
+
+  auto s3 = control_.AddDir(store::kRootId, ".s3", {});
+  if (!s3.ok()) return;
+  s3_dir_ = *s3;
+  std::vector<std::string> buckets;
+  Status listed = meta_->View([&](Txn& txn) {
+    std::optional<Txn::Cursor> after;
+    for (;;) {
+      auto batch = txn.List(store::kRootId, after, 1000);
+      if (!batch.ok()) return batch.status();
+      if (batch->empty()) return Status::Ok();
+      for (const auto& c : *batch) buckets.push_back(c.name);
+      after = Txn::Cursor{batch->back().name, true};
+    }
+  });
+  if (!listed.ok()) errors_.Record(".s3", listed);
+  for (const auto& b : buckets) AddBucketConfigDir(b);
 }
 
 // ---------------------------------------------------------------------------
@@ -305,6 +339,7 @@ Result<struct stat> ShoalFs::AddEntry(const Caller& who, Ino parent, std::string
   if (entry.kind == EntryKind::kFile) {
     crypto::Md5 md5;
     entry.md5 = md5.Finish();
+    EnterClass(entry, default_class_, now);
   }
   Status s = meta_->Update([&](Txn& txn) -> Status {
     auto existing = txn.Lookup(parent, name);
@@ -325,6 +360,8 @@ Result<struct stat> ShoalFs::AddEntry(const Caller& who, Ino parent, std::string
     return txn.Put(parent, name, entry);
   });
   if (!s.ok()) return s;
+  Bill(nullptr, &entry, now);
+  if (entry.kind == EntryKind::kBucket) AddBucketConfigDir(std::string(name));
   auto inode = inodes_.Learn(entry.id, parent, std::string(name), entry.is_dir());
   return AttrOf(entry, inode.get());
 }
@@ -395,6 +432,7 @@ Status ShoalFs::Unlink(Ino parent, std::string_view name) {
       },
       [&] { Detach(*removed); });
   if (!s.ok()) return s;
+  Bill(&*removed, nullptr, now);
   // Open readers keep their file descriptor (or inline image); the blob
   // file may go once the removal is durable.
   if (!removed->blob_id.empty()) RemoveBlobAfterSync(removed->blob_id);
@@ -410,7 +448,7 @@ Status ShoalFs::Rmdir(Ino parent, std::string_view name) {
   }
   std::optional<Entry> removed;
   TimeNs now = clock_.Now();
-  return meta_->Update(
+  Status s = meta_->Update(
       [&](Txn& txn) -> Status {
         auto e = txn.Get(parent, name, true);
         if (!e.ok()) return e.status();
@@ -428,11 +466,14 @@ Status ShoalFs::Rmdir(Ino parent, std::string_view name) {
           return {Code::kNotEmpty, "The directory is not empty"};
         }
         Status r = txn.Remove(parent, name, true);
+        if (r.ok() && (*e)->kind == EntryKind::kBucket) r = txn.RemoveConfigs((*e)->id);
         if (!r.ok()) return r;
         removed = std::move(**e);
         return TouchDir(txn, parent, now);
       },
       [&] { Detach(*removed); });
+  if (s.ok() && removed->kind == EntryKind::kBucket) RemoveBucketConfigDir(std::string(name));
+  return s;
 }
 
 Status ShoalFs::Rename(Ino parent, std::string_view name, Ino new_parent, std::string_view new_name,
@@ -494,6 +535,7 @@ Status ShoalFs::Rename(Ino parent, std::string_view name, Ino new_parent, std::s
         if (replaced) Detach(*replaced);
       });
   if (!s.ok()) return s;
+  if (replaced) Bill(&*replaced, nullptr, now);
   if (replaced && !replaced->blob_id.empty()) RemoveBlobAfterSync(replaced->blob_id);
   return Status::Ok();
 }
@@ -577,11 +619,12 @@ Result<struct stat> ShoalFs::SetAttr(Ino ino, const SetAttrRequest& req) {
 void ShoalFs::RecordError(Ino ino, std::string_view name, const Status& status) {
   std::string path;
   if (IsControlId(ino)) {
+    path = "/?";
     auto node = control_.Find(ino);
-    path = node ? "/" + node->name : "/?";
-    if (node && node->parent != store::kRootId) {
-      auto parent = control_.Find(node->parent);
-      if (parent) path = "/" + parent->name + path;
+    if (node) path.clear();
+    for (int depth = 0; node && depth < 16; ++depth) {
+      path = "/" + node->name + path;
+      node = node->parent == store::kRootId ? nullptr : control_.Find(node->parent);
     }
   } else {
     path = inodes_.PathOf(ino).value_or("/?");

@@ -11,13 +11,18 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "base/clock.h"
+#include "base/sim_clock.h"
 #include "base/status.h"
 #include "crypto/root_key.h"
 #include "fs/control_tree.h"
@@ -26,7 +31,10 @@
 #include "fs/stats.h"
 #include "store/meta_store.h"
 #include "store/store_dir.h"
+#include "tiers/billing.h"
 #include "tiers/blob.h"
+#include "tiers/intelligent_tiering.h"
+#include "tiers/storage_class.h"
 
 namespace shoal::fs {
 
@@ -47,9 +55,21 @@ struct ReadDirEntry {
 
 class ShoalFs {
  public:
-  // Opens the store's parts; `clock` must outlive the file system.
+  // The mount options that shape the simulation (DESIGN §1).
+  struct Options {
+    // Where the simulated clock starts. nullopt: where the store's clock
+    // stopped (a new store: real time). A time before the store's saved
+    // clock is refused: the clock never goes backwards.
+    std::optional<TimeNs> clock_start;
+    double clock_rate = 1;
+    // The class of new objects (PUTs without x-amz-storage-class).
+    tiers::StorageClass default_class = tiers::StorageClass::kStandard;
+  };
+
+  // Opens the store's parts and runs the work that fell due while it was
+  // not mounted.
   static Result<std::unique_ptr<ShoalFs>> Open(std::unique_ptr<store::StoreDir> dir,
-                                               const Clock& clock);
+                                               const Options& options);
   ~ShoalFs();
   ShoalFs(const ShoalFs&) = delete;
   ShoalFs& operator=(const ShoalFs&) = delete;
@@ -120,9 +140,58 @@ class ShoalFs {
   void RecordError(Ino ino, std::string_view name, const Status& status);
   Stats& stats() { return stats_; }
 
+  // The simulated clock. AdvanceClockTo runs every piece of work due up to
+  // `t` in time order, then sets the clock to `t` (InvalidArgument if `t`
+  // is in the past).
+  const Clock& clock() const { return clock_; }
+  Status AdvanceClockTo(TimeNs t);
+
  private:
-  ShoalFs(std::unique_ptr<store::StoreDir> dir, const Clock& clock);
-  Status Init();
+  ShoalFs(std::unique_ptr<store::StoreDir> dir, const Options& options);
+  Status Init(const Options& options);
+
+  // The simulated clock (shoal_fs_time.cc).
+  Status StartClock(const Options& options);
+  Status ApplyClockCommand(std::string_view text);
+  // Runs due items up to `limit`, earliest first, moving the clock to each
+  // item's time before running it.
+  Status RunDueUpTo(TimeNs limit) REQUIRES(advance_mu_);
+  // Saves the clock and the bill.
+  Status SaveSimulation();
+  void Tick();
+  void StopTicker();
+
+  // Storage classes (shoal_fs_classes.cc).
+  // Runs one due item and consumes it.
+  Status RunDueItem(const store::DueItem& item);
+  // Copies the object in place into class `to` (a re-encode into that
+  // tier); InvalidObjectState if it is archived and not restored.
+  Status ChangeStorageClass(Ino ino, tiers::StorageClass to);
+  // A write of user.s3.restore: `Days=N[,Tier=...]`.
+  Status RequestRestore(Ino ino, std::string_view value);
+  // An open of `seen` for reading or writing: Intelligent-Tiering's access.
+  void RecordAccess(Ino ino, const store::Entry& seen);
+  // The error for reading an archived object.
+  static Status ArchivedError(const store::Entry& e);
+  // Adds the due items `e` needs (restore events, its next tier step).
+  Status ScheduleClassWork(store::Txn& txn, const store::Entry& e);
+  // The archive tiers an Intelligent-Tiering object of this bucket opted into.
+  Result<tiers::ArchiveOptIn> OptInOf(store::Txn& txn, const store::Entry& e);
+  // Tells the meter that an object changed from `before` to `after` at
+  // `now` (either may be null: created, removed; non-files are ignored).
+  void Bill(const store::Entry* before, const store::Entry* after, TimeNs now);
+  // Loads prices and the saved bill (saved when the clock was at
+  // `saved_until`), and counts every stored object.
+  Status StartBilling(TimeNs saved_until);
+
+  // Bucket configuration (.s3/<bucket>/, shoal_fs_s3.cc).
+  void AddBucketConfigDir(const std::string& bucket);
+  void RemoveBucketConfigDir(const std::string& bucket);
+  Result<std::string> InventoryCsv(const std::string& bucket);
+  Result<std::string> ReadItConfiguration(const std::string& bucket);
+  Status ReplaceItConfiguration(const std::string& bucket, std::string_view json);
+  Result<std::string> ReadPrices();
+  Status ReplacePrices(std::string_view json);
 
   // Reading the store.
   Result<store::Entry> EntryOf(Ino ino);
@@ -159,11 +228,23 @@ class ShoalFs {
   Status ApplyControlWrite(Handle* h);
 
   std::unique_ptr<store::StoreDir> dir_;
-  const Clock& clock_;
+  MonotonicClock elapsed_;
+  SimClock clock_;
+  // Serialises clock advances and due-work runs, so work runs in time order.
+  Mutex advance_mu_;
+  // The background ticker: runs due work as a running clock passes it.
+  std::mutex ticker_mu_;
+  std::condition_variable ticker_cv_;
+  bool ticker_stop_ = false;
+  std::thread ticker_;
+  bool clock_started_ = false;  // the clock is the store's: save it on exit
   std::unique_ptr<crypto::RootKey> root_key_;
   std::unique_ptr<store::MetaStore> meta_;
   std::unique_ptr<tiers::BlobStore> blobs_;
-  tiers::EncodeOptions encode_options_;
+  const tiers::StorageClass default_class_;
+  tiers::EncodeOptions encode_options_;  // the default class's tier
+  std::unique_ptr<tiers::BillingMeter> meter_;
+  NodeId s3_dir_ = 0;  // MNT/.s3
   InodeTable inodes_;
   ControlTree control_;
   ErrorLog errors_;

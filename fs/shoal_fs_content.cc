@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "fs/handle.h"
+#include "fs/object_class.h"
 #include "fs/object_content.h"
 #include "fs/shoal_fs.h"
 
@@ -13,6 +14,7 @@ namespace shoal::fs {
 using store::Entry;
 using store::EntryKind;
 using store::Txn;
+using tiers::StorageClass;
 
 namespace {
 constexpr std::size_t kMaxControlWrite = 1 << 20;
@@ -90,6 +92,8 @@ Result<std::shared_ptr<Staging>> ShoalFs::AcquireStaging(const std::shared_ptr<I
   if (!entry.ok()) return entry.status();
   std::shared_ptr<tiers::BlobReader> base;
   if (entry->size > 0 && !truncate) {
+    // Changing part of an object needs its content: a GET of it.
+    if (NeedsRestore(*entry)) return ArchivedError(*entry);
     auto reader = CommittedReader(inode, *entry);
     if (!reader.ok()) return reader.status();
     base = std::move(*reader);
@@ -138,8 +142,11 @@ Status ShoalFs::Commit(const std::shared_ptr<Inode>& inode) {
   std::string old_blob;
   std::string committed_key;
   bool gone = false;
+  std::optional<Entry> before, after;
   Status s = meta_->Update([&](Txn& txn) -> Status {
     gone = false;
+    before.reset();
+    after.reset();
     auto where = inodes_.Where(inode->ino);
     if (!where || where->unlinked) {
       gone = true;
@@ -152,8 +159,10 @@ Status ShoalFs::Commit(const std::shared_ptr<Inode>& inode) {
       return Status::Ok();
     }
     Entry e = std::move(**got);
+    before = e;
     old_blob = e.blob_id;
     e.size = blob.size;
+    e.stored_bytes = blob.stored_bytes;
     e.blob_id = inline_content ? std::string() : blob.id;
     e.md5 = blob.md5;
     Status c = inline_content ? txn.PutContent(e.id, blob.image) : txn.RemoveContent(e.id);
@@ -165,7 +174,12 @@ Status ShoalFs::Commit(const std::shared_ptr<Inode>& inode) {
     if (snap->amended.gid) e.gid = *snap->amended.gid;
     e.ctime = now;
     e.created = now;
-    return txn.Put(where->parent, where->name, e);
+    // A PUT without x-amz-storage-class: the mount's default class, afresh.
+    EnterClass(e, default_class_, now);
+    Status p = txn.Put(where->parent, where->name, e);
+    if (!p.ok()) return p;
+    after = e;
+    return ScheduleClassWork(txn, e);
   });
   if (!s.ok() || gone) {
     if (!blob.id.empty() && !inline_content) (void)blobs_->Remove(blob.id);
@@ -187,6 +201,8 @@ Status ShoalFs::Commit(const std::shared_ptr<Inode>& inode) {
   if (!old_blob.empty() && old_blob != blob.id) RemoveBlobAfterSync(old_blob);
   st->MarkCommitted(snap->generation);
   stats_.AddCommit(blob.stored_bytes);
+  Bill(&*before, &*after, now);
+  meter_->Request(tiers::RequestKind::kPut, default_class_, now);
   return Status::Ok();
 }
 
@@ -257,10 +273,15 @@ Result<ShoalFs::Opened> ShoalFs::Open(Ino ino, int flags) {
     auto st = AcquireStaging(inode, (flags & O_TRUNC) != 0);
     if (!st.ok()) return st.status();
   } else {
+    if (NeedsRestore(*entry)) return ArchivedError(*entry);
     auto reader = CommittedReader(inode, *entry);
     if (!reader.ok()) return reader.status();
     h->reader = std::move(*reader);
+    const StorageClass cls = ClassOf(*entry);
+    meter_->Request(tiers::RequestKind::kGet, cls, clock_.Now());
+    if (tiers::InfoOf(cls).retrieval_fee) h->retrieval_class = cls;
   }
+  RecordAccess(ino, *entry);
   inodes_.Opened(ino);
   return Opened{.handle = h.release()};
 }
@@ -306,7 +327,10 @@ Result<std::size_t> ShoalFs::Read(Handle* h, char* buf, std::size_t size, std::u
   } else if (reader) {
     n = reader->Read(offset, buf, size);
   }
-  if (n.ok()) stats_.AddBytesRead(*n);
+  if (n.ok()) {
+    stats_.AddBytesRead(*n);
+    if (h->retrieval_class) meter_->Retrieval(*h->retrieval_class, *n);
+  }
   return n;
 }
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "base/coding.h"
+#include "fs/object_class.h"
 #include "fs/shoal_fs.h"
 
 namespace shoal::fs {
@@ -20,9 +21,14 @@ constexpr std::size_t kMaxXattrValue = std::size_t{64} << 10;
 constexpr std::string_view kS3Prefix = "user.s3.";
 constexpr std::string_view kMetaPrefix = "user.s3.meta.";
 
-const char* const kStorageClasses[] = {
-    "STANDARD",   "STANDARD_IA", "ONEZONE_IA",  "INTELLIGENT_TIERING",
-    "GLACIER_IR", "GLACIER",     "DEEP_ARCHIVE"};
+// setfattr passes values as given; a trailing newline from a script's
+// $(...) or echo is not part of an S3 name.
+std::string_view TrimmedValue(std::string_view v) {
+  while (!v.empty() && (v.back() == '\n' || v.back() == '\r' || v.back() == ' ')) {
+    v.remove_suffix(1);
+  }
+  return v;
+}
 
 bool StartsWith(std::string_view s, std::string_view p) {
   return s.substr(0, p.size()) == p;
@@ -50,6 +56,11 @@ Result<std::string> ShoalFs::GetXattr(Ino ino, std::string_view name) {
     if (name == "user.s3.version_id") return e->version_id;
     if (name == "user.s3.storage_class") return e->storage_class;
     if (name == "user.s3.sse") return e->sse;
+    if (name == "user.s3.restore") {
+      std::string header = tiers::RestoreHeader(RestoreOf(*e));
+      if (header.empty()) return Status(Code::kNoSuchAttribute, "no restore was requested");
+      return header;
+    }
   }
   for (const auto& [k, v] : e->xattrs) {
     if (k == name) return v;
@@ -66,6 +77,10 @@ Result<std::string> ShoalFs::ListXattr(Ino ino) {
     for (const char* n :
          {"user.s3.etag", "user.s3.version_id", "user.s3.storage_class", "user.s3.sse"}) {
       out += n;
+      out += '\0';
+    }
+    if (e->restore.phase != 0) {
+      out += "user.s3.restore";
       out += '\0';
     }
   }
@@ -88,17 +103,18 @@ Status ShoalFs::SetXattr(Ino ino, std::string_view name, std::string_view value,
       return InvalidArgument(std::string(name) + " is read-only");
     }
     if (name == "user.s3.storage_class") {
-      bool known = std::any_of(std::begin(kStorageClasses), std::end(kStorageClasses),
-                               [&](const char* c) { return value == c; });
-      if (!known) {
-        return InvalidArgument("InvalidStorageClass: The storage class you specified is not valid");
+      auto cls = tiers::ParseStorageClass(TrimmedValue(value));
+      if (!cls) {
+        return {Code::kInvalidStorageClass, "The storage class you specified is not valid"};
       }
-    } else if (name == "user.s3.sse") {
+      return ChangeStorageClass(ino, *cls);
+    }
+    if (name == "user.s3.restore") return RequestRestore(ino, value);
+    if (name == "user.s3.sse") {
       if (value != "AES256" && value != "aws:kms" && value != "aws:kms:dsse" && value != "SSE-C") {
         return InvalidArgument("The encryption method specified is not supported");
       }
-    } else if (name != "user.s3.sse_kms_key_id" && name != "user.s3.restore" &&
-               name != "user.s3.tagging") {
+    } else if (name != "user.s3.sse_kms_key_id" && name != "user.s3.tagging") {
       return InvalidArgument(std::string(name) + " is not an S3 attribute");
     }
     auto current = GetXattr(ino, name);

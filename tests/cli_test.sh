@@ -78,7 +78,10 @@ mkdir -p "$M1"
 refused "no arguments" -- "$SHOAL"
 refused "unknown command" -- "$SHOAL" frobnicate
 refused "unknown option --bogus" bogus -- "$SHOAL" mount "$S1" "$M1" --bogus
-refused "--clock=now is not supported in this version" clock -- "$SHOAL" mount "$S1" "$M1" --clock=now
+refused "--clock that is not a time" "not a time" -- "$SHOAL" mount "$S1" "$M1" --clock=yesterday
+refused "--clock-rate below 0" "not a clock rate" -- "$SHOAL" mount "$S1" "$M1" --clock-rate=-1
+refused "--default-storage-class that S3 lacks" "not a storage class" -- \
+  "$SHOAL" mount "$S1" "$M1" --default-storage-class=COLD
 refused "unknown option with a value" -- "$SHOAL" mount "$S1" "$M1" --allow-other=yes
 refused "single-dash option" -- "$SHOAL" mount -x "$S1" "$M1"
 refused "mount without a mountpoint" -- "$SHOAL" mount "$S1"

@@ -113,9 +113,9 @@ reject "mkdir bucket starting with '-'" "Invalid argument" InvalidBucketName /-a
 check "no invalid bucket appeared" bash -c "! ls -a '$MNT' | grep -qx -e Bad_Name -e ab -e 192.168.1.1 -e -abc"
 reject "setfattr user.s3.etag (read-only)" "Invalid argument" InvalidArgument /data/f \
   setfattr -n user.s3.etag -v '"0123"' "$MNT/data/f"
-reject "setfattr user.s3.storage_class=BOGUS" "Invalid argument" InvalidArgument /data/f \
+reject "setfattr user.s3.storage_class=BOGUS" "Invalid argument" InvalidStorageClass /data/f \
   setfattr -n user.s3.storage_class -v BOGUS "$MNT/data/f"
-reject "setfattr user.s3.storage_class=standard (wrong case)" "Invalid argument" InvalidArgument \
+reject "setfattr user.s3.storage_class=standard (wrong case)" "Invalid argument" InvalidStorageClass \
   /data/f setfattr -n user.s3.storage_class -v standard "$MNT/data/f"
 check "storage class still STANDARD" \
   bash -c "[[ \$(getfattr --only-values -n user.s3.storage_class '$MNT/data/f') == STANDARD ]]"

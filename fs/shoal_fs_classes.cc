@@ -1,0 +1,320 @@
+// ShoalFs: storage classes (DESIGN §2.1, §2.2) — a class change is a copy
+// in place into another tier; archived objects refuse reads until restored;
+// Intelligent-Tiering tracks accesses and moves objects between its tiers;
+// and the due work that completes restores, expires restored copies and
+// moves tiers as the simulated clock passes.
+#include <algorithm>
+
+#include "fs/handle.h"
+#include "fs/object_class.h"
+#include "fs/object_content.h"
+#include "fs/shoal_fs.h"
+#include "tiers/intelligent_tiering.h"
+
+namespace shoal::fs {
+
+using store::Entry;
+using store::EntryKind;
+using store::Txn;
+using tiers::StorageClass;
+
+namespace {
+
+// Intelligent-Tiering: an access this close to the last recorded one is
+// not written down again (tier moves are measured in days).
+constexpr TimeNs kAccessResolution = TimeNs{3600} * 1'000'000'000;
+constexpr std::size_t kCopyPiece = std::size_t{1} << 20;
+constexpr std::string_view kItConfigName = "intelligent-tiering.json";
+
+struct ObjectKey {
+  store::EntryId bucket = 0;
+  std::string key;
+};
+
+// The bucket and full key of entry `id`, from the locations table.
+Result<ObjectKey> KeyOf(Txn& txn, store::EntryId id) {
+  std::vector<std::string> names;
+  for (int depth = 0; depth < 1024; ++depth) {
+    auto where = txn.Locate(id);
+    if (!where.ok()) return where.status();
+    if (!*where) return NoSuchKey("entry " + std::to_string(id) + " has no location");
+    if ((*where)->parent == store::kRootId) {
+      ObjectKey out{.bucket = id, .key = {}};
+      for (auto it = names.rbegin(); it != names.rend(); ++it) {
+        if (!out.key.empty()) out.key += '/';
+        out.key += *it;
+      }
+      return out;
+    }
+    names.push_back(std::move((*where)->name));
+    id = (*where)->parent;
+  }
+  return Corrupt("entry locations form a loop");
+}
+
+}  // namespace
+
+Status ShoalFs::ArchivedError(const Entry& e) {
+  return {Code::kInvalidObjectState,
+          "The operation is not valid for the object's storage class " + ClassLabel(e) +
+              ": restore it first (setfattr -n user.s3.restore -v 'Days=N')"};
+}
+
+Result<tiers::ArchiveOptIn> ShoalFs::OptInOf(Txn& txn, const Entry& e) {
+  auto key = KeyOf(txn, e.id);
+  if (!key.ok()) return key.status();
+  auto doc = txn.GetConfig(key->bucket, kItConfigName);
+  if (!doc.ok()) return doc.status();
+  if (!*doc) return tiers::ArchiveOptIn{};
+  auto configs = tiers::ParseItConfigurations(**doc);
+  if (!configs.ok()) return configs.status();
+  return tiers::OptInFor(*configs, key->key, {});
+}
+
+Status ShoalFs::ScheduleClassWork(Txn& txn, const Entry& e) {
+  if (auto at = tiers::NextRestoreEvent(RestoreOf(e))) {
+    Status s = txn.AddDue({.at = *at, .id = e.id, .kind = std::uint8_t(DueKind::kRestoreEvent)});
+    if (!s.ok()) return s;
+  }
+  if (ClassOf(e) != StorageClass::kIntelligentTiering ||
+      e.size < tiers::kIntelligentTieringMinBytes) {
+    return Status::Ok();
+  }
+  auto opt_in = OptInOf(txn, e);
+  if (!opt_in.ok()) return opt_in.status();
+  auto step = tiers::NextTierStep(TierOf(e), e.last_access, e.size, *opt_in);
+  if (!step) return Status::Ok();
+  return txn.AddDue({.at = step->at, .id = e.id, .kind = std::uint8_t(DueKind::kTierStep)});
+}
+
+void ShoalFs::Bill(const Entry* before, const Entry* after, TimeNs now) {
+  if (before != nullptr && before->kind != EntryKind::kFile) before = nullptr;
+  if (after != nullptr && after->kind != EntryKind::kFile) after = nullptr;
+  if (before != nullptr && after != nullptr && before->class_since == after->class_since &&
+      ClassOf(*before) == ClassOf(*after)) {
+    meter_->Replace(FootprintOf(*before), FootprintOf(*after), now);
+    return;
+  }
+  if (before != nullptr) meter_->Remove(FootprintOf(*before), now, before->class_since);
+  if (after != nullptr) meter_->Add(FootprintOf(*after), now);
+}
+
+Status ShoalFs::ChangeStorageClass(Ino ino, StorageClass to) {
+  auto inode = inodes_.Find(ino);
+  if (!inode) return NoSuchKey("the object no longer exists");
+  // Serialises with commits of this object: the copy is of what is
+  // committed, and nothing replaces it meanwhile.
+  MutexLock commit_lock(inode->commit_mu);
+  auto entry = EntryOf(ino);
+  if (!entry.ok()) return entry.status();
+  if (entry->kind != EntryKind::kFile) {
+    return {Code::kNotSupported, "only objects have a storage class"};
+  }
+  if (ClassOf(*entry) == to) return Status::Ok();
+  if (NeedsRestore(*entry)) {
+    return {Code::kInvalidObjectState,
+            "The source object of the COPY action is not in the active tier and is only stored "
+            "in Amazon Glacier " +
+                ClassLabel(*entry) + ": restore it first"};
+  }
+
+  // Re-encode the committed content into the new tier's encoding.
+  const tiers::EncodeOptions& options = tiers::InfoOf(to).encoding;
+  tiers::BlobInfo blob{};
+  if (entry->size > 0) {
+    auto reader = OpenObjectContent(*meta_, *blobs_, *entry);
+    if (!reader.ok()) return reader.status();
+    auto writer = entry->size <= kInlineMaxBytes ? blobs_->NewInlineWriter(options)
+                                                 : blobs_->NewWriter(options);
+    if (!writer.ok()) return writer.status();
+    std::string piece(kCopyPiece, '\0');
+    for (std::uint64_t off = 0; off < entry->size;) {
+      auto n = (*reader)->Read(off, piece.data(), piece.size());
+      if (!n.ok()) return n.status();
+      if (*n == 0) return Corrupt("object content is shorter than its metadata says");
+      Status s = (*writer)->Append(std::string_view(piece.data(), *n));
+      if (!s.ok()) return s;
+      off += *n;
+    }
+    auto finished = (*writer)->Finish();
+    if (!finished.ok()) return finished.status();
+    blob = std::move(*finished);
+    if (blob.md5 != entry->md5) {
+      if (blob.image.empty()) (void)blobs_->Remove(blob.id);
+      return Corrupt("object content does not match its ETag");
+    }
+  }
+  const bool inline_content = !blob.image.empty();
+
+  TimeNs now = clock_.Now();
+  std::optional<Entry> before, after;
+  Status s = meta_->Update([&](Txn& txn) -> Status {
+    before.reset();
+    after.reset();
+    auto where = inodes_.Where(ino);
+    if (!where || where->unlinked) return NoSuchKey("the object no longer exists");
+    auto got = txn.Get(where->parent, where->name, false);
+    if (!got.ok()) return got.status();
+    if (!*got || (*got)->id != ino) return NoSuchKey("the object no longer exists");
+    Entry e = **got;
+    if (e.blob_id != entry->blob_id || e.md5 != entry->md5 || e.size != entry->size) {
+      return {Code::kInvalidRequest, "the object changed during the copy; try again"};
+    }
+    before = e;
+    e.blob_id = inline_content ? std::string() : blob.id;
+    e.stored_bytes = blob.stored_bytes;
+    Status c = inline_content ? txn.PutContent(e.id, blob.image) : txn.RemoveContent(e.id);
+    if (!c.ok()) return c;
+    EnterClass(e, to, now);
+    e.created = now;  // a copy is a new PUT: a new LastModified
+    e.ctime = now;
+    c = txn.Put(where->parent, where->name, e);
+    if (!c.ok()) return c;
+    after = e;
+    return ScheduleClassWork(txn, e);
+  });
+  if (!s.ok()) {
+    if (!blob.id.empty() && !inline_content) (void)blobs_->Remove(blob.id);
+    return s;
+  }
+  {
+    // Later opens read the new blob; open handles keep the one they have.
+    MutexLock lock(inode->content_mu);
+    inode->reader.reset();
+    inode->reader_blob.clear();
+  }
+  if (!before->blob_id.empty()) RemoveBlobAfterSync(before->blob_id);
+  Bill(&*before, &*after, now);
+  meter_->Request(tiers::RequestKind::kCopy, to, now);
+  meter_->Retrieval(ClassOf(*before), before->size);
+  return Status::Ok();
+}
+
+Status ShoalFs::RequestRestore(Ino ino, std::string_view value) {
+  auto req = tiers::ParseRestoreRequest(value);
+  if (!req.ok()) return req.status();
+  TimeNs now = clock_.Now();
+  std::optional<Entry> before, after;
+  Status s = meta_->Update([&](Txn& txn) -> Status {
+    before.reset();
+    after.reset();
+    auto where = inodes_.Where(ino);
+    if (!where || where->unlinked) return NoSuchKey("the object no longer exists");
+    auto got = txn.Get(where->parent, where->name, false);
+    if (!got.ok()) return got.status();
+    if (!*got || (*got)->id != ino) {
+      return {Code::kRestoreNotAllowed, "only objects can be restored"};
+    }
+    Entry e = **got;
+    auto next =
+        tiers::RequestRestore(tiers::AdvanceRestore(RestoreOf(e), now), ArchiveOf(e), *req, now);
+    if (!next.ok()) return next.status();
+    before = e;
+    SetRestore(e, *next);
+    e.ctime = now;
+    Status c = txn.Put(where->parent, where->name, e);
+    if (!c.ok()) return c;
+    after = e;
+    return ScheduleClassWork(txn, e);
+  });
+  if (!s.ok()) return s;
+  Bill(&*before, &*after, now);
+  meter_->Restore(ClassOf(*after), req->tier, after->size);
+  return Status::Ok();
+}
+
+void ShoalFs::RecordAccess(Ino ino, const Entry& seen) {
+  if (ClassOf(seen) != StorageClass::kIntelligentTiering ||
+      seen.size < tiers::kIntelligentTieringMinBytes) {
+    return;
+  }
+  const TimeNs now = clock_.Now();
+  const tiers::AccessTier tier = TierOf(seen);
+  if (tiers::AccessTierNeedsRestore(tier)) return;  // not readable: no access
+  if (tier == tiers::AccessTier::kFrequent && now - seen.last_access < kAccessResolution) return;
+  std::optional<Entry> before, after;
+  Status s = meta_->Update([&](Txn& txn) -> Status {
+    before.reset();
+    after.reset();
+    auto where = inodes_.Where(ino);
+    if (!where || where->unlinked) return Status::Ok();
+    auto got = txn.Get(where->parent, where->name, false);
+    if (!got.ok()) return got.status();
+    if (!*got || (*got)->id != ino || ClassOf(**got) != StorageClass::kIntelligentTiering) {
+      return Status::Ok();
+    }
+    Entry e = **got;
+    before = e;
+    e.last_access = now;
+    e.access_tier = static_cast<std::uint8_t>(tiers::TierOnAccess(TierOf(e)));
+    Status c = txn.Put(where->parent, where->name, e);
+    if (!c.ok()) return c;
+    after = e;
+    // Still Frequent: the pending step finds the newer access and waits.
+    return TierOf(*before) == TierOf(e) ? Status::Ok() : ScheduleClassWork(txn, e);
+  });
+  if (!s.ok()) {
+    errors_.Record("(access tracking of entry " + std::to_string(ino) + ")", s);
+    return;
+  }
+  if (before && after) Bill(&*before, &*after, now);
+}
+
+Status ShoalFs::RunDueItem(const store::DueItem& item) {
+  std::optional<Entry> before, after;
+  Status s = meta_->Update([&](Txn& txn) -> Status {
+    before.reset();
+    after.reset();
+    Status r = txn.RemoveDue(item);
+    if (!r.ok()) return r;
+    auto where = txn.Locate(item.id);
+    if (!where.ok()) return where.status();
+    if (!*where || (*where)->is_dir) return Status::Ok();  // gone since
+    auto got = txn.Get((*where)->parent, (*where)->name, false);
+    if (!got.ok()) return got.status();
+    if (!*got || (*got)->id != item.id) return Status::Ok();
+    Entry e = **got;
+    switch (static_cast<DueKind>(item.kind)) {
+      case DueKind::kRestoreEvent: {
+        const tiers::RestoreState was = RestoreOf(e);
+        tiers::RestoreState now_state = tiers::AdvanceRestore(was, item.at);
+        if (now_state == was) return Status::Ok();
+        if (ArchiveOf(e) == tiers::ArchiveKind::kItArchiveAccess ||
+            ArchiveOf(e) == tiers::ArchiveKind::kItDeepArchiveAccess) {
+          // Intelligent-Tiering restores move the object back to Frequent.
+          if (now_state.phase == tiers::RestoreState::Phase::kDone) {
+            e.access_tier = static_cast<std::uint8_t>(tiers::AccessTier::kFrequent);
+            e.last_access = item.at;
+          }
+        }
+        SetRestore(e, now_state);
+        break;
+      }
+      case DueKind::kTierStep: {
+        if (ClassOf(e) != StorageClass::kIntelligentTiering) return Status::Ok();
+        auto opt_in = OptInOf(txn, e);
+        if (!opt_in.ok()) return opt_in.status();
+        auto step = tiers::NextTierStep(TierOf(e), e.last_access, e.size, *opt_in);
+        if (!step) return Status::Ok();
+        if (step->at > item.at) {  // accessed since this was scheduled
+          return txn.AddDue({.at = step->at, .id = e.id, .kind = item.kind});
+        }
+        e.access_tier = static_cast<std::uint8_t>(step->next);
+        // A move into an archive tier ends any earlier restore.
+        if (tiers::AccessTierNeedsRestore(step->next)) e.restore = {};
+        break;
+      }
+      default: return Status::Ok();  // a kind this version does not know
+    }
+    before = **got;
+    r = txn.Put((*where)->parent, (*where)->name, e);
+    if (!r.ok()) return r;
+    after = e;
+    return ScheduleClassWork(txn, e);
+  });
+  if (!s.ok()) return s;
+  if (before && after) Bill(&*before, &*after, item.at);
+  return Status::Ok();
+}
+
+}  // namespace shoal::fs

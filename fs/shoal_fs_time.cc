@@ -1,0 +1,230 @@
+// ShoalFs: the simulation's state — the simulated clock (DESIGN §2.2:
+// MNT/.shoal/clock, advances, and the due work that runs, in time order, as
+// the clock passes it) and the bill (DESIGN §2.9: billing.json, prices.json),
+// both saved in the store.
+#include <chrono>
+
+#include "base/coding.h"
+#include "fs/object_class.h"
+#include "fs/shoal_fs.h"
+
+namespace shoal::fs {
+
+using store::Entry;
+using store::EntryKind;
+using store::Txn;
+
+namespace {
+
+constexpr std::string_view kClockState = "clock";
+constexpr std::string_view kBillingState = "billing";
+constexpr std::string_view kPricesState = "prices";
+// How often a running clock looks for due work, and how often it saves
+// itself (a daemon crash loses at most this much simulated progress).
+constexpr auto kTickInterval = std::chrono::seconds(1);
+constexpr int kTicksPerSave = 10;
+
+}  // namespace
+
+Status ShoalFs::StartClock(const Options& options) {
+  std::optional<std::string> saved;
+  Status s = meta_->View([&](store::Txn& txn) {
+    auto got = txn.GetState(kClockState);
+    if (!got.ok()) return got.status();
+    saved = std::move(*got);
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  TimeNs saved_until = 0;
+  if (saved) {
+    if (saved->size() != 8) return Corrupt("saved clock has the wrong size");
+    saved_until =
+        static_cast<TimeNs>(LoadFixed64(reinterpret_cast<const unsigned char*>(saved->data())));
+    if (options.clock_start && *options.clock_start < saved_until) {
+      return InvalidArgument("the store's clock is already at " + FormatIso8601(saved_until) +
+                             " and never goes backwards: mount with a later --clock, or "
+                             "without --clock to resume it");
+    }
+  }
+  if (!options.clock_start) {
+    s = clock_.AdvanceTo(saved ? saved_until : SystemClock().Now());
+    if (!s.ok()) return s;
+  }
+  if (!saved) saved_until = clock_.Now();
+  mount_time_ = clock_.Now();
+  s = StartBilling(saved_until);
+  if (!s.ok()) return s;
+  {
+    // Work that fell due while the store was not mounted runs now.
+    MutexLock lock(advance_mu_);
+    s = RunDueUpTo(clock_.Now());
+  }
+  if (!s.ok()) return s;
+  s = SaveSimulation();
+  if (!s.ok()) return s;
+  clock_started_ = true;
+  ticker_ = std::thread([this] { Tick(); });
+  return Status::Ok();
+}
+
+Status ShoalFs::SaveSimulation() {
+  const TimeNs now = clock_.Now();
+  std::string clock;
+  PutFixed64(clock, static_cast<std::uint64_t>(now));
+  std::string bill = meter_->SaveState(now);
+  return meta_->Update([&](store::Txn& txn) {
+    Status s = txn.PutState(kClockState, clock);
+    if (!s.ok()) return s;
+    return txn.PutState(kBillingState, bill);
+  });
+}
+
+Status ShoalFs::ApplyClockCommand(std::string_view data) {
+  // One command per line; a write may carry several.
+  while (!data.empty()) {
+    std::size_t nl = data.find('\n');
+    std::string_view line = data.substr(0, nl);
+    data = nl == std::string_view::npos ? std::string_view() : data.substr(nl + 1);
+    while (!line.empty() && (line.back() == ' ' || line.back() == '\r')) line.remove_suffix(1);
+    if (line.empty()) continue;
+    auto cmd = ParseClockCommand(line);
+    if (!cmd.ok()) return cmd.status();
+    Status s;
+    if (cmd->rate) {
+      s = clock_.SetRate(*cmd->rate);
+    } else if (cmd->advance_by) {
+      s = AdvanceClockTo(clock_.Now() + *cmd->advance_by);
+    } else {
+      s = AdvanceClockTo(*cmd->move_to);
+    }
+    if (!s.ok()) return s;
+    ticker_cv_.notify_all();  // a new rate takes effect at once
+  }
+  return Status::Ok();
+}
+
+Status ShoalFs::AdvanceClockTo(TimeNs t) {
+  MutexLock lock(advance_mu_);
+  const TimeNs now = clock_.Now();
+  if (t < now) {
+    return InvalidArgument("the clock never goes backwards: it is " + FormatIso8601(now) +
+                           ", later than " + FormatIso8601(t));
+  }
+  Status s = RunDueUpTo(t);
+  if (!s.ok()) return s;
+  // A running clock may have passed `t` while the work ran: nothing to do.
+  if (clock_.Now() < t) {
+    s = clock_.AdvanceTo(t);
+    if (!s.ok()) return s;
+  }
+  return SaveSimulation();
+}
+
+Status ShoalFs::RunDueUpTo(TimeNs limit) {
+  for (;;) {
+    std::optional<store::DueItem> item;
+    Status s = meta_->View([&](store::Txn& txn) {
+      auto got = txn.FirstDue();
+      if (!got.ok()) return got.status();
+      item = *got;
+      return Status::Ok();
+    });
+    if (!s.ok()) return s;
+    if (!item || item->at > limit) return Status::Ok();
+    if (item->at > clock_.Now()) {
+      s = clock_.AdvanceTo(item->at);
+      if (!s.ok()) return s;
+    }
+    s = RunDueItem(*item);
+    if (!s.ok()) {
+      // Work that cannot run (damaged metadata, a full disk) is reported
+      // and dropped, so one bad item cannot stop the clock forever.
+      errors_.Record("(due work for entry " + std::to_string(item->id) + ")", s);
+      s = meta_->Update([&](store::Txn& txn) { return txn.RemoveDue(*item); });
+      if (!s.ok()) return s;
+    }
+  }
+}
+
+void ShoalFs::Tick() {
+  int ticks = 0;
+  std::unique_lock<std::mutex> lock(ticker_mu_);
+  while (!ticker_stop_) {
+    ticker_cv_.wait_for(lock, kTickInterval);
+    if (ticker_stop_) break;
+    if (clock_.rate() == 0) continue;
+    lock.unlock();
+    {
+      MutexLock advance(advance_mu_);
+      Status s = RunDueUpTo(clock_.Now());
+      if (!s.ok()) errors_.Record("(due work)", s);
+    }
+    if (++ticks % kTicksPerSave == 0) (void)SaveSimulation();
+    lock.lock();
+  }
+}
+
+void ShoalFs::StopTicker() {
+  {
+    std::lock_guard<std::mutex> lock(ticker_mu_);
+    ticker_stop_ = true;
+  }
+  ticker_cv_.notify_all();
+  if (ticker_.joinable()) ticker_.join();
+}
+
+Status ShoalFs::StartBilling(TimeNs saved_until) {
+  std::optional<std::string> prices_json, saved_bill;
+  Status s = meta_->View([&](Txn& txn) {
+    auto p = txn.GetState(kPricesState);
+    if (!p.ok()) return p.status();
+    prices_json = std::move(*p);
+    auto b = txn.GetState(kBillingState);
+    if (!b.ok()) return b.status();
+    saved_bill = std::move(*b);
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  auto prices = tiers::ParsePrices(prices_json ? *prices_json : tiers::DefaultPricesJson());
+  if (!prices.ok()) return Corrupt("saved prices: " + prices.status().message());
+  const TimeNs now = clock_.Now();
+  meter_ = std::make_unique<tiers::BillingMeter>(std::move(*prices), now);
+  TimeNs counted_from = now;
+  if (saved_bill) {
+    s = meter_->LoadState(*saved_bill);
+    if (!s.ok()) return s;
+    // The objects were stored while the store was not mounted too: count
+    // them from where the saved bill ends.
+    counted_from = saved_until;
+  }
+  return meta_->View([&](Txn& txn) {
+    return txn.ScanAll([&](store::EntryId, std::string_view, bool, Result<Entry> e) {
+      if (e.ok() && e->kind == EntryKind::kFile) meter_->Add(FootprintOf(*e), counted_from);
+      return Status::Ok();
+    });
+  });
+}
+
+Result<std::string> ShoalFs::ReadPrices() {
+  std::optional<std::string> saved;
+  Status s = meta_->View([&](Txn& txn) {
+    auto got = txn.GetState(kPricesState);
+    if (!got.ok()) return got.status();
+    saved = std::move(*got);
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  return saved.value_or(std::string(tiers::DefaultPricesJson()));
+}
+
+Status ShoalFs::ReplacePrices(std::string_view json) {
+  auto prices = tiers::ParsePrices(json);
+  if (!prices.ok()) return prices.status();
+  std::string canonical = prices->ToJson();
+  Status s = meta_->Update([&](Txn& txn) { return txn.PutState(kPricesState, canonical); });
+  if (!s.ok()) return s;
+  meter_->SetPrices(std::move(*prices), clock_.Now());
+  return Status::Ok();
+}
+
+}  // namespace shoal::fs

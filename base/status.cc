@@ -47,6 +47,18 @@ std::string Status::ToString() const {
   return out;
 }
 
+std::string QuoteForMessage(std::string_view text) {
+  constexpr std::size_t kMax = 64;
+  std::string out = "\"";
+  for (std::size_t i = 0; i < text.size() && i < kMax; ++i) {
+    const char c = text[i];
+    out.push_back(c >= 0x20 && c < 0x7f && c != '"' ? c : '?');
+  }
+  if (text.size() > kMax) out += "...";
+  out += '"';
+  return out;
+}
+
 Status PosixError(std::string_view context, int err) {
   std::string msg(context);
   msg += ": ";

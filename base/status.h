@@ -83,6 +83,11 @@ inline Status Internal(std::string msg) {
   return {Code::kInternal, std::move(msg)};
 }
 
+// User text inside an error message: double-quoted, printable ASCII only
+// (anything else becomes '?'), at most 64 characters then "...", so that a
+// hostile value cannot break the one-line-per-error log.
+std::string QuoteForMessage(std::string_view text);
+
 // The one place where an OS error becomes a Status: ENOSPC/EDQUOT become
 // kStoreFull, ENOENT kNoSuchKey, EACCES/EPERM kAccessDenied, EIO kIOError,
 // anything else kIOError. The message is "<context>: <strerror>".

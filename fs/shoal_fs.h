@@ -171,6 +171,13 @@ class ShoalFs {
   Status RequestRestore(Ino ino, std::string_view value);
   // An open of `seen` for reading or writing: Intelligent-Tiering's access.
   void RecordAccess(Ino ino, const store::Entry& seen);
+  // The committed entry of object `ino` where the inode table places it;
+  // NoSuchKey if it has been removed or replaced meanwhile.
+  struct LocatedObject {
+    Location where;
+    store::Entry entry;
+  };
+  Result<LocatedObject> ObjectIn(store::Txn& txn, Ino ino);
   // The error for reading an archived object.
   static Status ArchivedError(const store::Entry& e);
   // Adds the due items `e` needs (restore events, its next tier step).

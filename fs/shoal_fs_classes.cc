@@ -54,6 +54,15 @@ Result<ObjectKey> KeyOf(Txn& txn, store::EntryId id) {
 
 }  // namespace
 
+Result<ShoalFs::LocatedObject> ShoalFs::ObjectIn(Txn& txn, Ino ino) {
+  auto where = inodes_.Where(ino);
+  if (!where || where->unlinked) return NoSuchKey("the object no longer exists");
+  auto got = txn.Get(where->parent, where->name, false);
+  if (!got.ok()) return got.status();
+  if (!*got || (*got)->id != ino) return NoSuchKey("the object no longer exists");
+  return LocatedObject{.where = std::move(*where), .entry = std::move(**got)};
+}
+
 Status ShoalFs::ArchivedError(const Entry& e) {
   return {Code::kInvalidObjectState,
           "The operation is not valid for the object's storage class " + ClassLabel(e) +
@@ -151,12 +160,10 @@ Status ShoalFs::ChangeStorageClass(Ino ino, StorageClass to) {
   Status s = meta_->Update([&](Txn& txn) -> Status {
     before.reset();
     after.reset();
-    auto where = inodes_.Where(ino);
-    if (!where || where->unlinked) return NoSuchKey("the object no longer exists");
-    auto got = txn.Get(where->parent, where->name, false);
-    if (!got.ok()) return got.status();
-    if (!*got || (*got)->id != ino) return NoSuchKey("the object no longer exists");
-    Entry e = **got;
+    auto found = ObjectIn(txn, ino);
+    if (!found.ok()) return found.status();
+    Entry e = std::move(found->entry);
+    const Location& where = found->where;
     if (e.blob_id != entry->blob_id || e.md5 != entry->md5 || e.size != entry->size) {
       return {Code::kInvalidRequest, "the object changed during the copy; try again"};
     }
@@ -168,7 +175,7 @@ Status ShoalFs::ChangeStorageClass(Ino ino, StorageClass to) {
     EnterClass(e, to, now);
     e.created = now;  // a copy is a new PUT: a new LastModified
     e.ctime = now;
-    c = txn.Put(where->parent, where->name, e);
+    c = txn.Put(where.parent, where.name, e);
     if (!c.ok()) return c;
     after = e;
     return ScheduleClassWork(txn, e);
@@ -198,21 +205,20 @@ Status ShoalFs::RequestRestore(Ino ino, std::string_view value) {
   Status s = meta_->Update([&](Txn& txn) -> Status {
     before.reset();
     after.reset();
-    auto where = inodes_.Where(ino);
-    if (!where || where->unlinked) return NoSuchKey("the object no longer exists");
-    auto got = txn.Get(where->parent, where->name, false);
-    if (!got.ok()) return got.status();
-    if (!*got || (*got)->id != ino) {
+    auto found = ObjectIn(txn, ino);
+    if (!found.ok()) {
+      if (found.status().code() != Code::kNoSuchKey) return found.status();
       return {Code::kRestoreNotAllowed, "only objects can be restored"};
     }
-    Entry e = **got;
+    Entry e = std::move(found->entry);
+    const Location& where = found->where;
     auto next =
         tiers::RequestRestore(tiers::AdvanceRestore(RestoreOf(e), now), ArchiveOf(e), *req, now);
     if (!next.ok()) return next.status();
     before = e;
     SetRestore(e, *next);
     e.ctime = now;
-    Status c = txn.Put(where->parent, where->name, e);
+    Status c = txn.Put(where.parent, where.name, e);
     if (!c.ok()) return c;
     after = e;
     return ScheduleClassWork(txn, e);
@@ -236,18 +242,16 @@ void ShoalFs::RecordAccess(Ino ino, const Entry& seen) {
   Status s = meta_->Update([&](Txn& txn) -> Status {
     before.reset();
     after.reset();
-    auto where = inodes_.Where(ino);
-    if (!where || where->unlinked) return Status::Ok();
-    auto got = txn.Get(where->parent, where->name, false);
-    if (!got.ok()) return got.status();
-    if (!*got || (*got)->id != ino || ClassOf(**got) != StorageClass::kIntelligentTiering) {
-      return Status::Ok();
+    auto found = ObjectIn(txn, ino);
+    if (!found.ok()) {
+      return found.status().code() == Code::kNoSuchKey ? Status::Ok() : found.status();
     }
-    Entry e = **got;
+    Entry e = std::move(found->entry);
+    if (ClassOf(e) != StorageClass::kIntelligentTiering) return Status::Ok();
     before = e;
     e.last_access = now;
     e.access_tier = static_cast<std::uint8_t>(tiers::TierOnAccess(TierOf(e)));
-    Status c = txn.Put(where->parent, where->name, e);
+    Status c = txn.Put(found->where.parent, found->where.name, e);
     if (!c.ok()) return c;
     after = e;
     // Still Frequent: the pending step finds the newer access and waits.

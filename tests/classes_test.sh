@@ -7,29 +7,8 @@
 # point, so every expected time below is exact.
 source "$(dirname "$0")/lib.sh"
 
-ERRLOG=$MNT/.shoal/errors
 CLOCK=$MNT/.shoal/clock
-MARK=0
-mark_log() { MARK=$(wc -l <"$ERRLOG"); }
-# logged DESCRIPTION CODE PATH: since mark_log, .shoal/errors gained a line
-# "<time> PATH CODE: ...".
-logged() {
-  local what=$1 code=$2 path=$3 new
-  new=$(tail -n +$((MARK + 1)) "$ERRLOG")
-  if awk -v p="$path" -v c="$code:" '$2 == p && $3 == c {found = 1} END {exit !found}' <<<"$new"; then
-    pass "$what: .shoal/errors says $code for $path"
-  else
-    fail "$what: .shoal/errors lacks '$path $code:'; new lines:"
-    sed 's/^/       /' <<<"${new:-<none>}" | cut -c1-300 | head -10
-  fi
-}
-reject() {  # reject DESCRIPTION MESSAGE CODE PATH COMMAND...
-  local what=$1 message=$2 code=$3 path=$4
-  shift 4
-  mark_log
-  expect_fail "$what" "$message" "$@"
-  logged "$what" "$code" "$path"
-}
+
 # equals DESCRIPTION EXPECTED COMMAND...: the command's output is EXPECTED.
 equals() {
   local what=$1 want=$2 got

@@ -6,34 +6,6 @@
 # must be untouched by every rejection.
 source "$(dirname "$0")/lib.sh"
 
-
-ERRLOG=$MNT/.shoal/errors
-MARK=0
-mark_log() { MARK=$(wc -l <"$ERRLOG"); }
-
-# logged DESCRIPTION CODE PATH: since mark_log, .shoal/errors gained a line
-# "<time> PATH CODE: ...".
-logged() {
-  local what=$1 code=$2 path=$3 new
-  new=$(tail -n +$((MARK + 1)) "$ERRLOG")
-  if awk -v p="$path" -v c="$code:" '$2 == p && $3 == c {found = 1} END {exit !found}' <<<"$new"; then
-    pass "$what: .shoal/errors says $code for $path"
-  else
-    fail "$what: .shoal/errors lacks '$path $code:'; new lines:"
-    sed 's/^/       /' <<<"${new:-<none>}" | cut -c1-300 | head -10
-  fi
-}
-
-# reject DESCRIPTION MESSAGE CODE PATH COMMAND...: the command fails with
-# strerror MESSAGE and the error log names CODE and PATH.
-reject() {
-  local what=$1 message=$2 code=$3 path=$4
-  shift 4
-  mark_log
-  expect_fail "$what" "$message" "$@"
-  logged "$what" "$code" "$path"
-}
-
 # snapshot DIR: type, mode, size, mtime, sha256 and user xattrs of every entry.
 snapshot() {
   python3 - "$1" <<'EOF'

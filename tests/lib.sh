@@ -96,6 +96,33 @@ with open(p, 'r+b') as f:
 EOF
 }
 
+# The error log of the mount at MNT, and checks that a rejection reached it:
+# mark_log, then logged DESCRIPTION CODE PATH passes if .shoal/errors gained
+# a line "<time> PATH CODE: ..." since.
+ERRLOG=$MNT/.shoal/errors
+MARK=0
+mark_log() { MARK=$(wc -l <"$ERRLOG"); }
+logged() {
+  local what=$1 code=$2 path=$3 new
+  new=$(tail -n +$((MARK + 1)) "$ERRLOG")
+  if awk -v p="$path" -v c="$code:" '$2 == p && $3 == c {found = 1} END {exit !found}' <<<"$new"; then
+    pass "$what: .shoal/errors says $code for $path"
+  else
+    fail "$what: .shoal/errors lacks '$path $code:'; new lines:"
+    sed 's/^/       /' <<<"${new:-<none>}" | cut -c1-300 | head -10
+  fi
+}
+
+# reject DESCRIPTION MESSAGE CODE PATH COMMAND...: the command fails with
+# strerror MESSAGE and the error log names CODE and PATH.
+reject() {
+  local what=$1 message=$2 code=$3 path=$4
+  shift 4
+  mark_log
+  expect_fail "$what" "$message" "$@"
+  logged "$what" "$code" "$path"
+}
+
 finish() {
   echo "$SUITE: $PASSED passed, $FAILED failed"
   ((FAILED == 0))

@@ -28,19 +28,6 @@ Status Malformed(std::string msg) {
   return {Code::kMalformedJson, std::move(msg)};
 }
 
-// User text inside an error message: quoted, printable, bounded.
-std::string Quote(std::string_view s) {
-  constexpr std::size_t kMax = 64;
-  std::string out = "\"";
-  for (std::size_t i = 0; i < s.size() && i < kMax; ++i) {
-    const char c = s[i];
-    out.push_back(c >= 0x20 && c < 0x7f && c != '"' ? c : '?');
-  }
-  if (s.size() > kMax) out += "...";
-  out += '"';
-  return out;
-}
-
 // Unicode characters in UTF-8 text (the parser has checked the encoding).
 std::size_t CharCount(std::string_view s) {
   return static_cast<std::size_t>(std::count_if(
@@ -127,7 +114,7 @@ Status OnlyFields(const Json& obj, std::initializer_list<std::string_view> allow
         if (!expected.empty()) expected += ", ";
         expected += a;
       }
-      return Malformed("Unknown field " + Quote(name) + " in " + std::string(where) +
+      return Malformed("Unknown field " + QuoteForMessage(name) + " in " + std::string(where) +
                        " (expected " + expected + ")");
     }
   }
@@ -225,7 +212,7 @@ Result<ItFilter> ParseFilter(const Json& j) {
           if (seen.first == tag->first) {
             return InvalidArgument(
                 "All Tag Keys in an And must be unique. Found duplicate entry for " +
-                Quote(tag->first) + ".");
+                QuoteForMessage(tag->first) + ".");
           }
         }
         f.tags.push_back(std::move(*tag));
@@ -253,7 +240,7 @@ Status ParseTierings(const Json& j, ItConfiguration* c) {
     const bool deep = name == kDeepArchiveAccess;
     if (!deep && name != kArchiveAccess) {
       return Malformed("AccessTier must be ARCHIVE_ACCESS or DEEP_ARCHIVE_ACCESS, not " +
-                       Quote(name));
+                       QuoteForMessage(name));
     }
     const auto days_it = t.find("Days");
     if (days_it == t.end()) return Malformed("Missing required field Days in Tiering");
@@ -314,7 +301,7 @@ Result<ItConfiguration> ParseConfiguration(const Json& j) {
   s = RequiredString(j, "Status", kWhere, &status);
   if (!s.ok()) return s;
   if (status != "Enabled" && status != "Disabled") {
-    return Malformed("Status must be Enabled or Disabled, not " + Quote(status));
+    return Malformed("Status must be Enabled or Disabled, not " + QuoteForMessage(status));
   }
   c.enabled = status == "Enabled";
   if (const auto f = j.find("Filter"); f != j.end()) {
@@ -335,7 +322,7 @@ Status InConfiguration(const Status& s, std::size_t index, const Json& j) {
   std::string where = "Configuration [" + std::to_string(index) + "]";
   if (j.is_object()) {
     if (const auto id = j.find("Id"); id != j.end() && id->is_string()) {
-      where += " (Id " + Quote(id->get<std::string>()) + ")";
+      where += " (Id " + QuoteForMessage(id->get<std::string>()) + ")";
     }
   }
   return {s.code(), where + ": " + s.message()};
@@ -431,7 +418,7 @@ Result<std::vector<ItConfiguration>> ParseItConfigurations(std::string_view json
       if (seen.id == c->id) {
         return InConfiguration(
             InvalidArgument(
-                "Duplicate Id " + Quote(c->id) +
+                "Duplicate Id " + QuoteForMessage(c->id) +
                 ": each Intelligent-Tiering configuration of a bucket needs its own Id"),
             i, doc[i]);
       }

@@ -34,20 +34,6 @@ std::string_view Trim(std::string_view s) {
   return s.substr(first, last - first + 1);
 }
 
-// User text inside an error message: quoted, printable, bounded, so that a
-// hostile xattr value cannot break the one-line-per-error log.
-std::string Quote(std::string_view s) {
-  constexpr std::size_t kMax = 64;
-  std::string out = "\"";
-  for (std::size_t i = 0; i < s.size() && i < kMax; ++i) {
-    const char c = s[i];
-    out.push_back(c >= 0x20 && c < 0x7f && c != '"' ? c : '?');
-  }
-  if (s.size() > kMax) out += "...";
-  out += '"';
-  return out;
-}
-
 std::optional<std::int32_t> ParseDays(std::string_view v) {
   if (v.empty() || v.size() > 10) return std::nullopt;
   std::int64_t n = 0;
@@ -110,28 +96,32 @@ Result<RestoreRequest> ParseRestoreRequest(std::string_view text) {
     const std::string_view field = Trim(rest.substr(0, comma));
     const auto eq = field.find('=');
     if (eq == std::string_view::npos) {
-      return InvalidArgument("Invalid restore request " + Quote(all) + ": " + std::string(kUsage));
+      return InvalidArgument("Invalid restore request " + QuoteForMessage(all) + ": " +
+                             std::string(kUsage));
     }
     const std::string_view key = Trim(field.substr(0, eq));
     const std::string_view value = Trim(field.substr(eq + 1));
     if (key == "Days") {
-      if (have_days) return InvalidArgument("Days is given twice in restore request " + Quote(all));
+      if (have_days)
+        return InvalidArgument("Days is given twice in restore request " + QuoteForMessage(all));
       have_days = true;
       req.days = ParseDays(value);
       if (!req.days) {
-        return InvalidArgument("Days must be an integer from 1 to 2147483647, not " + Quote(value));
+        return InvalidArgument("Days must be an integer from 1 to 2147483647, not " +
+                               QuoteForMessage(value));
       }
     } else if (key == "Tier") {
-      if (have_tier) return InvalidArgument("Tier is given twice in restore request " + Quote(all));
+      if (have_tier)
+        return InvalidArgument("Tier is given twice in restore request " + QuoteForMessage(all));
       have_tier = true;
       const auto tier = ParseTier(value);
       if (!tier) {
-        return InvalidArgument("Invalid tier " + Quote(value) +
+        return InvalidArgument("Invalid tier " + QuoteForMessage(value) +
                                ": Tier must be Expedited, Standard or Bulk");
       }
       req.tier = *tier;
     } else {
-      return InvalidArgument("Unknown field " + Quote(key) +
+      return InvalidArgument("Unknown field " + QuoteForMessage(key) +
                              " in restore request: " + std::string(kUsage));
     }
     if (comma == std::string_view::npos) break;

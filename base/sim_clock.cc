@@ -3,6 +3,7 @@
 #include <charconv>
 #include <cmath>
 #include <ctime>
+#include <limits>
 #include <string>
 
 namespace shoal {
@@ -55,7 +56,9 @@ TimeNs SimClock::NowLocked() const {
   TimeNs t = anchor_sim_;
   if (rate_ > 0) {
     const double run = static_cast<double>(elapsed_.Now() - anchor_real_) * rate_;
-    t += static_cast<TimeNs>(run);
+    // Saturates at the end of TimeNs (2262) instead of overflowing.
+    const double room = static_cast<double>(std::numeric_limits<TimeNs>::max() - anchor_sim_);
+    t = run >= room ? std::numeric_limits<TimeNs>::max() : t + static_cast<TimeNs>(run);
   }
   if (t < last_) t = last_;
   last_ = t;
@@ -102,7 +105,10 @@ Result<TimeNs> ParseIso8601(std::string_view text) {
       text[7] != '-' || !Digits(text, 8, 2, d)) {
     return BadTime(text);
   }
-  if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > DaysInMonth(y, mo)) return BadTime(text);
+  // TimeNs ends in April 2262; whole years keep the check simple.
+  if (y < 1970 || y > 2261 || mo < 1 || mo > 12 || d < 1 || d > DaysInMonth(y, mo)) {
+    return BadTime(text);
+  }
   std::size_t pos = 10;
   TimeNs frac = 0;
   TimeNs offset = 0;

@@ -53,7 +53,8 @@ class SimClock final : public Clock {
 };
 
 // "2026-11-26T13:30:00Z", "2026-11-26T13:30:00.250Z", "2026-11-26T15:30:00+02:00"
-// or a date "2026-11-26" (midnight UTC). InvalidArgument otherwise.
+// or a date "2026-11-26" (midnight UTC), from 1970 to 2261 (TimeNs ends in
+// 2262). InvalidArgument otherwise.
 Result<TimeNs> ParseIso8601(std::string_view text);
 
 // A command written to MNT/.shoal/clock: "+30d", "+12h", "+15m", "+10s"

@@ -40,9 +40,13 @@ tiers::ArchiveKind ArchiveOf(const Entry& e) {
   return tiers::ArchiveKindFor(ClassOf(e), TierOf(e));
 }
 
-bool NeedsRestore(const Entry& e) {
+RestoreState RestoreAt(const Entry& e, TimeNs now) {
+  return tiers::AdvanceRestore(RestoreOf(e), now);
+}
+
+bool NeedsRestore(const Entry& e, TimeNs now) {
   if (ArchiveOf(e) == tiers::ArchiveKind::kNotArchived) return false;
-  return RestoreOf(e).phase != RestoreState::Phase::kDone;
+  return !tiers::HasRestoredCopy(RestoreAt(e, now), now);
 }
 
 tiers::Footprint FootprintOf(const Entry& e) {

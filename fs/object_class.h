@@ -30,9 +30,13 @@ tiers::RestoreState RestoreOf(const store::Entry& e);
 void SetRestore(store::Entry& e, const tiers::RestoreState& s);
 tiers::ArchiveKind ArchiveOf(const store::Entry& e);
 
-// True when the content cannot be read without a restore: the object is
-// archived and has no restored copy.
-bool NeedsRestore(const store::Entry& e);
+// True when the content cannot be read without a restore at `now`: the
+// object is archived and has no restored copy then. Judged by the time, not
+// only the stored phase, so a read never waits for the due work to run.
+bool NeedsRestore(const store::Entry& e, TimeNs now);
+// The entry's restore as it stands at `now` (completions and expiries due
+// by then applied).
+tiers::RestoreState RestoreAt(const store::Entry& e, TimeNs now);
 
 // What the object costs per unit time. A function of the entry's fields
 // alone, so what was added to the meter can be removed again exactly.

@@ -33,25 +33,33 @@ TEST_CASE("an object enters a class afresh", "[fs][classes]") {
 }
 
 TEST_CASE("archived objects need a restore until it is done", "[fs][classes]") {
-  CHECK_FALSE(NeedsRestore(Object(StorageClass::kStandard)));
-  CHECK_FALSE(NeedsRestore(Object(StorageClass::kGlacierIr)));
+  CHECK_FALSE(NeedsRestore(Object(StorageClass::kStandard), 2000));
+  CHECK_FALSE(NeedsRestore(Object(StorageClass::kGlacierIr), 2000));
   Entry glacier = Object(StorageClass::kGlacier);
-  CHECK(NeedsRestore(glacier));
-  CHECK(NeedsRestore(Object(StorageClass::kDeepArchive)));
+  CHECK(NeedsRestore(glacier, 2000));
+  CHECK(NeedsRestore(Object(StorageClass::kDeepArchive), 2000));
   RestoreState s;
   s.phase = RestoreState::Phase::kOngoing;
+  s.days = 1;
+  s.ready_at = 3000;
   SetRestore(glacier, s);
-  CHECK(NeedsRestore(glacier));
-  s.phase = RestoreState::Phase::kDone;
-  SetRestore(glacier, s);
-  CHECK_FALSE(NeedsRestore(glacier));
+  CHECK(NeedsRestore(glacier, 2000));
+  // Judged by the time: readable from ready_at even before the due work
+  // records the completion, until the expiry it computes.
+  CHECK_FALSE(NeedsRestore(glacier, 3000));
+  const TimeNs expiry = tiers::CompleteRestore(s).expiry;
+  CHECK_FALSE(NeedsRestore(glacier, expiry - 1));
+  CHECK(NeedsRestore(glacier, expiry));
+  SetRestore(glacier, tiers::CompleteRestore(s));
+  CHECK_FALSE(NeedsRestore(glacier, 3000));
+  CHECK(NeedsRestore(glacier, expiry));
 
   Entry it = Object(StorageClass::kIntelligentTiering);
-  CHECK_FALSE(NeedsRestore(it));
+  CHECK_FALSE(NeedsRestore(it, 2000));
   it.access_tier = static_cast<std::uint8_t>(AccessTier::kArchiveInstant);
-  CHECK_FALSE(NeedsRestore(it));
+  CHECK_FALSE(NeedsRestore(it, 2000));
   it.access_tier = static_cast<std::uint8_t>(AccessTier::kDeepArchiveAccess);
-  CHECK(NeedsRestore(it));
+  CHECK(NeedsRestore(it, 2000));
   CHECK(ClassLabel(it) == "(INTELLIGENT_TIERING, DEEP_ARCHIVE_ACCESS)");
   CHECK(ClassLabel(glacier) == "(GLACIER)");
 }

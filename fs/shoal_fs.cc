@@ -55,7 +55,10 @@ ShoalFs::ShoalFs(std::unique_ptr<store::StoreDir> dir, const Options& options)
 
 ShoalFs::~ShoalFs() {
   StopTicker();
-  if (clock_started_) (void)SaveSimulation();
+  if (clock_started_) {
+    MutexLock lock(advance_mu_);
+    (void)SaveSimulation();
+  }
   // A clean shutdown: everything committed is durable, and the next mount
   // need not look for orphaned blobs.
   if (meta_ && !meta_->Sync().ok()) return;  // keep RUNNING: sweep next time
@@ -341,26 +344,27 @@ Result<struct stat> ShoalFs::AddEntry(const Caller& who, Ino parent, std::string
     entry.md5 = md5.Finish();
     EnterClass(entry, default_class_, now);
   }
-  Status s = meta_->Update([&](Txn& txn) -> Status {
-    auto existing = txn.Lookup(parent, name);
-    if (!existing.ok()) return existing.status();
-    if (*existing) {
-      if (entry.kind == EntryKind::kBucket) {
-        return {Code::kBucketAlreadyExists,
-                "BucketAlreadyOwnedByYou: Your previous request to create the named bucket "
-                "succeeded and you already own it."};
-      }
-      return {Code::kAlreadyExists, "an object or directory of that name exists"};
-    }
-    Status t = TouchDir(txn, parent, now);
-    if (!t.ok()) return t;
-    auto id = txn.NewId();
-    if (!id.ok()) return id.status();
-    entry.id = *id;
-    return txn.Put(parent, name, entry);
-  });
+  Status s = meta_->Update(
+      [&](Txn& txn) -> Status {
+        auto existing = txn.Lookup(parent, name);
+        if (!existing.ok()) return existing.status();
+        if (*existing) {
+          if (entry.kind == EntryKind::kBucket) {
+            return {Code::kBucketAlreadyExists,
+                    "BucketAlreadyOwnedByYou: Your previous request to create the named bucket "
+                    "succeeded and you already own it."};
+          }
+          return {Code::kAlreadyExists, "an object or directory of that name exists"};
+        }
+        Status t = TouchDir(txn, parent, now);
+        if (!t.ok()) return t;
+        auto id = txn.NewId();
+        if (!id.ok()) return id.status();
+        entry.id = *id;
+        return txn.Put(parent, name, entry);
+      },
+      [&] { Bill(nullptr, &entry, now); });
   if (!s.ok()) return s;
-  Bill(nullptr, &entry, now);
   if (entry.kind == EntryKind::kBucket) AddBucketConfigDir(std::string(name));
   auto inode = inodes_.Learn(entry.id, parent, std::string(name), entry.is_dir());
   return AttrOf(entry, inode.get());
@@ -430,9 +434,11 @@ Status ShoalFs::Unlink(Ino parent, std::string_view name) {
         removed = std::move(**e);
         return TouchDir(txn, parent, now);
       },
-      [&] { Detach(*removed); });
+      [&] {
+        Detach(*removed);
+        Bill(&*removed, nullptr, now);
+      });
   if (!s.ok()) return s;
-  Bill(&*removed, nullptr, now);
   // Open readers keep their file descriptor (or inline image); the blob
   // file may go once the removal is durable.
   if (!removed->blob_id.empty()) RemoveBlobAfterSync(removed->blob_id);
@@ -532,10 +538,12 @@ Status ShoalFs::Rename(Ino parent, std::string_view name, Ino new_parent, std::s
       },
       [&] {
         if (moved) inodes_.Moved(moved->id, new_parent, std::string(new_name));
-        if (replaced) Detach(*replaced);
+        if (replaced) {
+          Detach(*replaced);
+          Bill(&*replaced, nullptr, now);
+        }
       });
   if (!s.ok()) return s;
-  if (replaced) Bill(&*replaced, nullptr, now);
   if (replaced && !replaced->blob_id.empty()) RemoveBlobAfterSync(replaced->blob_id);
   return Status::Ok();
 }

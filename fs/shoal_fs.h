@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <memory>
@@ -157,7 +158,12 @@ class ShoalFs {
   // item's time before running it.
   Status RunDueUpTo(TimeNs limit) REQUIRES(advance_mu_);
   // Saves the clock and the bill.
-  Status SaveSimulation();
+  Status SaveSimulation() REQUIRES(advance_mu_);
+  // Stores `t` as the saved clock in `txn` unless a later time is stored.
+  Status SaveClockIn(store::Txn& txn, TimeNs t);
+  // How long the ticker may sleep: until the next due item at the current
+  // rate, between 1 ms and 1 s.
+  std::chrono::nanoseconds NextTickWait();
   void Tick();
   void StopTicker();
 
@@ -188,8 +194,9 @@ class ShoalFs {
   // `now` (either may be null: created, removed; non-files are ignored).
   void Bill(const store::Entry* before, const store::Entry* after, TimeNs now);
   // Loads prices and the saved bill (saved when the clock was at
-  // `saved_until`), and counts every stored object.
-  Status StartBilling(TimeNs saved_until);
+  // `saved_until`), and counts every stored object; `newest` gets the latest
+  // time the daemon stamped on any entry.
+  Status StartBilling(TimeNs saved_until, TimeNs* newest);
 
   // Bucket configuration (.s3/<bucket>/, shoal_fs_s3.cc).
   void AddBucketConfigDir(const std::string& bucket);

@@ -57,6 +57,7 @@ Result<ObjectKey> KeyOf(Txn& txn, store::EntryId id) {
 Result<ShoalFs::LocatedObject> ShoalFs::ObjectIn(Txn& txn, Ino ino) {
   auto where = inodes_.Where(ino);
   if (!where || where->unlinked) return NoSuchKey("the object no longer exists");
+  if (where->is_dir) return Status(Code::kIsADirectory, "a directory is not an object");
   auto got = txn.Get(where->parent, where->name, false);
   if (!got.ok()) return got.status();
   if (!*got || (*got)->id != ino) return NoSuchKey("the object no longer exists");
@@ -90,7 +91,11 @@ Status ShoalFs::ScheduleClassWork(Txn& txn, const Entry& e) {
     return Status::Ok();
   }
   auto opt_in = OptInOf(txn, e);
-  if (!opt_in.ok()) return opt_in.status();
+  if (!opt_in.ok()) {
+    // The object still tiers by access; only the archive opt-in is unknown.
+    errors_.Record("(archive opt-in of entry " + std::to_string(e.id) + ")", opt_in.status());
+    opt_in = tiers::ArchiveOptIn{};
+  }
   auto step = tiers::NextTierStep(TierOf(e), e.last_access, e.size, *opt_in);
   if (!step) return Status::Ok();
   return txn.AddDue({.at = step->at, .id = e.id, .kind = std::uint8_t(DueKind::kTierStep)});
@@ -99,8 +104,15 @@ Status ShoalFs::ScheduleClassWork(Txn& txn, const Entry& e) {
 void ShoalFs::Bill(const Entry* before, const Entry* after, TimeNs now) {
   if (before != nullptr && before->kind != EntryKind::kFile) before = nullptr;
   if (after != nullptr && after->kind != EntryKind::kFile) after = nullptr;
-  if (before != nullptr && after != nullptr && before->class_since == after->class_since &&
-      ClassOf(*before) == ClassOf(*after)) {
+  // No early deletion for a change within the class (a restore, a tier
+  // move), nor for an empty object replaced by content: create, write and
+  // close are one PUT in S3's terms, whatever the clock did meanwhile.
+  const bool in_class = before != nullptr && after != nullptr &&
+                        before->class_since == after->class_since &&
+                        ClassOf(*before) == ClassOf(*after);
+  const bool fills_empty =
+      before != nullptr && after != nullptr && before->size == 0 && before->blob_id.empty();
+  if (in_class || fills_empty) {
     meter_->Replace(FootprintOf(*before), FootprintOf(*after), now);
     return;
   }
@@ -120,7 +132,7 @@ Status ShoalFs::ChangeStorageClass(Ino ino, StorageClass to) {
     return {Code::kNotSupported, "only objects have a storage class"};
   }
   if (ClassOf(*entry) == to) return Status::Ok();
-  if (NeedsRestore(*entry)) {
+  if (NeedsRestore(*entry, clock_.Now())) {
     return {Code::kInvalidObjectState,
             "The source object of the COPY action is not in the active tier and is only stored "
             "in Amazon Glacier " +
@@ -157,29 +169,35 @@ Status ShoalFs::ChangeStorageClass(Ino ino, StorageClass to) {
 
   TimeNs now = clock_.Now();
   std::optional<Entry> before, after;
-  Status s = meta_->Update([&](Txn& txn) -> Status {
-    before.reset();
-    after.reset();
-    auto found = ObjectIn(txn, ino);
-    if (!found.ok()) return found.status();
-    Entry e = std::move(found->entry);
-    const Location& where = found->where;
-    if (e.blob_id != entry->blob_id || e.md5 != entry->md5 || e.size != entry->size) {
-      return {Code::kInvalidRequest, "the object changed during the copy; try again"};
-    }
-    before = e;
-    e.blob_id = inline_content ? std::string() : blob.id;
-    e.stored_bytes = blob.stored_bytes;
-    Status c = inline_content ? txn.PutContent(e.id, blob.image) : txn.RemoveContent(e.id);
-    if (!c.ok()) return c;
-    EnterClass(e, to, now);
-    e.created = now;  // a copy is a new PUT: a new LastModified
-    e.ctime = now;
-    c = txn.Put(where.parent, where.name, e);
-    if (!c.ok()) return c;
-    after = e;
-    return ScheduleClassWork(txn, e);
-  });
+  Status s = meta_->Update(
+      [&](Txn& txn) -> Status {
+        before.reset();
+        after.reset();
+        auto found = ObjectIn(txn, ino);
+        if (!found.ok()) return found.status();
+        Entry e = std::move(found->entry);
+        const Location& where = found->where;
+        if (e.blob_id != entry->blob_id || e.md5 != entry->md5 || e.size != entry->size) {
+          return {Code::kInvalidRequest, "the object changed during the copy; try again"};
+        }
+        before = e;
+        e.blob_id = inline_content ? std::string() : blob.id;
+        e.stored_bytes = blob.stored_bytes;
+        Status c = inline_content ? txn.PutContent(e.id, blob.image) : txn.RemoveContent(e.id);
+        if (!c.ok()) return c;
+        EnterClass(e, to, now);
+        e.created = now;  // a copy is a new PUT: a new LastModified
+        e.ctime = now;
+        c = txn.Put(where.parent, where.name, e);
+        if (!c.ok()) return c;
+        after = e;
+        return ScheduleClassWork(txn, e);
+      },
+      [&] {
+        Bill(&*before, &*after, now);
+        meter_->Request(tiers::RequestKind::kCopy, to, now);
+        meter_->Retrieval(ClassOf(*before), before->size);
+      });
   if (!s.ok()) {
     if (!blob.id.empty() && !inline_content) (void)blobs_->Remove(blob.id);
     return s;
@@ -191,9 +209,6 @@ Status ShoalFs::ChangeStorageClass(Ino ino, StorageClass to) {
     inode->reader_blob.clear();
   }
   if (!before->blob_id.empty()) RemoveBlobAfterSync(before->blob_id);
-  Bill(&*before, &*after, now);
-  meter_->Request(tiers::RequestKind::kCopy, to, now);
-  meter_->Retrieval(ClassOf(*before), before->size);
   return Status::Ok();
 }
 
@@ -202,31 +217,35 @@ Status ShoalFs::RequestRestore(Ino ino, std::string_view value) {
   if (!req.ok()) return req.status();
   TimeNs now = clock_.Now();
   std::optional<Entry> before, after;
-  Status s = meta_->Update([&](Txn& txn) -> Status {
-    before.reset();
-    after.reset();
-    auto found = ObjectIn(txn, ino);
-    if (!found.ok()) {
-      if (found.status().code() != Code::kNoSuchKey) return found.status();
-      return {Code::kRestoreNotAllowed, "only objects can be restored"};
-    }
-    Entry e = std::move(found->entry);
-    const Location& where = found->where;
-    auto next =
-        tiers::RequestRestore(tiers::AdvanceRestore(RestoreOf(e), now), ArchiveOf(e), *req, now);
-    if (!next.ok()) return next.status();
-    before = e;
-    SetRestore(e, *next);
-    e.ctime = now;
-    Status c = txn.Put(where.parent, where.name, e);
-    if (!c.ok()) return c;
-    after = e;
-    return ScheduleClassWork(txn, e);
-  });
-  if (!s.ok()) return s;
-  Bill(&*before, &*after, now);
-  meter_->Restore(ClassOf(*after), req->tier, after->size);
-  return Status::Ok();
+  Status s = meta_->Update(
+      [&](Txn& txn) -> Status {
+        before.reset();
+        after.reset();
+        auto found = ObjectIn(txn, ino);
+        if (!found.ok()) {
+          if (found.status().code() != Code::kIsADirectory) return found.status();
+          return {Code::kRestoreNotAllowed, "only objects can be restored"};
+        }
+        Entry e = std::move(found->entry);
+        const Location& where = found->where;
+        auto next = tiers::RequestRestore(tiers::AdvanceRestore(RestoreOf(e), now), ArchiveOf(e),
+                                          *req, now);
+        if (!next.ok()) return next.status();
+        before = e;
+        SetRestore(e, *next);
+        e.ctime = now;
+        Status c = txn.Put(where.parent, where.name, e);
+        if (!c.ok()) return c;
+        after = e;
+        return ScheduleClassWork(txn, e);
+      },
+      [&] {
+        Bill(&*before, &*after, now);
+        // Extending a restored copy's days retrieves nothing: the request only.
+        const bool extends = RestoreOf(*before).phase == tiers::RestoreState::Phase::kDone;
+        meter_->Restore(ClassOf(*after), req->tier, extends ? 0 : after->size);
+      });
+  return s;
 }
 
 void ShoalFs::RecordAccess(Ino ino, const Entry& seen) {
@@ -239,86 +258,96 @@ void ShoalFs::RecordAccess(Ino ino, const Entry& seen) {
   if (tiers::AccessTierNeedsRestore(tier)) return;  // not readable: no access
   if (tier == tiers::AccessTier::kFrequent && now - seen.last_access < kAccessResolution) return;
   std::optional<Entry> before, after;
-  Status s = meta_->Update([&](Txn& txn) -> Status {
-    before.reset();
-    after.reset();
-    auto found = ObjectIn(txn, ino);
-    if (!found.ok()) {
-      return found.status().code() == Code::kNoSuchKey ? Status::Ok() : found.status();
-    }
-    Entry e = std::move(found->entry);
-    if (ClassOf(e) != StorageClass::kIntelligentTiering) return Status::Ok();
-    before = e;
-    e.last_access = now;
-    e.access_tier = static_cast<std::uint8_t>(tiers::TierOnAccess(TierOf(e)));
-    Status c = txn.Put(found->where.parent, found->where.name, e);
-    if (!c.ok()) return c;
-    after = e;
-    // Still Frequent: the pending step finds the newer access and waits.
-    return TierOf(*before) == TierOf(e) ? Status::Ok() : ScheduleClassWork(txn, e);
-  });
-  if (!s.ok()) {
-    errors_.Record("(access tracking of entry " + std::to_string(ino) + ")", s);
-    return;
-  }
-  if (before && after) Bill(&*before, &*after, now);
+  Status s = meta_->Update(
+      [&](Txn& txn) -> Status {
+        before.reset();
+        after.reset();
+        auto found = ObjectIn(txn, ino);
+        if (!found.ok()) {
+          return found.status().code() == Code::kNoSuchKey ? Status::Ok() : found.status();
+        }
+        Entry e = std::move(found->entry);
+        if (ClassOf(e) != StorageClass::kIntelligentTiering) return Status::Ok();
+        before = e;
+        e.last_access = now;
+        e.access_tier = static_cast<std::uint8_t>(tiers::TierOnAccess(TierOf(e)));
+        Status c = txn.Put(found->where.parent, found->where.name, e);
+        if (!c.ok()) return c;
+        after = e;
+        // Still Frequent: the pending step finds the newer access and waits.
+        return TierOf(*before) == TierOf(e) ? Status::Ok() : ScheduleClassWork(txn, e);
+      },
+      [&] {
+        if (before && after) Bill(&*before, &*after, now);
+      });
+  if (!s.ok()) errors_.Record("(access tracking of entry " + std::to_string(ino) + ")", s);
 }
 
 Status ShoalFs::RunDueItem(const store::DueItem& item) {
   std::optional<Entry> before, after;
-  Status s = meta_->Update([&](Txn& txn) -> Status {
-    before.reset();
-    after.reset();
-    Status r = txn.RemoveDue(item);
-    if (!r.ok()) return r;
-    auto where = txn.Locate(item.id);
-    if (!where.ok()) return where.status();
-    if (!*where || (*where)->is_dir) return Status::Ok();  // gone since
-    auto got = txn.Get((*where)->parent, (*where)->name, false);
-    if (!got.ok()) return got.status();
-    if (!*got || (*got)->id != item.id) return Status::Ok();
-    Entry e = **got;
-    switch (static_cast<DueKind>(item.kind)) {
-      case DueKind::kRestoreEvent: {
-        const tiers::RestoreState was = RestoreOf(e);
-        tiers::RestoreState now_state = tiers::AdvanceRestore(was, item.at);
-        if (now_state == was) return Status::Ok();
-        if (ArchiveOf(e) == tiers::ArchiveKind::kItArchiveAccess ||
-            ArchiveOf(e) == tiers::ArchiveKind::kItDeepArchiveAccess) {
-          // Intelligent-Tiering restores move the object back to Frequent.
-          if (now_state.phase == tiers::RestoreState::Phase::kDone) {
-            e.access_tier = static_cast<std::uint8_t>(tiers::AccessTier::kFrequent);
-            e.last_access = item.at;
+  Status s = meta_->Update(
+      [&](Txn& txn) -> Status {
+        before.reset();
+        after.reset();
+        Status r = txn.RemoveDue(item);
+        if (r.ok()) r = SaveClockIn(txn, item.at);  // a crash never undoes work done
+        if (!r.ok()) return r;
+        auto where = txn.Locate(item.id);
+        if (!where.ok()) return where.status();
+        if (!*where || (*where)->is_dir) return Status::Ok();  // gone since
+        auto got = txn.Get((*where)->parent, (*where)->name, false);
+        if (!got.ok()) return got.status();
+        if (!*got || (*got)->id != item.id) return Status::Ok();
+        Entry e = **got;
+        switch (static_cast<DueKind>(item.kind)) {
+          case DueKind::kRestoreEvent: {
+            const tiers::RestoreState was = RestoreOf(e);
+            tiers::RestoreState now_state = tiers::AdvanceRestore(was, item.at);
+            if (now_state == was) return Status::Ok();
+            if (ArchiveOf(e) == tiers::ArchiveKind::kItArchiveAccess ||
+                ArchiveOf(e) == tiers::ArchiveKind::kItDeepArchiveAccess) {
+              // Intelligent-Tiering restores move the object back to Frequent.
+              if (now_state.phase == tiers::RestoreState::Phase::kDone) {
+                e.access_tier = static_cast<std::uint8_t>(tiers::AccessTier::kFrequent);
+                e.last_access = item.at;
+              }
+            }
+            SetRestore(e, now_state);
+            break;
           }
+          case DueKind::kTierStep: {
+            if (ClassOf(e) != StorageClass::kIntelligentTiering) return Status::Ok();
+            // A restore under way brings the object back to Frequent when it
+            // completes, and the next step is scheduled from there.
+            if (RestoreOf(e).phase == tiers::RestoreState::Phase::kOngoing) return Status::Ok();
+            auto opt_in = OptInOf(txn, e);
+            if (!opt_in.ok()) {
+              errors_.Record("(archive opt-in of entry " + std::to_string(e.id) + ")",
+                             opt_in.status());
+              opt_in = tiers::ArchiveOptIn{};
+            }
+            auto step = tiers::NextTierStep(TierOf(e), e.last_access, e.size, *opt_in);
+            if (!step) return Status::Ok();
+            if (step->at > item.at) {  // accessed since this was scheduled
+              return txn.AddDue({.at = step->at, .id = e.id, .kind = item.kind});
+            }
+            e.access_tier = static_cast<std::uint8_t>(step->next);
+            // A move into an archive tier ends any earlier restore.
+            if (tiers::AccessTierNeedsRestore(step->next)) e.restore = {};
+            break;
+          }
+          default: return Status::Ok();  // a kind this version does not know
         }
-        SetRestore(e, now_state);
-        break;
-      }
-      case DueKind::kTierStep: {
-        if (ClassOf(e) != StorageClass::kIntelligentTiering) return Status::Ok();
-        auto opt_in = OptInOf(txn, e);
-        if (!opt_in.ok()) return opt_in.status();
-        auto step = tiers::NextTierStep(TierOf(e), e.last_access, e.size, *opt_in);
-        if (!step) return Status::Ok();
-        if (step->at > item.at) {  // accessed since this was scheduled
-          return txn.AddDue({.at = step->at, .id = e.id, .kind = item.kind});
-        }
-        e.access_tier = static_cast<std::uint8_t>(step->next);
-        // A move into an archive tier ends any earlier restore.
-        if (tiers::AccessTierNeedsRestore(step->next)) e.restore = {};
-        break;
-      }
-      default: return Status::Ok();  // a kind this version does not know
-    }
-    before = **got;
-    r = txn.Put((*where)->parent, (*where)->name, e);
-    if (!r.ok()) return r;
-    after = e;
-    return ScheduleClassWork(txn, e);
-  });
-  if (!s.ok()) return s;
-  if (before && after) Bill(&*before, &*after, item.at);
-  return Status::Ok();
+        before = **got;
+        r = txn.Put((*where)->parent, (*where)->name, e);
+        if (!r.ok()) return r;
+        after = e;
+        return ScheduleClassWork(txn, e);
+      },
+      [&] {
+        if (before && after) Bill(&*before, &*after, item.at);
+      });
+  return s;
 }
 
 }  // namespace shoal::fs

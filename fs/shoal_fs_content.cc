@@ -93,7 +93,7 @@ Result<std::shared_ptr<Staging>> ShoalFs::AcquireStaging(const std::shared_ptr<I
   std::shared_ptr<tiers::BlobReader> base;
   if (entry->size > 0 && !truncate) {
     // Changing part of an object needs its content: a GET of it.
-    if (NeedsRestore(*entry)) return ArchivedError(*entry);
+    if (NeedsRestore(*entry, clock_.Now())) return ArchivedError(*entry);
     auto reader = CommittedReader(inode, *entry);
     if (!reader.ok()) return reader.status();
     base = std::move(*reader);
@@ -143,44 +143,50 @@ Status ShoalFs::Commit(const std::shared_ptr<Inode>& inode) {
   std::string committed_key;
   bool gone = false;
   std::optional<Entry> before, after;
-  Status s = meta_->Update([&](Txn& txn) -> Status {
-    gone = false;
-    before.reset();
-    after.reset();
-    auto where = inodes_.Where(inode->ino);
-    if (!where || where->unlinked) {
-      gone = true;
-      return Status::Ok();
-    }
-    auto got = txn.Get(where->parent, where->name, false);
-    if (!got.ok()) return got.status();
-    if (!*got || (*got)->id != inode->ino) {
-      gone = true;
-      return Status::Ok();
-    }
-    Entry e = std::move(**got);
-    before = e;
-    old_blob = e.blob_id;
-    e.size = blob.size;
-    e.stored_bytes = blob.stored_bytes;
-    e.blob_id = inline_content ? std::string() : blob.id;
-    e.md5 = blob.md5;
-    Status c = inline_content ? txn.PutContent(e.id, blob.image) : txn.RemoveContent(e.id);
-    if (!c.ok()) return c;
-    committed_key = ContentKey(e);
-    e.mtime = snap->mtime;
-    if (snap->amended.mode) e.mode = *snap->amended.mode;
-    if (snap->amended.uid) e.uid = *snap->amended.uid;
-    if (snap->amended.gid) e.gid = *snap->amended.gid;
-    e.ctime = now;
-    e.created = now;
-    // A PUT without x-amz-storage-class: the mount's default class, afresh.
-    EnterClass(e, default_class_, now);
-    Status p = txn.Put(where->parent, where->name, e);
-    if (!p.ok()) return p;
-    after = e;
-    return ScheduleClassWork(txn, e);
-  });
+  Status s = meta_->Update(
+      [&](Txn& txn) -> Status {
+        gone = false;
+        before.reset();
+        after.reset();
+        auto where = inodes_.Where(inode->ino);
+        if (!where || where->unlinked) {
+          gone = true;
+          return Status::Ok();
+        }
+        auto got = txn.Get(where->parent, where->name, false);
+        if (!got.ok()) return got.status();
+        if (!*got || (*got)->id != inode->ino) {
+          gone = true;
+          return Status::Ok();
+        }
+        Entry e = std::move(**got);
+        before = e;
+        old_blob = e.blob_id;
+        e.size = blob.size;
+        e.stored_bytes = blob.stored_bytes;
+        e.blob_id = inline_content ? std::string() : blob.id;
+        e.md5 = blob.md5;
+        Status c = inline_content ? txn.PutContent(e.id, blob.image) : txn.RemoveContent(e.id);
+        if (!c.ok()) return c;
+        committed_key = ContentKey(e);
+        e.mtime = snap->mtime;
+        if (snap->amended.mode) e.mode = *snap->amended.mode;
+        if (snap->amended.uid) e.uid = *snap->amended.uid;
+        if (snap->amended.gid) e.gid = *snap->amended.gid;
+        e.ctime = now;
+        e.created = now;
+        // A PUT without x-amz-storage-class: the mount's default class, afresh.
+        EnterClass(e, default_class_, now);
+        Status p = txn.Put(where->parent, where->name, e);
+        if (!p.ok()) return p;
+        after = e;
+        return ScheduleClassWork(txn, e);
+      },
+      [&] {
+        if (gone) return;
+        Bill(&*before, &*after, now);
+        meter_->Request(tiers::RequestKind::kPut, default_class_, now);
+      });
   if (!s.ok() || gone) {
     if (!blob.id.empty() && !inline_content) (void)blobs_->Remove(blob.id);
     if (gone) st->MarkCommitted(snap->generation);  // written to a deleted file
@@ -201,8 +207,6 @@ Status ShoalFs::Commit(const std::shared_ptr<Inode>& inode) {
   if (!old_blob.empty() && old_blob != blob.id) RemoveBlobAfterSync(old_blob);
   st->MarkCommitted(snap->generation);
   stats_.AddCommit(blob.stored_bytes);
-  Bill(&*before, &*after, now);
-  meter_->Request(tiers::RequestKind::kPut, default_class_, now);
   return Status::Ok();
 }
 
@@ -273,7 +277,7 @@ Result<ShoalFs::Opened> ShoalFs::Open(Ino ino, int flags) {
     auto st = AcquireStaging(inode, (flags & O_TRUNC) != 0);
     if (!st.ok()) return st.status();
   } else {
-    if (NeedsRestore(*entry)) return ArchivedError(*entry);
+    if (NeedsRestore(*entry, clock_.Now())) return ArchivedError(*entry);
     auto reader = CommittedReader(inode, *entry);
     if (!reader.ok()) return reader.status();
     h->reader = std::move(*reader);

@@ -51,7 +51,7 @@ std::string_view EncryptionStatus(const Entry& e) {
 }
 
 void AppendInventoryRow(std::string& out, std::string_view bucket, std::string_view key,
-                        const Entry& e) {
+                        const Entry& e, TimeNs now) {
   const bool is_file = e.kind == EntryKind::kFile;
   const std::string etag = is_file ? HexEncode(e.md5) : "d41d8cd98f00b204e9800998ecf8427e";
   const std::string tier = is_file && ClassOf(e) == tiers::StorageClass::kIntelligentTiering
@@ -70,7 +70,7 @@ void AppendInventoryRow(std::string& out, std::string_view bucket, std::string_v
       tier,
       std::string(EncryptionStatus(e)),
       std::string(),
-      is_file ? std::string(tiers::InventoryRestoreStatus(RestoreOf(e))) : std::string()};
+      is_file ? std::string(tiers::InventoryRestoreStatus(RestoreAt(e, now))) : std::string()};
   bool first = true;
   for (const auto& f : fields) {
     if (!first) out.push_back(',');
@@ -148,11 +148,12 @@ Result<std::string> ShoalFs::InventoryCsv(const std::string& bucket) {
   std::string out =
       "Bucket,Key,VersionId,IsLatest,IsDeleteMarker,Size,LastModifiedDate,ETag,StorageClass,"
       "IntelligentTieringAccessTier,EncryptionStatus,SSEKMSKeyId,ObjectRestoreStatus\r\n";
+  const TimeNs now = clock_.Now();
   Status s = meta_->View([&](Txn& txn) {
     auto id = BucketId(txn, bucket);
     if (!id.ok()) return id.status();
     return ForEachObject(txn, *id, [&](const std::string& key, const Entry& e) {
-      AppendInventoryRow(out, bucket, key, e);
+      AppendInventoryRow(out, bucket, key, e, now);
       return Status::Ok();
     });
   });

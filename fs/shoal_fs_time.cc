@@ -2,6 +2,7 @@
 // MNT/.shoal/clock, advances, and the due work that runs, in time order, as
 // the clock passes it) and the bill (DESIGN §2.9: billing.json, prices.json),
 // both saved in the store.
+#include <algorithm>
 #include <chrono>
 
 #include "base/coding.h"
@@ -19,10 +20,18 @@ namespace {
 constexpr std::string_view kClockState = "clock";
 constexpr std::string_view kBillingState = "billing";
 constexpr std::string_view kPricesState = "prices";
-// How often a running clock looks for due work, and how often it saves
-// itself (a daemon crash loses at most this much simulated progress).
-constexpr auto kTickInterval = std::chrono::seconds(1);
-constexpr int kTicksPerSave = 10;
+// A running clock looks for due work at least this often, and wakes for
+// the next item at its time (but no sooner than kMinTick).
+constexpr auto kMaxTick = std::chrono::seconds(1);
+constexpr auto kMinTick = std::chrono::milliseconds(1);
+// How often a running clock saves itself with the bill. (Due work saves the
+// clock in its own transaction, and the clock resumes no earlier than the
+// newest time an entry records, so a crash never undoes what was done.)
+constexpr auto kSaveInterval = std::chrono::seconds(10);
+
+TimeNs DecodeClock(std::string_view value) {
+  return static_cast<TimeNs>(LoadFixed64(reinterpret_cast<const unsigned char*>(value.data())));
+}
 
 }  // namespace
 
@@ -38,8 +47,7 @@ Status ShoalFs::StartClock(const Options& options) {
   TimeNs saved_until = 0;
   if (saved) {
     if (saved->size() != 8) return Corrupt("saved clock has the wrong size");
-    saved_until =
-        static_cast<TimeNs>(LoadFixed64(reinterpret_cast<const unsigned char*>(saved->data())));
+    saved_until = DecodeClock(*saved);
     if (options.clock_start && *options.clock_start < saved_until) {
       return InvalidArgument("the store's clock is already at " + FormatIso8601(saved_until) +
                              " and never goes backwards: mount with a later --clock, or "
@@ -51,16 +59,26 @@ Status ShoalFs::StartClock(const Options& options) {
     if (!s.ok()) return s;
   }
   if (!saved) saved_until = clock_.Now();
-  mount_time_ = clock_.Now();
-  s = StartBilling(saved_until);
+  TimeNs newest = 0;
+  s = StartBilling(saved_until, &newest);
   if (!s.ok()) return s;
+  if (newest > clock_.Now()) {
+    // The daemon died after its last save: resume after what it did.
+    if (options.clock_start) {
+      return InvalidArgument("the store holds changes made at " + FormatIso8601(newest) +
+                             ", and the clock never goes backwards: mount with a later --clock, "
+                             "or without --clock to resume it");
+    }
+    s = clock_.AdvanceTo(newest);
+    if (!s.ok()) return s;
+  }
+  mount_time_ = clock_.Now();
   {
     // Work that fell due while the store was not mounted runs now.
     MutexLock lock(advance_mu_);
     s = RunDueUpTo(clock_.Now());
+    if (s.ok()) s = SaveSimulation();
   }
-  if (!s.ok()) return s;
-  s = SaveSimulation();
   if (!s.ok()) return s;
   clock_started_ = true;
   ticker_ = std::thread([this] { Tick(); });
@@ -69,14 +87,21 @@ Status ShoalFs::StartClock(const Options& options) {
 
 Status ShoalFs::SaveSimulation() {
   const TimeNs now = clock_.Now();
-  std::string clock;
-  PutFixed64(clock, static_cast<std::uint64_t>(now));
   std::string bill = meter_->SaveState(now);
   return meta_->Update([&](store::Txn& txn) {
-    Status s = txn.PutState(kClockState, clock);
+    Status s = SaveClockIn(txn, now);
     if (!s.ok()) return s;
     return txn.PutState(kBillingState, bill);
   });
+}
+
+Status ShoalFs::SaveClockIn(store::Txn& txn, TimeNs t) {
+  auto stored = txn.GetState(kClockState);
+  if (!stored.ok()) return stored.status();
+  if (*stored && (*stored)->size() == 8 && DecodeClock(**stored) >= t) return Status::Ok();
+  std::string value;
+  PutFixed64(value, static_cast<std::uint64_t>(t));
+  return txn.PutState(kClockState, value);
 }
 
 Status ShoalFs::ApplyClockCommand(std::string_view data) {
@@ -93,7 +118,11 @@ Status ShoalFs::ApplyClockCommand(std::string_view data) {
     if (cmd->rate) {
       s = clock_.SetRate(*cmd->rate);
     } else if (cmd->advance_by) {
-      s = AdvanceClockTo(clock_.Now() + *cmd->advance_by);
+      TimeNs to = 0;
+      if (__builtin_add_overflow(clock_.Now(), *cmd->advance_by, &to)) {
+        return InvalidArgument("the clock cannot go past 2262-04-11, the end of its range");
+      }
+      s = AdvanceClockTo(to);
     } else {
       s = AdvanceClockTo(*cmd->move_to);
     }
@@ -146,21 +175,41 @@ Status ShoalFs::RunDueUpTo(TimeNs limit) {
   }
 }
 
+std::chrono::nanoseconds ShoalFs::NextTickWait() {
+  const double rate = clock_.rate();
+  if (rate == 0) return kMaxTick;
+  std::optional<store::DueItem> item;
+  Status s = meta_->View([&](store::Txn& txn) {
+    auto got = txn.FirstDue();
+    if (!got.ok()) return got.status();
+    item = *got;
+    return Status::Ok();
+  });
+  if (!s.ok() || !item) return kMaxTick;
+  const double real_ns = static_cast<double>(item->at - clock_.Now()) / rate;
+  if (real_ns <= static_cast<double>(kMinTick.count()) * 1e6) return kMinTick;
+  if (real_ns >= static_cast<double>(kMaxTick.count()) * 1e9) return kMaxTick;
+  return std::chrono::nanoseconds(static_cast<std::int64_t>(real_ns));
+}
+
 void ShoalFs::Tick() {
-  int ticks = 0;
-  std::unique_lock<std::mutex> lock(ticker_mu_);
-  while (!ticker_stop_) {
-    ticker_cv_.wait_for(lock, kTickInterval);
-    if (ticker_stop_) break;
-    if (clock_.rate() == 0) continue;
-    lock.unlock();
+  auto last_save = std::chrono::steady_clock::now();
+  for (;;) {
+    const std::chrono::nanoseconds wait = NextTickWait();
     {
-      MutexLock advance(advance_mu_);
-      Status s = RunDueUpTo(clock_.Now());
-      if (!s.ok()) errors_.Record("(due work)", s);
+      std::unique_lock<std::mutex> lock(ticker_mu_);
+      if (!ticker_stop_) ticker_cv_.wait_for(lock, wait);
+      if (ticker_stop_) return;
     }
-    if (++ticks % kTicksPerSave == 0) (void)SaveSimulation();
-    lock.lock();
+    if (clock_.rate() == 0) continue;
+    MutexLock advance(advance_mu_);
+    Status s = RunDueUpTo(clock_.Now());
+    if (!s.ok()) errors_.Record("(due work)", s);
+    if (std::chrono::steady_clock::now() - last_save >= kSaveInterval) {
+      s = SaveSimulation();
+      if (!s.ok()) errors_.Record("(saving the clock)", s);
+      last_save = std::chrono::steady_clock::now();
+    }
   }
 }
 
@@ -173,7 +222,7 @@ void ShoalFs::StopTicker() {
   if (ticker_.joinable()) ticker_.join();
 }
 
-Status ShoalFs::StartBilling(TimeNs saved_until) {
+Status ShoalFs::StartBilling(TimeNs saved_until, TimeNs* newest) {
   std::optional<std::string> prices_json, saved_bill;
   Status s = meta_->View([&](Txn& txn) {
     auto p = txn.GetState(kPricesState);
@@ -199,7 +248,11 @@ Status ShoalFs::StartBilling(TimeNs saved_until) {
   }
   return meta_->View([&](Txn& txn) {
     return txn.ScanAll([&](store::EntryId, std::string_view, bool, Result<Entry> e) {
-      if (e.ok() && e->kind == EntryKind::kFile) meter_->Add(FootprintOf(*e), counted_from);
+      if (!e.ok()) return Status::Ok();  // fsck names it
+      // Times the daemon stamps (not mtime, which utimens may set anywhere).
+      *newest = std::max(
+          {*newest, e->ctime, e->created, e->class_since, e->last_access, e->restore.requested});
+      if (e->kind == EntryKind::kFile) meter_->Add(FootprintOf(*e), counted_from);
       return Status::Ok();
     });
   });
@@ -221,10 +274,9 @@ Status ShoalFs::ReplacePrices(std::string_view json) {
   auto prices = tiers::ParsePrices(json);
   if (!prices.ok()) return prices.status();
   std::string canonical = prices->ToJson();
-  Status s = meta_->Update([&](Txn& txn) { return txn.PutState(kPricesState, canonical); });
-  if (!s.ok()) return s;
-  meter_->SetPrices(std::move(*prices), clock_.Now());
-  return Status::Ok();
+  // The meter changes tables in commit order, so it uses what is stored.
+  return meta_->Update([&](Txn& txn) { return txn.PutState(kPricesState, canonical); },
+                       [&] { meter_->SetPrices(*prices, clock_.Now()); });
 }
 
 }  // namespace shoal::fs

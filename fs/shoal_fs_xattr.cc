@@ -57,7 +57,7 @@ Result<std::string> ShoalFs::GetXattr(Ino ino, std::string_view name) {
     if (name == "user.s3.storage_class") return e->storage_class;
     if (name == "user.s3.sse") return e->sse;
     if (name == "user.s3.restore") {
-      std::string header = tiers::RestoreHeader(RestoreOf(*e));
+      std::string header = tiers::RestoreHeader(RestoreAt(*e, clock_.Now()));
       if (header.empty()) return Status(Code::kNoSuchAttribute, "no restore was requested");
       return header;
     }
@@ -79,7 +79,7 @@ Result<std::string> ShoalFs::ListXattr(Ino ino) {
       out += n;
       out += '\0';
     }
-    if (e->restore.phase != 0) {
+    if (RestoreAt(*e, clock_.Now()).phase != tiers::RestoreState::Phase::kNone) {
       out += "user.s3.restore";
       out += '\0';
     }

@@ -81,26 +81,32 @@ void AppendInventoryRow(std::string& out, std::string_view bucket, std::string_v
 }
 
 // Calls fn(key, entry) for every object of `bucket` (files and directory
-// markers) in S3 key order.
+// markers) in S3 key order: depth first, each directory listed in batches.
 Status ForEachObject(Txn& txn, store::EntryId bucket,
                      const std::function<Status(const std::string&, const Entry&)>& fn) {
   struct Frame {
     store::EntryId dir;
     std::string prefix;
+    std::vector<store::Child> batch;
+    std::size_t next = 0;
     std::optional<Txn::Cursor> after;
   };
   std::vector<Frame> stack;
-  stack.push_back({bucket, "", std::nullopt});
+  stack.push_back({.dir = bucket, .prefix = "", .batch = {}, .next = 0, .after = std::nullopt});
   while (!stack.empty()) {
     Frame& top = stack.back();
-    auto batch = txn.List(top.dir, top.after, 1);
-    if (!batch.ok()) return batch.status();
-    if (batch->empty()) {
-      stack.pop_back();
-      continue;
+    if (top.next == top.batch.size()) {
+      auto batch = txn.List(top.dir, top.after, kListBatch);
+      if (!batch.ok()) return batch.status();
+      if (batch->empty()) {
+        stack.pop_back();
+        continue;
+      }
+      top.batch = std::move(*batch);
+      top.next = 0;
+      top.after = Txn::Cursor{top.batch.back().name, top.batch.back().entry.is_dir()};
     }
-    const store::Child& c = batch->front();
-    top.after = Txn::Cursor{c.name, c.entry.is_dir()};
+    const store::Child& c = top.batch[top.next++];
     if (c.damaged) continue;  // fsck names it; the listing goes on
     std::string key = top.prefix + c.name;
     if (c.entry.is_dir()) {
@@ -109,7 +115,9 @@ Status ForEachObject(Txn& txn, store::EntryId bucket,
         Status s = fn(key, c.entry);
         if (!s.ok()) return s;
       }
-      stack.push_back({c.entry.id, key, std::nullopt});
+      // `top` is invalidated by the push; nothing below uses it.
+      stack.push_back(
+          {.dir = c.entry.id, .prefix = key, .batch = {}, .next = 0, .after = std::nullopt});
     } else if (c.entry.kind == EntryKind::kFile) {
       Status s = fn(key, c.entry);
       if (!s.ok()) return s;

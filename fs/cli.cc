@@ -86,6 +86,10 @@ bool ApplyFlag(const std::string& name, bool value, MountArgs& args, std::string
 // Options that take a value (--name=value, or "name": "value" in --config).
 bool ApplyValue(const std::string& name, const std::string& value, MountArgs& args,
                 std::string& error) {
+  if (name == "foreground" || name == "allow-other") {
+    error = "--" + name + " takes no value (in --config: true or false)";
+    return false;
+  }
   if (name == "clock") {
     if (value == "now") {
       args.fs.clock_start = SystemClock().Now();

@@ -82,7 +82,7 @@ refused "--clock that is not a time" "not a time" -- "$SHOAL" mount "$S1" "$M1" 
 refused "--clock-rate below 0" "not a clock rate" -- "$SHOAL" mount "$S1" "$M1" --clock-rate=-1
 refused "--default-storage-class that S3 lacks" "not a storage class" -- \
   "$SHOAL" mount "$S1" "$M1" --default-storage-class=COLD
-refused "unknown option with a value" -- "$SHOAL" mount "$S1" "$M1" --allow-other=yes
+refused "a flag given a value" "takes no value" -- "$SHOAL" mount "$S1" "$M1" --allow-other=yes
 refused "single-dash option" -- "$SHOAL" mount -x "$S1" "$M1"
 refused "mount without a mountpoint" -- "$SHOAL" mount "$S1"
 refused "mount with three operands" -- "$SHOAL" mount "$S1" "$M1" "$WORK/extra"
@@ -212,9 +212,20 @@ check "the data is there" grep -qx "from s1" "$M1/bkt/f"
 check "umount" umount_store "$M1"
 refused "--config with malformed JSON" -- "$SHOAL" mount "$S1" "$M1" --config="$WORK/broken.json"
 refused "--config with an unknown option" -- "$SHOAL" mount "$S1" "$M1" --config="$WORK/unknown.json"
-refused "--config with a wrongly typed value" -- "$SHOAL" mount "$S1" "$M1" --config="$WORK/wrongtype.json"
+refused "--config with a wrongly typed value" "true or false" -- \
+  "$SHOAL" mount "$S1" "$M1" --config="$WORK/wrongtype.json"
 refused "--config naming a missing file" -- "$SHOAL" mount "$S1" "$M1" --config="$WORK/missing.json"
+echo '{"clock-rate": 0, "default-storage-class": "GLACIER_IR"}' >"$WORK/rate.json"
+echo '{"clock-rate": "fast"}' >"$WORK/badrate.json"
+refused "--config with a bad clock rate" "not a clock rate" -- \
+  "$SHOAL" mount "$S1" "$M1" --config="$WORK/badrate.json"
 check "nothing mounted by the refused configs" not_mounted "$M1"
+check "mount with --config of clock and class values, and --clock on the command line" \
+  mount_store "$WORK/s5" "$M1" --config="$WORK/rate.json" --clock=2027-03-01T00:00:00Z
+check "the clock starts there and is frozen" \
+  bash -c "sleep 1.1; [[ \$(cat '$M1/.shoal/clock') == 2027-03-01T00:00:00Z ]]"
+check "new objects take the configured class" bash -c "mkdir '$M1/cfg' && echo x >'$M1/cfg/f' && [[ \$(getfattr --absolute-names --only-values -n user.s3.storage_class '$M1/cfg/f') == GLACIER_IR ]]"
+check "umount" umount_store "$M1"
 
 echo "== fusermount3 -u"
 check "mount s1 on m1" mount_store "$S1" "$M1"

@@ -307,6 +307,7 @@ Result<ShoalFs::Created> ShoalFs::Create(const Caller& who, Ino parent, std::str
     inodes_.Forget(attr->st_ino, 1);
     return opened.status();
   }
+  opened->handle->created = true;
   return Created{.attr = *attr, .handle = opened->handle};
 }
 
@@ -399,6 +400,10 @@ Status ShoalFs::Release(Handle* h) {
   std::unique_ptr<Handle> owned(h);
   if (h->control) return ApplyControlWrite(h);
   Status s = h->writable ? ReleaseStaging(h->inode) : Status::Ok();
+  // A written file's PUT was counted by its commit; `touch` makes one too.
+  if (s.ok() && h->created && !h->wrote.load(std::memory_order_relaxed)) {
+    meter_->Request(tiers::RequestKind::kPut, default_class_, clock_.Now());
+  }
   if (inodes_.Closed(h->ino)) {
     // Closed everywhere: let the reader (its descriptor, index and cached
     // chunk) go, so memory and descriptors follow open files, not every

@@ -363,6 +363,12 @@ equals "the bill counts exactly the objects there are" "$(find "$MNT/running" -t
   bill '[.storage[] | select(.item == "data") | .objects] | add'
 check "overwriting within 30 days pays STANDARD_IA's early deletion" \
   bash -c "jq -e '[.early_deletion[] | select(.class == \"STANDARD_IA\")] | length == 1' '$MNT/.shoal/billing.json' >/dev/null"
+puts() { bill '[.requests[] | select(.kind == "PUT") | .count] | add'; }
+n=$(puts)
+touch "$MNT/running/empty"
+equals "touch of a new file is one PUT" $((n + 1)) puts
+cp "$WORK/big.bin" "$MNT/running/one-put"
+equals "cp of 300 KB is one PUT" $((n + 2)) puts
 echo stamp >"$MNT/running/stamp"
 stamped=$(inv running stamp LastModifiedDate)
 pid=$(daemon_pid "$S4")

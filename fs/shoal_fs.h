@@ -155,7 +155,7 @@ class ShoalFs {
   Status StartClock(const Options& options);
   Status ApplyClockCommand(std::string_view text);
   // Runs due items up to `limit`, earliest first, moving the clock to each
-  // item's time before running it.
+  // item's time before running it; many items share one transaction.
   Status RunDueUpTo(TimeNs limit) REQUIRES(advance_mu_);
   // Saves the clock and the bill.
   Status SaveSimulation() REQUIRES(advance_mu_);
@@ -168,8 +168,15 @@ class ShoalFs {
   void StopTicker();
 
   // Storage classes (shoal_fs_classes.cc).
-  // Runs one due item and consumes it.
-  Status RunDueItem(const store::DueItem& item);
+  // An object's change made by due work, for the meter once it commits.
+  struct DueChange {
+    store::Entry before;
+    store::Entry after;
+    TimeNs at = 0;
+  };
+  // Runs one due item in `txn` and consumes it; a change it makes is
+  // appended to `changes`.
+  Status RunDueItemIn(store::Txn& txn, const store::DueItem& item, std::vector<DueChange>& changes);
   // Copies the object in place into class `to` (a re-encode into that
   // tier); InvalidObjectState if it is archived and not restored.
   Status ChangeStorageClass(Ino ino, tiers::StorageClass to);

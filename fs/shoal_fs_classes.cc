@@ -283,71 +283,59 @@ void ShoalFs::RecordAccess(Ino ino, const Entry& seen) {
   if (!s.ok()) errors_.Record("(access tracking of entry " + std::to_string(ino) + ")", s);
 }
 
-Status ShoalFs::RunDueItem(const store::DueItem& item) {
-  std::optional<Entry> before, after;
-  Status s = meta_->Update(
-      [&](Txn& txn) -> Status {
-        before.reset();
-        after.reset();
-        Status r = txn.RemoveDue(item);
-        if (r.ok()) r = SaveClockIn(txn, item.at);  // a crash never undoes work done
-        if (!r.ok()) return r;
-        auto where = txn.Locate(item.id);
-        if (!where.ok()) return where.status();
-        if (!*where || (*where)->is_dir) return Status::Ok();  // gone since
-        auto got = txn.Get((*where)->parent, (*where)->name, false);
-        if (!got.ok()) return got.status();
-        if (!*got || (*got)->id != item.id) return Status::Ok();
-        Entry e = **got;
-        switch (static_cast<DueKind>(item.kind)) {
-          case DueKind::kRestoreEvent: {
-            const tiers::RestoreState was = RestoreOf(e);
-            tiers::RestoreState now_state = tiers::AdvanceRestore(was, item.at);
-            if (now_state == was) return Status::Ok();
-            if (ArchiveOf(e) == tiers::ArchiveKind::kItArchiveAccess ||
-                ArchiveOf(e) == tiers::ArchiveKind::kItDeepArchiveAccess) {
-              // Intelligent-Tiering restores move the object back to Frequent.
-              if (now_state.phase == tiers::RestoreState::Phase::kDone) {
-                e.access_tier = static_cast<std::uint8_t>(tiers::AccessTier::kFrequent);
-                e.last_access = item.at;
-              }
-            }
-            SetRestore(e, now_state);
-            break;
-          }
-          case DueKind::kTierStep: {
-            if (ClassOf(e) != StorageClass::kIntelligentTiering) return Status::Ok();
-            // A restore under way brings the object back to Frequent when it
-            // completes, and the next step is scheduled from there.
-            if (RestoreOf(e).phase == tiers::RestoreState::Phase::kOngoing) return Status::Ok();
-            auto opt_in = OptInOf(txn, e);
-            if (!opt_in.ok()) {
-              errors_.Record("(archive opt-in of entry " + std::to_string(e.id) + ")",
-                             opt_in.status());
-              opt_in = tiers::ArchiveOptIn{};
-            }
-            auto step = tiers::NextTierStep(TierOf(e), e.last_access, e.size, *opt_in);
-            if (!step) return Status::Ok();
-            if (step->at > item.at) {  // accessed since this was scheduled
-              return txn.AddDue({.at = step->at, .id = e.id, .kind = item.kind});
-            }
-            e.access_tier = static_cast<std::uint8_t>(step->next);
-            // A move into an archive tier ends any earlier restore.
-            if (tiers::AccessTierNeedsRestore(step->next)) e.restore = {};
-            break;
-          }
-          default: return Status::Ok();  // a kind this version does not know
+Status ShoalFs::RunDueItemIn(Txn& txn, const store::DueItem& item,
+                             std::vector<DueChange>& changes) {
+  Status r = txn.RemoveDue(item);
+  if (!r.ok()) return r;
+  auto where = txn.Locate(item.id);
+  if (!where.ok()) return where.status();
+  if (!*where || (*where)->is_dir) return Status::Ok();  // gone since
+  auto got = txn.Get((*where)->parent, (*where)->name, false);
+  if (!got.ok()) return got.status();
+  if (!*got || (*got)->id != item.id) return Status::Ok();
+  Entry e = **got;
+  switch (static_cast<DueKind>(item.kind)) {
+    case DueKind::kRestoreEvent: {
+      const tiers::RestoreState was = RestoreOf(e);
+      tiers::RestoreState now_state = tiers::AdvanceRestore(was, item.at);
+      if (now_state == was) return Status::Ok();
+      if (ArchiveOf(e) == tiers::ArchiveKind::kItArchiveAccess ||
+          ArchiveOf(e) == tiers::ArchiveKind::kItDeepArchiveAccess) {
+        // Intelligent-Tiering restores move the object back to Frequent.
+        if (now_state.phase == tiers::RestoreState::Phase::kDone) {
+          e.access_tier = static_cast<std::uint8_t>(tiers::AccessTier::kFrequent);
+          e.last_access = item.at;
         }
-        before = **got;
-        r = txn.Put((*where)->parent, (*where)->name, e);
-        if (!r.ok()) return r;
-        after = e;
-        return ScheduleClassWork(txn, e);
-      },
-      [&] {
-        if (before && after) Bill(&*before, &*after, item.at);
-      });
-  return s;
+      }
+      SetRestore(e, now_state);
+      break;
+    }
+    case DueKind::kTierStep: {
+      if (ClassOf(e) != StorageClass::kIntelligentTiering) return Status::Ok();
+      // A restore under way brings the object back to Frequent when it
+      // completes, and the next step is scheduled from there.
+      if (RestoreOf(e).phase == tiers::RestoreState::Phase::kOngoing) return Status::Ok();
+      auto opt_in = OptInOf(txn, e);
+      if (!opt_in.ok()) {
+        errors_.Record("(archive opt-in of entry " + std::to_string(e.id) + ")", opt_in.status());
+        opt_in = tiers::ArchiveOptIn{};
+      }
+      auto step = tiers::NextTierStep(TierOf(e), e.last_access, e.size, *opt_in);
+      if (!step) return Status::Ok();
+      if (step->at > item.at) {  // accessed since this was scheduled
+        return txn.AddDue({.at = step->at, .id = e.id, .kind = item.kind});
+      }
+      e.access_tier = static_cast<std::uint8_t>(step->next);
+      // A move into an archive tier ends any earlier restore.
+      if (tiers::AccessTierNeedsRestore(step->next)) e.restore = {};
+      break;
+    }
+    default: return Status::Ok();  // a kind this version does not know
+  }
+  r = txn.Put((*where)->parent, (*where)->name, e);
+  if (!r.ok()) return r;
+  changes.push_back({.before = **got, .after = e, .at = item.at});
+  return ScheduleClassWork(txn, e);
 }
 
 }  // namespace shoal::fs

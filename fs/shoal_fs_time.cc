@@ -28,6 +28,8 @@ constexpr auto kMinTick = std::chrono::milliseconds(1);
 // clock in its own transaction, and the clock resumes no earlier than the
 // newest time an entry records, so a crash never undoes what was done.)
 constexpr auto kSaveInterval = std::chrono::seconds(10);
+// Due items run per write transaction: one commit (and sync) for many.
+constexpr std::size_t kDueBatch = 512;
 
 TimeNs DecodeClock(std::string_view value) {
   return static_cast<TimeNs>(LoadFixed64(reinterpret_cast<const unsigned char*>(value.data())));
@@ -150,28 +152,58 @@ Status ShoalFs::AdvanceClockTo(TimeNs t) {
 }
 
 Status ShoalFs::RunDueUpTo(TimeNs limit) {
+  // After a batch fails, items run one per transaction up to the one that
+  // failed, which is then retried alone and, if it fails again, dropped.
+  std::optional<store::DueItem> suspect;
   for (;;) {
-    std::optional<store::DueItem> item;
-    Status s = meta_->View([&](store::Txn& txn) {
-      auto got = txn.FirstDue();
-      if (!got.ok()) return got.status();
-      item = *got;
-      return Status::Ok();
-    });
+    const std::size_t batch = suspect ? 1 : kDueBatch;
+    std::vector<DueChange> changes;
+    std::optional<store::DueItem> current;
+    bool more = false;
+    Status s = meta_->Update(
+        [&](store::Txn& txn) -> Status {
+          changes.clear();
+          more = false;
+          std::optional<TimeNs> ran;
+          for (std::size_t n = 0; n < batch; ++n) {
+            auto first = txn.FirstDue();
+            if (!first.ok()) return first.status();
+            current = *first;
+            if (!current || current->at > limit) {
+              current.reset();
+              return ran ? SaveClockIn(txn, *ran) : Status::Ok();
+            }
+            if (current->at > clock_.Now()) {
+              Status a = clock_.AdvanceTo(current->at);
+              if (!a.ok()) return a;
+            }
+            Status r = RunDueItemIn(txn, *current, changes);
+            if (!r.ok()) return r;
+            ran = current->at;
+          }
+          more = true;
+          // A crash never undoes work done: the clock is saved with it.
+          return SaveClockIn(txn, *ran);
+        },
+        [&] {
+          for (const DueChange& c : changes) Bill(&c.before, &c.after, c.at);
+        });
+    if (s.ok()) {
+      if (suspect && current && *current == *suspect) suspect.reset();
+      if (!more) return Status::Ok();
+      continue;
+    }
+    if (!current) return s;  // not an item's fault
+    if (!suspect) {
+      suspect = current;
+      continue;
+    }
+    // Work that cannot run (damaged metadata, a full disk) is reported and
+    // dropped, so one bad item cannot stop the clock forever.
+    errors_.Record("(due work for entry " + std::to_string(current->id) + ")", s);
+    s = meta_->Update([&](store::Txn& txn) { return txn.RemoveDue(*current); });
     if (!s.ok()) return s;
-    if (!item || item->at > limit) return Status::Ok();
-    if (item->at > clock_.Now()) {
-      s = clock_.AdvanceTo(item->at);
-      if (!s.ok()) return s;
-    }
-    s = RunDueItem(*item);
-    if (!s.ok()) {
-      // Work that cannot run (damaged metadata, a full disk) is reported
-      // and dropped, so one bad item cannot stop the clock forever.
-      errors_.Record("(due work for entry " + std::to_string(item->id) + ")", s);
-      s = meta_->Update([&](store::Txn& txn) { return txn.RemoveDue(*item); });
-      if (!s.ok()) return s;
-    }
+    suspect.reset();
   }
 }
 

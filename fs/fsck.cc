@@ -100,26 +100,34 @@ int RunFsck(const std::string& store_path, std::ostream& out, std::ostream& err)
   std::vector<std::string> problems;
   std::size_t buckets = 0, dirs = 0, symlinks = 0;
   Status s = (*meta)->View([&](store::Txn& txn) {
-    return txn.ScanAll(
-        [&](EntryId parent, std::string_view name, bool dir_key, Result<Entry> e) -> Status {
-          if (!e.ok()) {
-            problems.push_back("metadata of '" + std::string(name) + "' (in directory #" +
-                               std::to_string(parent) + ") is damaged: " + e.status().message());
-            return Status::Ok();
-          }
-          if (dir_key != e->is_dir()) {
-            problems.push_back("metadata of '" + std::string(name) + "' disagrees about its kind");
-          }
-          nodes[e->id] = Node{parent, std::string(name)};
-          is_dir[e->id] = e->is_dir();
-          switch (e->kind) {
-            case store::EntryKind::kBucket: ++buckets; break;
-            case store::EntryKind::kDirectory: ++dirs; break;
-            case store::EntryKind::kSymlink: ++symlinks; break;
-            case store::EntryKind::kFile: objects.emplace_back(e->id, std::move(*e)); break;
-          }
-          return Status::Ok();
-        });
+    return txn.ScanAll([&](EntryId parent, std::string_view name, bool dir_key,
+                           Result<Entry> e) -> Status {
+      if (!e.ok()) {
+        problems.push_back("metadata of '" + std::string(name) + "' (in directory #" +
+                           std::to_string(parent) + ") is damaged: " + e.status().message());
+        return Status::Ok();
+      }
+      if (dir_key != e->is_dir()) {
+        problems.push_back("metadata of '" + std::string(name) + "' disagrees about its kind");
+      }
+      nodes[e->id] = Node{parent, std::string(name)};
+      is_dir[e->id] = e->is_dir();
+      // Due work finds its entry by id: a missing or wrong location
+      // would silently lose a restore or a tier move.
+      auto where = txn.Locate(e->id);
+      if (!where.ok() || !*where || (*where)->parent != parent || (*where)->name != name ||
+          (*where)->is_dir != dir_key) {
+        problems.push_back("the location record of '" + std::string(name) + "' (in directory #" +
+                           std::to_string(parent) + ") is missing or wrong");
+      }
+      switch (e->kind) {
+        case store::EntryKind::kBucket: ++buckets; break;
+        case store::EntryKind::kDirectory: ++dirs; break;
+        case store::EntryKind::kSymlink: ++symlinks; break;
+        case store::EntryKind::kFile: objects.emplace_back(e->id, std::move(*e)); break;
+      }
+      return Status::Ok();
+    });
   });
   if (!s.ok()) {
     out << "shoal fsck: cannot scan metadata: " << s.ToString() << "\n";

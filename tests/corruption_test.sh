@@ -33,6 +33,12 @@ seq 1 500 >"$B/flipped-inline"
 echo "metadata victim" >"$B/flipped-entry"
 cp "$WORK/victim" "$B/flipped-big-entry"  # its blob must outlive the damage
 inline_id=$(stat -c %i "$B/flipped-inline")
+# An intact object whose location record (found by id, for due work) is
+# damaged: it still reads, and fsck names it.
+seq 1 200 >"$WORK/relocated"
+cp "$WORK/relocated" "$B/relocated"
+KEEP[relocated]=$(sha "$WORK/relocated")
+relocated_id=$(stat -c %i "$B/relocated")
 check "the two blob victims have a blob file each" test "$(wc -w <<<"${blob[*]}")" = 2
 check "unmount" umount_store
 
@@ -62,6 +68,8 @@ EOF
 }
 check "flip a byte of the inline content of flipped-inline" \
   flip_value contents "$(printf '%016x' "$inline_id")"
+check "flip a byte of the location record of relocated" \
+  flip_value locations "$(printf '%016x' "$relocated_id")"
 check "flip a byte of the entry of flipped-entry" \
   flip_value entries "$(printf 'flipped-entry' | od -An -tx1 | tr -d ' \n')"
 check "flip a byte of the entry of flipped-big-entry" \
@@ -100,8 +108,10 @@ done
 for v in flipped-entry flipped-big-entry; do
   check "fsck names the damaged entry $v" grep -q "^DAMAGED .*'$v'" <<<"$fsck_out"
 done
-check "fsck names nothing else" test "$(grep -c '^DAMAGED' <<<"$fsck_out")" = 5
+check "fsck names the damaged location of relocated" \
+  grep -q "^DAMAGED the location record of 'relocated'" <<<"$fsck_out"
+check "fsck names nothing else" test "$(grep -c '^DAMAGED' <<<"$fsck_out")" = 6
 [[ $fsck_rc == 1 ]] || echo "$fsck_out" | sed 's/^/       /'
-echo "corruption_test: 5 corruptions injected, $(grep -c '^DAMAGED' <<<"$fsck_out") detected by fsck"
+echo "corruption_test: 6 corruptions injected, $(grep -c '^DAMAGED' <<<"$fsck_out") detected by fsck"
 
 finish

@@ -88,6 +88,14 @@ Status SimClock::AdvanceTo(TimeNs t) {
   return Status::Ok();
 }
 
+void SimClock::CatchUpTo(TimeNs t) {
+  MutexLock lock(mu_);
+  if (t <= NowLocked()) return;
+  anchor_sim_ = t;
+  anchor_real_ = elapsed_.Now();
+  last_ = t;
+}
+
 Status SimClock::SetRate(double rate) {
   if (!(rate >= 0 && rate <= kMaxRate)) {
     return InvalidArgument("the clock rate must be between 0 and 1000000");

@@ -36,6 +36,9 @@ class SimClock final : public Clock {
   // Moves the clock to `t`; InvalidArgument if `t` is before Now() (the
   // clock never goes backwards). Moving to Now() is a no-op.
   Status AdvanceTo(TimeNs t);
+  // Moves the clock to `t` if it is not there yet; a running clock that
+  // has already passed `t` stays where it is.
+  void CatchUpTo(TimeNs t);
   // Changes the speed from now on; InvalidArgument outside [0, kMaxRate].
   Status SetRate(double rate);
 

@@ -82,9 +82,15 @@ TEST_CASE("the simulated clock runs at its rate and never goes backwards", "[bas
   CHECK(clock.Now() == start + 86400 * kSec + 7200 * kSec);
   CHECK(clock.SetRate(-1).code() == Code::kInvalidArgument);
   CHECK(clock.rate() == 3600.0);
+  clock.CatchUpTo(start);  // already past: nothing
+  CHECK(clock.Now() == start + 86400 * kSec + 7200 * kSec);
+  clock.CatchUpTo(start + kSec * 2 * 86400);
+  CHECK(clock.Now() == start + kSec * 2 * 86400);
+  real.now += 2 * kSec;
+  CHECK(clock.Now() == start + kSec * 2 * 86400 + 7200 * kSec);
   // An elapsed clock that steps back does not move simulated time back.
   real.now -= kSec;
-  CHECK(clock.Now() == start + 86400 * kSec + 7200 * kSec);
+  CHECK(clock.Now() == start + kSec * 2 * 86400 + 7200 * kSec);
 }
 
 }  // namespace

@@ -28,8 +28,6 @@ struct Handle {
   // Reads through this handle pay the retrieval fee of this class.
   std::optional<tiers::StorageClass> retrieval_class;
   std::atomic<bool> wrote{false};  // write() was called through this handle
-  // Made by create(): closing it unwritten is the PUT of an empty object.
-  bool created = false;
   // Control files: the snapshot read at open, or the document being written.
   std::shared_ptr<const ControlNode> control;
   Mutex mu;

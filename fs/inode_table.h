@@ -49,6 +49,9 @@ struct Inode {
   // The last entry of a file unlinked (or renamed over) while the kernel
   // still knows it: open descriptors keep fstat, read and write working.
   std::optional<store::Entry> detached GUARDED_BY(content_mu);
+  // Made by create() and not committed since: its first commit, or its
+  // last close if nothing is ever committed, is the object's one PUT.
+  bool fresh GUARDED_BY(content_mu) = false;
 
   // Serialises commits of this object.
   Mutex commit_mu;

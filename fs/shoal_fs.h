@@ -199,11 +199,14 @@ class ShoalFs {
   Result<tiers::ArchiveOptIn> OptInOf(store::Txn& txn, const store::Entry& e);
   // Tells the meter that an object changed from `before` to `after` at
   // `now` (either may be null: created, removed; non-files are ignored).
-  void Bill(const store::Entry* before, const store::Entry* after, TimeNs now);
-  // Loads prices and the saved bill (saved when the clock was at
-  // `saved_until`), and counts every stored object; `newest` gets the latest
-  // time the daemon stamped on any entry.
-  Status StartBilling(TimeNs saved_until, TimeNs* newest);
+  // `fills_created`: the first commit of a file create() made, which with
+  // the create is one PUT (no early deletion of the empty placeholder).
+  void Bill(const store::Entry* before, const store::Entry* after, TimeNs now,
+            bool fills_created = false);
+  // Loads prices and the saved bill, and counts every stored object from
+  // where that bill ends; `newest` gets the latest time the daemon stamped
+  // on any entry.
+  Status StartBilling(TimeNs* newest);
 
   // Bucket configuration (.s3/<bucket>/, shoal_fs_s3.cc).
   void AddBucketConfigDir(const std::string& bucket);
@@ -257,6 +260,7 @@ class ShoalFs {
   std::mutex ticker_mu_;
   std::condition_variable ticker_cv_;
   bool ticker_stop_ = false;
+  std::uint64_t ticker_generation_ = 0;  // bumped by clock writes
   std::thread ticker_;
   bool clock_started_ = false;  // the clock is the store's: save it on exit
   std::unique_ptr<crypto::RootKey> root_key_;

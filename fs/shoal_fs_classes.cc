@@ -101,18 +101,16 @@ Status ShoalFs::ScheduleClassWork(Txn& txn, const Entry& e) {
   return txn.AddDue({.at = step->at, .id = e.id, .kind = std::uint8_t(DueKind::kTierStep)});
 }
 
-void ShoalFs::Bill(const Entry* before, const Entry* after, TimeNs now) {
+void ShoalFs::Bill(const Entry* before, const Entry* after, TimeNs now, bool fills_created) {
   if (before != nullptr && before->kind != EntryKind::kFile) before = nullptr;
   if (after != nullptr && after->kind != EntryKind::kFile) after = nullptr;
   // No early deletion for a change within the class (a restore, a tier
-  // move), nor for an empty object replaced by content: create, write and
-  // close are one PUT in S3's terms, whatever the clock did meanwhile.
+  // move), nor for the placeholder a create() made: create, write and close
+  // are one PUT in S3's terms, whatever the clock did meanwhile.
   const bool in_class = before != nullptr && after != nullptr &&
                         before->class_since == after->class_since &&
                         ClassOf(*before) == ClassOf(*after);
-  const bool fills_empty =
-      before != nullptr && after != nullptr && before->size == 0 && before->blob_id.empty();
-  if (in_class || fills_empty) {
+  if (in_class || (before != nullptr && after != nullptr && fills_created)) {
     meter_->Replace(FootprintOf(*before), FootprintOf(*after), now);
     return;
   }
@@ -217,6 +215,7 @@ Status ShoalFs::RequestRestore(Ino ino, std::string_view value) {
   if (!req.ok()) return req.status();
   TimeNs now = clock_.Now();
   std::optional<Entry> before, after;
+  bool extends = false;
   Status s = meta_->Update(
       [&](Txn& txn) -> Status {
         before.reset();
@@ -228,8 +227,10 @@ Status ShoalFs::RequestRestore(Ino ino, std::string_view value) {
         }
         Entry e = std::move(found->entry);
         const Location& where = found->where;
-        auto next = tiers::RequestRestore(tiers::AdvanceRestore(RestoreOf(e), now), ArchiveOf(e),
-                                          *req, now);
+        const tiers::RestoreState current = RestoreAt(e, now);
+        // Extending a restored copy's days retrieves nothing: the request only.
+        extends = current.phase == tiers::RestoreState::Phase::kDone;
+        auto next = tiers::RequestRestore(current, ArchiveOf(e), *req, now);
         if (!next.ok()) return next.status();
         before = e;
         SetRestore(e, *next);
@@ -241,8 +242,6 @@ Status ShoalFs::RequestRestore(Ino ino, std::string_view value) {
       },
       [&] {
         Bill(&*before, &*after, now);
-        // Extending a restored copy's days retrieves nothing: the request only.
-        const bool extends = RestoreOf(*before).phase == tiers::RestoreState::Phase::kDone;
         meter_->Restore(ClassOf(*after), req->tier, extends ? 0 : after->size);
       });
   return s;

@@ -184,7 +184,13 @@ Status ShoalFs::Commit(const std::shared_ptr<Inode>& inode) {
       },
       [&] {
         if (gone) return;
-        Bill(&*before, &*after, now);
+        bool fresh = false;
+        {
+          MutexLock lock(inode->content_mu);
+          fresh = inode->fresh;
+          inode->fresh = false;
+        }
+        Bill(&*before, &*after, now, /*fills_created=*/fresh);
         meter_->Request(tiers::RequestKind::kPut, default_class_, now);
       });
   if (!s.ok() || gone) {
@@ -229,12 +235,19 @@ Status ShoalFs::ReleaseStaging(const std::shared_ptr<Inode>& inode) {
     if (!st || !st->dirty()) break;
     s = Commit(inode);
   }
-  MutexLock lock(inode->content_mu);
-  if (inode->writers > 0) --inode->writers;
-  if (inode->writers == 0 && inode->staging) {
-    inode->staging.reset();
-    stats_.AdjustOpenForWriting(-1);
+  bool empty_put = false;
+  {
+    MutexLock lock(inode->content_mu);
+    if (inode->writers > 0) --inode->writers;
+    if (inode->writers == 0 && inode->staging) {
+      inode->staging.reset();
+      stats_.AdjustOpenForWriting(-1);
+      // A created file that nothing committed (touch) was still one PUT.
+      empty_put = s.ok() && inode->fresh;
+      inode->fresh = false;
+    }
   }
+  if (empty_put) meter_->Request(tiers::RequestKind::kPut, default_class_, clock_.Now());
   return s;
 }
 
@@ -307,7 +320,10 @@ Result<ShoalFs::Created> ShoalFs::Create(const Caller& who, Ino parent, std::str
     inodes_.Forget(attr->st_ino, 1);
     return opened.status();
   }
-  opened->handle->created = true;
+  {
+    MutexLock lock(opened->handle->inode->content_mu);
+    opened->handle->inode->fresh = true;
+  }
   return Created{.attr = *attr, .handle = opened->handle};
 }
 
@@ -400,10 +416,6 @@ Status ShoalFs::Release(Handle* h) {
   std::unique_ptr<Handle> owned(h);
   if (h->control) return ApplyControlWrite(h);
   Status s = h->writable ? ReleaseStaging(h->inode) : Status::Ok();
-  // A written file's PUT was counted by its commit; `touch` makes one too.
-  if (s.ok() && h->created && !h->wrote.load(std::memory_order_relaxed)) {
-    meter_->Request(tiers::RequestKind::kPut, default_class_, clock_.Now());
-  }
   if (inodes_.Closed(h->ino)) {
     // Closed everywhere: let the reader (its descriptor, index and cached
     // chunk) go, so memory and descriptors follow open files, not every

@@ -4,6 +4,7 @@
 // both saved in the store.
 #include <algorithm>
 #include <chrono>
+#include <limits>
 
 #include "base/coding.h"
 #include "fs/object_class.h"
@@ -60,9 +61,8 @@ Status ShoalFs::StartClock(const Options& options) {
     s = clock_.AdvanceTo(saved ? saved_until : SystemClock().Now());
     if (!s.ok()) return s;
   }
-  if (!saved) saved_until = clock_.Now();
   TimeNs newest = 0;
-  s = StartBilling(saved_until, &newest);
+  s = StartBilling(&newest);
   if (!s.ok()) return s;
   if (newest > clock_.Now()) {
     // The daemon died after its last save: resume after what it did.
@@ -129,7 +129,12 @@ Status ShoalFs::ApplyClockCommand(std::string_view data) {
       s = AdvanceClockTo(*cmd->move_to);
     }
     if (!s.ok()) return s;
-    ticker_cv_.notify_all();  // a new rate takes effect at once
+    {
+      // A new rate (or new due work) takes effect at once.
+      std::lock_guard<std::mutex> lock(ticker_mu_);
+      ++ticker_generation_;
+    }
+    ticker_cv_.notify_all();
   }
   return Status::Ok();
 }
@@ -143,11 +148,8 @@ Status ShoalFs::AdvanceClockTo(TimeNs t) {
   }
   Status s = RunDueUpTo(t);
   if (!s.ok()) return s;
-  // A running clock may have passed `t` while the work ran: nothing to do.
-  if (clock_.Now() < t) {
-    s = clock_.AdvanceTo(t);
-    if (!s.ok()) return s;
-  }
+  // A running clock may have passed `t` while the work ran: then it stays.
+  clock_.CatchUpTo(t);
   return SaveSimulation();
 }
 
@@ -166,17 +168,14 @@ Status ShoalFs::RunDueUpTo(TimeNs limit) {
           more = false;
           std::optional<TimeNs> ran;
           for (std::size_t n = 0; n < batch; ++n) {
+            current.reset();  // a failure from here on is no item's fault
             auto first = txn.FirstDue();
             if (!first.ok()) return first.status();
-            current = *first;
-            if (!current || current->at > limit) {
-              current.reset();
+            if (!*first || (*first)->at > limit) {
               return ran ? SaveClockIn(txn, *ran) : Status::Ok();
             }
-            if (current->at > clock_.Now()) {
-              Status a = clock_.AdvanceTo(current->at);
-              if (!a.ok()) return a;
-            }
+            current = *first;
+            clock_.CatchUpTo(current->at);
             Status r = RunDueItemIn(txn, *current, changes);
             if (!r.ok()) return r;
             ran = current->at;
@@ -194,8 +193,8 @@ Status ShoalFs::RunDueUpTo(TimeNs limit) {
       continue;
     }
     if (!current) return s;  // not an item's fault
-    if (!suspect) {
-      suspect = current;
+    if (!suspect || *current != *suspect) {
+      suspect = current;  // run it alone before blaming it
       continue;
     }
     // Work that cannot run (damaged metadata, a full disk) is reported and
@@ -226,17 +225,25 @@ std::chrono::nanoseconds ShoalFs::NextTickWait() {
 
 void ShoalFs::Tick() {
   auto last_save = std::chrono::steady_clock::now();
+  bool failed = false;
   for (;;) {
-    const std::chrono::nanoseconds wait = NextTickWait();
+    std::uint64_t seen = 0;
+    {
+      std::lock_guard<std::mutex> lock(ticker_mu_);
+      seen = ticker_generation_;
+    }
+    // After a failure, wait the longest: the same failure would repeat.
+    const std::chrono::nanoseconds wait = failed ? kMaxTick : NextTickWait();
     {
       std::unique_lock<std::mutex> lock(ticker_mu_);
-      if (!ticker_stop_) ticker_cv_.wait_for(lock, wait);
+      ticker_cv_.wait_for(lock, wait, [&] { return ticker_stop_ || ticker_generation_ != seen; });
       if (ticker_stop_) return;
     }
     if (clock_.rate() == 0) continue;
     MutexLock advance(advance_mu_);
     Status s = RunDueUpTo(clock_.Now());
-    if (!s.ok()) errors_.Record("(due work)", s);
+    failed = !s.ok();
+    if (failed) errors_.Record("(due work)", s);
     if (std::chrono::steady_clock::now() - last_save >= kSaveInterval) {
       s = SaveSimulation();
       if (!s.ok()) errors_.Record("(saving the clock)", s);
@@ -254,7 +261,7 @@ void ShoalFs::StopTicker() {
   if (ticker_.joinable()) ticker_.join();
 }
 
-Status ShoalFs::StartBilling(TimeNs saved_until, TimeNs* newest) {
+Status ShoalFs::StartBilling(TimeNs* newest) {
   std::optional<std::string> prices_json, saved_bill;
   Status s = meta_->View([&](Txn& txn) {
     auto p = txn.GetState(kPricesState);
@@ -274,9 +281,10 @@ Status ShoalFs::StartBilling(TimeNs saved_until, TimeNs* newest) {
   if (saved_bill) {
     s = meter_->LoadState(*saved_bill);
     if (!s.ok()) return s;
-    // The objects were stored while the store was not mounted too: count
-    // them from where the saved bill ends.
-    counted_from = saved_until;
+    // The objects were stored after the saved bill ends too (while not
+    // mounted, or after its last save before a crash): count them from its
+    // end, which the meter takes for any earlier time.
+    counted_from = std::numeric_limits<TimeNs>::min();
   }
   return meta_->View([&](Txn& txn) {
     return txn.ScanAll([&](store::EntryId, std::string_view, bool, Result<Entry> e) {

@@ -369,6 +369,8 @@ touch "$MNT/running/empty"
 equals "touch of a new file is one PUT" $((n + 1)) puts
 cp "$WORK/big.bin" "$MNT/running/one-put"
 equals "cp of 300 KB is one PUT" $((n + 2)) puts
+truncate -s 5000 "$MNT/running/sized"
+equals "truncate -s of a new file is one PUT" $((n + 3)) puts
 echo stamp >"$MNT/running/stamp"
 stamped=$(inv running stamp LastModifiedDate)
 pid=$(daemon_pid "$S4")

@@ -195,6 +195,9 @@ class ShoalFs {
   static Status ArchivedError(const store::Entry& e);
   // Adds the due items `e` needs (restore events, its next tier step).
   Status ScheduleClassWork(store::Txn& txn, const store::Entry& e);
+  // The next tier move of Intelligent-Tiering object `e` (an unreadable
+  // opt-in is reported and taken as none: the object still tiers by access).
+  std::optional<tiers::ItStep> NextStepOf(store::Txn& txn, const store::Entry& e);
   // The archive tiers an Intelligent-Tiering object of this bucket opted into.
   Result<tiers::ArchiveOptIn> OptInOf(store::Txn& txn, const store::Entry& e);
   // Tells the meter that an object changed from `before` to `after` at

@@ -90,15 +90,19 @@ Status ShoalFs::ScheduleClassWork(Txn& txn, const Entry& e) {
       e.size < tiers::kIntelligentTieringMinBytes) {
     return Status::Ok();
   }
+  auto step = NextStepOf(txn, e);
+  if (!step) return Status::Ok();
+  return txn.AddDue({.at = step->at, .id = e.id, .kind = std::uint8_t(DueKind::kTierStep)});
+}
+
+std::optional<tiers::ItStep> ShoalFs::NextStepOf(Txn& txn, const Entry& e) {
   auto opt_in = OptInOf(txn, e);
   if (!opt_in.ok()) {
     // The object still tiers by access; only the archive opt-in is unknown.
     errors_.Record("(archive opt-in of entry " + std::to_string(e.id) + ")", opt_in.status());
     opt_in = tiers::ArchiveOptIn{};
   }
-  auto step = tiers::NextTierStep(TierOf(e), e.last_access, e.size, *opt_in);
-  if (!step) return Status::Ok();
-  return txn.AddDue({.at = step->at, .id = e.id, .kind = std::uint8_t(DueKind::kTierStep)});
+  return tiers::NextTierStep(TierOf(e), e.last_access, e.size, *opt_in);
 }
 
 void ShoalFs::Bill(const Entry* before, const Entry* after, TimeNs now, bool fills_created) {
@@ -314,12 +318,7 @@ Status ShoalFs::RunDueItemIn(Txn& txn, const store::DueItem& item,
       // A restore under way brings the object back to Frequent when it
       // completes, and the next step is scheduled from there.
       if (RestoreOf(e).phase == tiers::RestoreState::Phase::kOngoing) return Status::Ok();
-      auto opt_in = OptInOf(txn, e);
-      if (!opt_in.ok()) {
-        errors_.Record("(archive opt-in of entry " + std::to_string(e.id) + ")", opt_in.status());
-        opt_in = tiers::ArchiveOptIn{};
-      }
-      auto step = tiers::NextTierStep(TierOf(e), e.last_access, e.size, *opt_in);
+      auto step = NextStepOf(txn, e);
       if (!step) return Status::Ok();
       if (step->at > item.at) {  // accessed since this was scheduled
         return txn.AddDue({.at = step->at, .id = e.id, .kind = item.kind});

@@ -24,7 +24,6 @@ namespace {
 // not written down again (tier moves are measured in days).
 constexpr TimeNs kAccessResolution = TimeNs{3600} * 1'000'000'000;
 constexpr std::size_t kCopyPiece = std::size_t{1} << 20;
-constexpr std::string_view kItConfigName = "intelligent-tiering.json";
 
 struct ObjectKey {
   store::EntryId bucket = 0;
@@ -73,7 +72,7 @@ Status ShoalFs::ArchivedError(const Entry& e) {
 Result<tiers::ArchiveOptIn> ShoalFs::OptInOf(Txn& txn, const Entry& e) {
   auto key = KeyOf(txn, e.id);
   if (!key.ok()) return key.status();
-  auto doc = txn.GetConfig(key->bucket, kItConfigName);
+  auto doc = txn.GetConfig(key->bucket, tiers::kItConfigurationFile);
   if (!doc.ok()) return doc.status();
   if (!*doc) return tiers::ArchiveOptIn{};
   auto configs = tiers::ParseItConfigurations(**doc);

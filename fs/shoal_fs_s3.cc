@@ -15,7 +15,6 @@ using store::Txn;
 
 namespace {
 
-constexpr std::string_view kItConfigName = "intelligent-tiering.json";
 constexpr std::size_t kListBatch = 1000;
 
 // RFC 4180: a field with a comma, quote or line break is quoted, with
@@ -142,7 +141,7 @@ void ShoalFs::AddBucketConfigDir(const std::string& bucket) {
   (void)control_.AddFile(*dir, "inventory.csv",
                          {.read = [this, bucket] { return InventoryCsv(bucket); }});
   (void)control_.AddFile(
-      *dir, std::string(kItConfigName),
+      *dir, std::string(tiers::kItConfigurationFile),
       {.read = [this, bucket] { return ReadItConfiguration(bucket); },
        .replace =
            [this, bucket](std::string_view json) { return ReplaceItConfiguration(bucket, json); }});
@@ -174,7 +173,7 @@ Result<std::string> ShoalFs::ReadItConfiguration(const std::string& bucket) {
   Status s = meta_->View([&](Txn& txn) {
     auto id = BucketId(txn, bucket);
     if (!id.ok()) return id.status();
-    auto got = txn.GetConfig(*id, kItConfigName);
+    auto got = txn.GetConfig(*id, tiers::kItConfigurationFile);
     if (!got.ok()) return got.status();
     doc = std::move(*got);
     return Status::Ok();
@@ -194,8 +193,8 @@ Status ShoalFs::ReplaceItConfiguration(const std::string& bucket, std::string_vi
   return meta_->Update([&](Txn& txn) -> Status {
     auto id = BucketId(txn, bucket);
     if (!id.ok()) return id.status();
-    Status s = remove ? txn.RemoveConfig(*id, kItConfigName)
-                      : txn.PutConfig(*id, kItConfigName, canonical);
+    Status s = remove ? txn.RemoveConfig(*id, tiers::kItConfigurationFile)
+                      : txn.PutConfig(*id, tiers::kItConfigurationFile, canonical);
     if (!s.ok()) return s;
     // Objects whose next tier step the new opt-in changes get a due item
     // for it (stale ones are no-ops).

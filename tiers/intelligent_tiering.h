@@ -27,6 +27,10 @@
 
 namespace shoal::tiers {
 
+// The bucket configuration document that holds the configurations
+// (MNT/.s3/<bucket>/intelligent-tiering.json).
+inline constexpr std::string_view kItConfigurationFile = "intelligent-tiering.json";
+
 inline constexpr int kItInfrequentDays = 30;
 inline constexpr int kItArchiveInstantDays = 90;
 inline constexpr int kItArchiveAccessMinDays = 90;

@@ -17,6 +17,10 @@ std::string_view CodeName(Code code) {
     case Code::kInvalidStorageClass: return "InvalidStorageClass";
     case Code::kInvalidBucketName: return "InvalidBucketName";
     case Code::kMalformedJson: return "MalformedJSON";
+    case Code::kMalformedXml: return "MalformedXML";
+    case Code::kNoSuchVersion: return "NoSuchVersion";
+    case Code::kInvalidTag: return "InvalidTag";
+    case Code::kNoSuchUpload: return "NoSuchUpload";
     case Code::kInvalidArgument: return "InvalidArgument";
     case Code::kInvalidRequest: return "InvalidRequest";
     case Code::kBucketNotEmpty: return "BucketNotEmpty";

@@ -27,6 +27,10 @@ enum class Code : std::uint8_t {
   kInvalidStorageClass,
   kInvalidBucketName,
   kMalformedJson,
+  kMalformedXml,  // a configuration document S3 would reject as MalformedXML
+  kNoSuchVersion,
+  kInvalidTag,
+  kNoSuchUpload,  // an open writer's uncommitted data, aborted by a lifecycle rule
   kInvalidArgument,
   kInvalidRequest,
   kBucketNotEmpty,

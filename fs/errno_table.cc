@@ -8,11 +8,15 @@ int ErrnoFor(Code code) {
   switch (code) {
     case Code::kOk: return 0;
     case Code::kNoSuchBucket:
-    case Code::kNoSuchKey: return ENOENT;
+    case Code::kNoSuchKey:
+    case Code::kNoSuchVersion:
+    case Code::kNoSuchUpload: return ENOENT;
     case Code::kAccessDenied:
     case Code::kInvalidObjectState: return EACCES;
     case Code::kInvalidBucketName:
     case Code::kMalformedJson:
+    case Code::kMalformedXml:
+    case Code::kInvalidTag:
     case Code::kInvalidArgument:
     case Code::kInvalidRequest:
     case Code::kRestoreNotAllowed:

@@ -12,6 +12,10 @@ TEST_CASE("service errors map to the errno of DESIGN's table", "[fs][errno]") {
   CHECK(ErrnoFor(Code::kInvalidObjectState) == EACCES);
   CHECK(ErrnoFor(Code::kInvalidBucketName) == EINVAL);
   CHECK(ErrnoFor(Code::kMalformedJson) == EINVAL);
+  CHECK(ErrnoFor(Code::kMalformedXml) == EINVAL);
+  CHECK(ErrnoFor(Code::kNoSuchVersion) == ENOENT);
+  CHECK(ErrnoFor(Code::kInvalidTag) == EINVAL);
+  CHECK(ErrnoFor(Code::kNoSuchUpload) == ENOENT);
   CHECK(ErrnoFor(Code::kInvalidArgument) == EINVAL);
   CHECK(ErrnoFor(Code::kInvalidRequest) == EINVAL);
   CHECK(ErrnoFor(Code::kBucketNotEmpty) == ENOTEMPTY);

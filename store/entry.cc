@@ -10,9 +10,11 @@ namespace {
 
 // Version 2 ends with a CRC-32 of all bytes before it, so a damaged value
 // is Corrupt instead of a plausible wrong mode, owner or size. Version 3
-// adds the storage-class state after the xattrs. Versions 1 (without the
-// CRC) and 2 are still read; their class state takes the defaults.
-constexpr std::uint8_t kFormatVersion = 3;
+// adds the storage-class state after the xattrs, version 4 the version
+// state after that. Versions 1 (without the CRC), 2 and 3 are still read;
+// the state they lack takes the defaults.
+constexpr std::uint8_t kFormatVersion = 4;
+constexpr std::uint8_t kVersionWithoutVersionState = 3;
 constexpr std::uint8_t kVersionWithoutClassState = 2;
 constexpr std::uint8_t kUncheckedVersion = 1;
 constexpr std::uint64_t kMaxAccessTier = 4;
@@ -128,6 +130,8 @@ std::string EncodeEntry(const Entry& e) {
   PutTime(out, e.restore.requested);
   PutTime(out, e.restore.ready_at);
   PutTime(out, e.restore.expiry);
+  out.push_back(e.delete_marker ? '\1' : '\0');
+  PutTime(out, e.noncurrent_since);
   PutFixed32(out, Crc32(out));
   return out;
 }
@@ -135,7 +139,8 @@ std::string EncodeEntry(const Entry& e) {
 Result<Entry> DecodeEntry(std::string_view bytes) {
   if (bytes.empty()) return Corrupt("entry: empty value");
   const auto version = static_cast<std::uint8_t>(bytes[0]);
-  if (version == kFormatVersion || version == kVersionWithoutClassState) {
+  if (version == kFormatVersion || version == kVersionWithoutVersionState ||
+      version == kVersionWithoutClassState) {
     if (bytes.size() < 1 + kCrcBytes) return Corrupt("entry: truncated");
     std::string_view body = bytes.substr(0, bytes.size() - kCrcBytes);
     Decoder crc(bytes.substr(body.size()));
@@ -192,13 +197,20 @@ Result<Entry> DecodeEntry(std::string_view bytes) {
     }
     e.xattrs.emplace_back(std::move(name), std::move(value));
   }
-  if (version == kFormatVersion) {
+  if (version >= kVersionWithoutVersionState) {
     Status s = DecodeClassState(d, e);
     if (!s.ok()) return s;
   } else {
     e.class_since = e.created;
     e.stored_bytes = e.size;
     e.last_access = e.created;
+  }
+  if (version == kFormatVersion) {
+    std::uint8_t flag = 0;
+    if (!d.GetFixed8(flag) || flag > 1 || !GetTime(d, e.noncurrent_since)) {
+      return Corrupt("entry: bad version state");
+    }
+    e.delete_marker = flag == 1;
   }
   if (!d.done()) return Corrupt("entry: trailing bytes");
   return e;

@@ -2,7 +2,7 @@
 // The metadata record of one name in the tree: a bucket, a directory, an
 // object (file) or a symlink, and its compact binary encoding.
 //
-// Encoding: u8 format version (3), then fields in a fixed order with varints
+// Encoding: u8 format version (4), then fields in a fixed order with varints
 // and length-prefixed strings (base/coding.h). DecodeEntry never trusts its
 // input: anything truncated, overlong or out of range is Corrupt.
 
@@ -68,6 +68,11 @@ struct Entry {
   std::uint8_t access_tier = 0;
   TimeNs last_access = 0;
   RestoreFields restore;
+  // Versions kept in a versioned bucket (MetaStore's "versions" table): a
+  // delete marker (no content), and when the version stopped being the
+  // current one (lifecycle's noncurrent days count from here).
+  bool delete_marker = false;
+  TimeNs noncurrent_since = 0;
   // Symlinks.
   std::string symlink_target;
   // User xattrs (full names such as "user.s3.meta.color"), sorted by name.

@@ -33,6 +33,8 @@ Entry Sample(EntryKind kind) {
     e.access_tier = 3;
     e.last_access = 88;
     e.restore = {.phase = 2, .tier = 1, .days = 30000, .requested = 1, .ready_at = 2, .expiry = 3};
+    e.delete_marker = true;
+    e.noncurrent_since = -99;
   }
   if (kind == EntryKind::kSymlink) e.symlink_target = "../some/where";
   e.xattrs = {{"user.s3.meta.color", "blue"},
@@ -64,6 +66,8 @@ void CheckSame(const Entry& a, const Entry& b) {
   CHECK(a.access_tier == b.access_tier);
   CHECK(a.last_access == b.last_access);
   CHECK(a.restore == b.restore);
+  CHECK(a.delete_marker == b.delete_marker);
+  CHECK(a.noncurrent_since == b.noncurrent_since);
 }
 
 const EntryKind kAllKinds[] = {EntryKind::kBucket, EntryKind::kDirectory, EntryKind::kFile,
@@ -98,7 +102,7 @@ TEST_CASE("trailing bytes, unknown versions and unknown kinds are Corrupt", "[st
   CHECK(DecodeEntry(enc + "x").status().code() == Code::kCorrupt);
 
   std::string bad_version = enc;
-  bad_version[0] = 4;
+  bad_version[0] = 5;
   CHECK(DecodeEntry(bad_version).status().code() == Code::kCorrupt);
 
   Entry e = Sample(EntryKind::kFile);
@@ -167,20 +171,22 @@ TEST_CASE("any damaged byte of an entry is Corrupt, never a different entry", "[
   }
 }
 
-// The bytes of `e` as format `version` (1 or 2) wrote them: without the
-// class state, and for version 1 without the CRC. REQUIRES: e's class state
-// is what the decoder fills in for old entries.
+// The bytes of `e` as format `version` (1, 2 or 3) wrote them: without the
+// version state, for versions 1 and 2 without the class state, and for
+// version 1 without the CRC. REQUIRES: the state the old format lacks is
+// what the decoder fills in for old entries.
 std::string OlderEncoding(const Entry& e, int version) {
   std::string enc = EncodeEntry(e);
   std::string stored;
   PutVarint(stored, e.stored_bytes);
   std::string days;
   PutVarint(days, static_cast<std::uint32_t>(e.restore.days));
+  const std::size_t version_state = 1 + 8;
   const std::size_t class_state =
-      8 + stored.size() + 1 + 8 + 1 + 1 + days.size() + std::size_t{3} * 8;
-  enc.resize(enc.size() - 4 - class_state);
+      version >= 3 ? 0 : 8 + stored.size() + 1 + 8 + 1 + 1 + days.size() + std::size_t{3} * 8;
+  enc.resize(enc.size() - 4 - version_state - class_state);
   enc[0] = static_cast<char>(version);
-  if (version == 2) {
+  if (version >= 2) {
     uLong crc = crc32(0L, Z_NULL, 0);
     crc = crc32(crc, reinterpret_cast<const Bytef*>(enc.data()), static_cast<uInt>(enc.size()));
     PutFixed32(enc, static_cast<std::uint32_t>(crc));
@@ -188,10 +194,17 @@ std::string OlderEncoding(const Entry& e, int version) {
   return enc;
 }
 
-TEST_CASE("entries of formats 1 (no checksum) and 2 (no class state) still decode",
+TEST_CASE("entries of formats 1 (no checksum), 2 (no class state) and 3 still decode",
           "[store][entry]") {
   Entry e = Sample(EntryKind::kFile);
-  e.class_since = e.created;  // what the decoder assumes for old entries
+  e.delete_marker = false;  // what the decoder assumes for old entries
+  e.noncurrent_since = 0;
+  {
+    Result<Entry> d = DecodeEntry(OlderEncoding(e, 3));
+    REQUIRE(d.ok());
+    CHECK(EncodeEntry(*d) == EncodeEntry(e));
+  }
+  e.class_since = e.created;
   e.stored_bytes = e.size;
   e.last_access = e.created;
   e.access_tier = 0;

@@ -26,8 +26,10 @@ constexpr std::uint64_t kMaxMapBytes = std::uint64_t{1} << 40;
 // "locations", "due" and "configs" tables. Older stores are upgraded on
 // open (their entries still decode; the locations are built by one scan);
 // binaries that know only an older format refuse a newer store instead of
-// misreading it.
-constexpr std::uint32_t kStoreFormat = 3;
+// misreading it. 4: the "versions" and "version_ids" tables (an older store
+// has no kept versions, so its upgrade only writes the number).
+constexpr std::uint32_t kStoreFormat = 4;
+constexpr std::uint32_t kFormatWithLocations = 3;
 constexpr std::uint32_t kOldestUpgradableFormat = 1;
 constexpr EntryId kFirstFreeId = kRootId + 1;
 constexpr std::size_t kMaxNameBytes = 255;
@@ -127,6 +129,27 @@ std::string DueKey(const DueItem& item) {
   return key;
 }
 
+std::string VersionKey(EntryId bucket, std::string_view key, EntryId id) {
+  std::string out = IdPrefix(bucket);
+  out.append(key);
+  out.push_back('\0');
+  out += IdPrefix(~id);
+  return out;
+}
+
+// false when the key cannot have been written by VersionKey.
+bool ParseVersionKey(std::string_view raw, VersionLocation& where, EntryId& id) {
+  if (raw.size() < 2 * kIdPrefixBytes + 1) return false;
+  const std::size_t sep = raw.size() - kIdPrefixBytes - 1;
+  if (raw[sep] != '\0') return false;
+  std::string_view key = raw.substr(kIdPrefixBytes, sep - kIdPrefixBytes);
+  if (key.find('\0') != std::string_view::npos) return false;
+  where.bucket = LoadIdPrefix(raw);
+  where.key.assign(key);
+  id = ~LoadIdPrefix(raw.substr(sep + 1));
+  return true;
+}
+
 std::optional<DueItem> ParseDueKey(std::string_view key) {
   if (key.size() != kDueKeyBytes) return std::nullopt;
   DueItem item;
@@ -198,6 +221,8 @@ struct Tables {
   MDB_dbi locations = 0;
   MDB_dbi due = 0;
   MDB_dbi configs = 0;
+  MDB_dbi versions = 0;
+  MDB_dbi version_ids = 0;
 };
 
 class LmdbTxn final : public Txn {
@@ -210,7 +235,9 @@ class LmdbTxn final : public Txn {
         contents_(tables.contents),
         locations_(tables.locations),
         due_(tables.due),
-        configs_(tables.configs) {}
+        configs_(tables.configs),
+        versions_(tables.versions),
+        version_ids_(tables.version_ids) {}
   LmdbTxn(const LmdbTxn&) = delete;
   LmdbTxn& operator=(const LmdbTxn&) = delete;
 
@@ -354,6 +381,119 @@ class LmdbTxn final : public Txn {
       return Corrupt("malformed location of entry " + std::to_string(id));
     return std::optional<Location>(
         Location{parsed.parent, std::string(parsed.name), parsed.is_dir});
+  }
+
+  Status PutVersion(EntryId bucket, std::string_view key, const Entry& v) override {
+    if (!writable_) return Internal("PutVersion in a read-only transaction");
+    if (v.id == 0) return InvalidArgument("version record without an id");
+    if (key.find('\0') != std::string_view::npos) return InvalidArgument("key contains NUL");
+    std::string vkey = VersionKey(bucket, key, v.id);
+    std::string value = EncodeEntry(v);
+    MDB_val k = ToVal(vkey);
+    MDB_val val = ToVal(value);
+    Status s = WriteStatus(mdb_put(txn_.get(), versions_, &k, &val, 0), "put version");
+    if (!s.ok()) return s;
+    std::string id_key = IdPrefix(v.id);
+    MDB_val ik = ToVal(id_key);
+    return WriteStatus(mdb_put(txn_.get(), version_ids_, &ik, &k, 0), "put version id");
+  }
+
+  Status RemoveVersion(EntryId bucket, std::string_view key, EntryId id) override {
+    if (!writable_) return Internal("RemoveVersion in a read-only transaction");
+    std::string vkey = VersionKey(bucket, key, id);
+    MDB_val k = ToVal(vkey);
+    int rc = mdb_del(txn_.get(), versions_, &k, nullptr);
+    if (rc == MDB_NOTFOUND) {
+      return Status(Code::kNoSuchVersion, "The specified version does not exist.");
+    }
+    Status s = WriteStatus(rc, "remove version");
+    if (!s.ok()) return s;
+    std::string id_key = IdPrefix(id);
+    MDB_val ik = ToVal(id_key);
+    rc = mdb_del(txn_.get(), version_ids_, &ik, nullptr);
+    if (rc == MDB_NOTFOUND) return Status::Ok();
+    return WriteStatus(rc, "remove version id");
+  }
+
+  Result<std::optional<Entry>> GetVersion(EntryId bucket, std::string_view key,
+                                          EntryId id) override {
+    std::string vkey = VersionKey(bucket, key, id);
+    MDB_val k = ToVal(vkey);
+    MDB_val v{};
+    int rc = mdb_get(txn_.get(), versions_, &k, &v);
+    if (rc == MDB_NOTFOUND) return std::optional<Entry>();
+    if (rc != MDB_SUCCESS) return MdbStatus(rc, "get version");
+    Result<Entry> e = DecodeEntry(FromVal(v));
+    if (!e.ok()) return e.status();
+    return std::optional<Entry>(std::move(e).value());
+  }
+
+  Result<std::optional<VersionLocation>> LocateVersion(EntryId id) override {
+    std::string id_key = IdPrefix(id);
+    MDB_val k = ToVal(id_key);
+    MDB_val v{};
+    int rc = mdb_get(txn_.get(), version_ids_, &k, &v);
+    if (rc == MDB_NOTFOUND) return std::optional<VersionLocation>();
+    if (rc != MDB_SUCCESS) return MdbStatus(rc, "get version location");
+    VersionLocation where;
+    EntryId stored = 0;
+    if (!ParseVersionKey(FromVal(v), where, stored) || stored != id) {
+      return Corrupt("malformed location of version " + std::to_string(id));
+    }
+    return std::optional<VersionLocation>(std::move(where));
+  }
+
+  Result<std::vector<VersionRecord>> ListVersions(EntryId bucket, std::string_view prefix,
+                                                  const std::optional<VersionCursor>& after,
+                                                  std::size_t limit) override {
+    std::vector<VersionRecord> out;
+    if (limit == 0) return out;
+    std::string start = IdPrefix(bucket);
+    start.append(prefix);
+    if (after.has_value()) {
+      std::string from = VersionKey(bucket, after->key, after->id);
+      if (from > start) start = std::move(from);
+    }
+    Result<MdbCursor> cur = OpenCursor(versions_);
+    if (!cur.ok()) return cur.status();
+    MDB_val k = ToVal(start);
+    MDB_val v{};
+    int rc = mdb_cursor_get(cur->get(), &k, &v, MDB_SET_RANGE);
+    if (rc == MDB_SUCCESS && after.has_value() && FromVal(k) == start) {
+      rc = mdb_cursor_get(cur->get(), &k, &v, MDB_NEXT);
+    }
+    while (rc == MDB_SUCCESS && out.size() < limit) {
+      VersionLocation where;
+      EntryId id = 0;
+      if (!ParseVersionKey(FromVal(k), where, id)) return Corrupt("malformed version key");
+      if (where.bucket != bucket || where.key.compare(0, prefix.size(), prefix) != 0) break;
+      Result<Entry> e = DecodeEntry(FromVal(v));
+      if (!e.ok()) return e.status();
+      out.push_back(VersionRecord{std::move(where.key), std::move(e).value()});
+      rc = mdb_cursor_get(cur->get(), &k, &v, MDB_NEXT);
+    }
+    if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND) return MdbStatus(rc, "list versions");
+    return out;
+  }
+
+  Status ScanAllVersions(
+      const std::function<Status(const VersionLocation& where, Result<Entry> v)>& fn) override {
+    Result<MdbCursor> cur = OpenCursor(versions_);
+    if (!cur.ok()) return cur.status();
+    MDB_val k{};
+    MDB_val v{};
+    int rc = mdb_cursor_get(cur->get(), &k, &v, MDB_FIRST);
+    while (rc == MDB_SUCCESS) {
+      VersionLocation where;
+      EntryId id = 0;
+      Status s = ParseVersionKey(FromVal(k), where, id)
+                     ? fn(where, DecodeEntry(FromVal(v)))
+                     : fn(where, Result<Entry>(Corrupt("malformed version key")));
+      if (!s.ok()) return s;
+      rc = mdb_cursor_get(cur->get(), &k, &v, MDB_NEXT);
+    }
+    if (rc != MDB_NOTFOUND) return MdbStatus(rc, "scan versions");
+    return Status::Ok();
   }
 
   Status AddDue(const DueItem& item) override {
@@ -546,6 +686,8 @@ class LmdbTxn final : public Txn {
   const MDB_dbi locations_;
   const MDB_dbi due_;
   const MDB_dbi configs_;
+  const MDB_dbi versions_;
+  const MDB_dbi version_ids_;
   bool map_full_ = false;
 };
 
@@ -561,8 +703,10 @@ class LmdbMetaStore final : public MetaStore {
         [this](LmdbTxn& txn) {
           Tables t;
           const std::pair<const char*, MDB_dbi*> tables[] = {
-              {"entries", &t.entries},     {"contents", &t.contents}, {"info", &t.info},
-              {"locations", &t.locations}, {"due", &t.due},           {"configs", &t.configs}};
+              {"entries", &t.entries},   {"contents", &t.contents},
+              {"info", &t.info},         {"locations", &t.locations},
+              {"due", &t.due},           {"configs", &t.configs},
+              {"versions", &t.versions}, {"version_ids", &t.version_ids}};
           for (const auto& [name, dbi] : tables) {
             int rc = mdb_dbi_open(txn.raw(), name, MDB_CREATE, dbi);
             if (rc == MDB_MAP_FULL) txn.set_map_full();
@@ -642,8 +786,10 @@ class LmdbMetaStore final : public MetaStore {
     if (format < kOldestUpgradableFormat || format > kStoreFormat) {
       return Status(Code::kInvalidRequest, "unknown store format " + std::to_string(format));
     }
-    Status s = BuildLocations(txn, t);
-    if (!s.ok()) return s;
+    if (format < kFormatWithLocations) {
+      Status s = BuildLocations(txn, t);
+      if (!s.ok()) return s;
+    }
     return Write(txn, t.info, kFormatKey, current, "upgrade store format");
   }
 
@@ -749,7 +895,7 @@ Result<std::unique_ptr<MetaStore>> MetaStore::Open(const std::string& dir,
   std::uint64_t map_bytes = initial_map_bytes < kMinMapBytes ? kMinMapBytes : initial_map_bytes;
   map_bytes = (map_bytes + page - 1) / page * page;
 
-  rc = mdb_env_set_maxdbs(env.get(), 8);
+  rc = mdb_env_set_maxdbs(env.get(), 12);
   if (rc != MDB_SUCCESS) return MdbStatus(rc, "set max DBs");
   rc = mdb_env_set_mapsize(env.get(), static_cast<std::size_t>(map_bytes));
   if (rc != MDB_SUCCESS) return MdbStatus(rc, "set map size");

@@ -18,6 +18,15 @@
 //              the encoded content of a small object (no blob file). Keyed
 //              by id, so renames leave it alone; whoever removes the entry
 //              removes it.
+//   "versions": key = u64 big-endian bucket id | object key | 0x00 | u64
+//              big-endian (~record id), value = EncodeEntry(version): the
+//              kept versions and delete markers of a versioned bucket (the
+//              current version of a key lives in "entries"). Object keys
+//              never hold NUL, so a key's versions are contiguous, newest
+//              first (record ids only grow), and keys sort as S3 sorts them.
+//   "version_ids": key = u64 big-endian record id, value = its "versions"
+//              key: finds a version by id (due work). Kept by PutVersion
+//              and RemoveVersion.
 // Directories are keyed by their id, so a directory's children are one
 // contiguous range, and the trailing "/" on directory names makes that range
 // sort exactly as S3 sorts full keys ("a/b.txt" < "a/b/c"). Renaming a
@@ -62,6 +71,19 @@ struct DueItem {
   bool operator==(const DueItem&) const = default;
 };
 
+// A kept version: the object key it belongs to, and its record (whose id
+// is the record's own, never an entry's).
+struct VersionRecord {
+  std::string key;
+  Entry entry;
+};
+
+// Where a kept version lives.
+struct VersionLocation {
+  EntryId bucket = 0;
+  std::string key;
+};
+
 struct Child {
   std::string name;
   Entry entry;
@@ -102,6 +124,32 @@ class Txn {
   virtual Status RemoveContent(EntryId id) = 0;
   // Where entry `id` lives; nullopt when no entry has that id.
   virtual Result<std::optional<Location>> Locate(EntryId id) = 0;
+
+  // Kept versions (see "versions"). PutVersion inserts or replaces the
+  // record `v` (REQUIRES: v.id != 0, from NewId) of `key` in `bucket`;
+  // RemoveVersion removes it (NoSuchVersion if absent); GetVersion reads it
+  // (nullopt when absent); LocateVersion finds it by id.
+  virtual Status PutVersion(EntryId bucket, std::string_view key, const Entry& v) = 0;
+  virtual Status RemoveVersion(EntryId bucket, std::string_view key, EntryId id) = 0;
+  virtual Result<std::optional<Entry>> GetVersion(EntryId bucket, std::string_view key,
+                                                  EntryId id) = 0;
+  virtual Result<std::optional<VersionLocation>> LocateVersion(EntryId id) = 0;
+  // Up to `limit` kept versions of `bucket` whose keys start with `prefix`,
+  // in key order and newest first within a key, starting strictly after the
+  // version (after->key, after->id); {k, UINT64_MAX} starts at key k's
+  // first version, so it also seeks past every key before k.
+  struct VersionCursor {
+    std::string key;
+    EntryId id = 0;
+  };
+  virtual Result<std::vector<VersionRecord>> ListVersions(EntryId bucket, std::string_view prefix,
+                                                          const std::optional<VersionCursor>& after,
+                                                          std::size_t limit) = 0;
+
+  // Calls fn for every kept version of every bucket (key order); stops
+  // early and returns fn's status if fn fails. For billing and fsck.
+  virtual Status ScanAllVersions(
+      const std::function<Status(const VersionLocation& where, Result<Entry> v)>& fn) = 0;
 
   // Due work: add (idempotent), remove (ok when absent), and the earliest
   // item (nullopt when none).

@@ -501,7 +501,7 @@ TEST_CASE("ScanAll reports corrupt values and stops when fn fails", "[store]") {
 void WriteFormat(const std::string& meta, std::uint32_t format, bool drop_locations = false) {
   MDB_env* env = nullptr;
   REQUIRE(mdb_env_create(&env) == 0);
-  REQUIRE(mdb_env_set_maxdbs(env, 8) == 0);
+  REQUIRE(mdb_env_set_maxdbs(env, 12) == 0);
   REQUIRE(mdb_env_open(env, meta.c_str(), 0, 0600) == 0);
   MDB_txn* txn = nullptr;
   REQUIRE(mdb_txn_begin(env, nullptr, 0, &txn) == 0);
@@ -545,23 +545,23 @@ std::uint32_t ReadFormat(const std::string& meta) {
 TEST_CASE("a store of an unknown format is refused", "[store]") {
   TempDir tmp;
   { auto store = OpenOrDie(tmp.meta()); }
-  WriteFormat(tmp.meta(), 4);
+  WriteFormat(tmp.meta(), 5);
   Result<std::unique_ptr<MetaStore>> s = MetaStore::Open(tmp.meta());
   REQUIRE_FALSE(s.ok());
   CHECK(s.status().code() == Code::kInvalidRequest);
-  CHECK(s.status().message() == "unknown store format 4");
+  CHECK(s.status().message() == "unknown store format 5");
 }
 
-TEST_CASE("format-1 and format-2 stores are upgraded on open, locations rebuilt", "[store]") {
-  for (std::uint32_t old_format : {1u, 2u}) {
+TEST_CASE("format-1, 2 and 3 stores are upgraded on open, locations rebuilt", "[store]") {
+  for (std::uint32_t old_format : {1u, 2u, 3u}) {
     TempDir tmp;
     {
       auto store = OpenOrDie(tmp.meta());
       REQUIRE(store->Update([](Txn& t) { return t.Put(kRootId, "f", MakeFile(3)); }).ok());
     }
-    WriteFormat(tmp.meta(), old_format, /*drop_locations=*/true);
+    WriteFormat(tmp.meta(), old_format, /*drop_locations=*/old_format < 3);
     { auto store = OpenOrDie(tmp.meta()); }
-    CHECK(ReadFormat(tmp.meta()) == 3);
+    CHECK(ReadFormat(tmp.meta()) == 4);
     auto store = OpenOrDie(tmp.meta());
     Status s = store->View([](Txn& t) {
       auto got = t.Get(kRootId, "f", false);
@@ -617,6 +617,76 @@ TEST_CASE("Locate follows an entry through puts, renames and removal", "[store]"
   REQUIRE(store->Update([](Txn& t) { return t.Remove(kRootId, "g", false); }).ok());
   CHECK_FALSE(where(6));
   CHECK_FALSE(where(99));
+}
+
+TEST_CASE("kept versions list by key, newest first, and are found by id", "[store]") {
+  TempDir tmp;
+  auto store = OpenOrDie(tmp.meta());
+  auto version = [](EntryId id, bool marker) {
+    Entry e = MakeFile(id);
+    e.delete_marker = marker;
+    e.noncurrent_since = static_cast<TimeNs>(id) * 10;
+    return e;
+  };
+  // Keys chosen so that byte order and "key, then versions" order differ
+  // from naive string order: "a" < "a!" < "a/b" < "ab".
+  REQUIRE(store
+              ->Update([&](Txn& t) {
+                for (const auto& [key, id] : std::vector<std::pair<std::string, EntryId>>{
+                         {"a", 10}, {"ab", 11}, {"a/b", 12}, {"a", 13}, {"a!", 14}, {"a", 15}}) {
+                  Status s = t.PutVersion(7, key, version(id, id == 15));
+                  if (!s.ok()) return s;
+                }
+                return t.PutVersion(8, "a", version(16, false));  // another bucket
+              })
+              .ok());
+  auto list = [&](std::string_view prefix, std::optional<Txn::VersionCursor> after,
+                  std::size_t limit) {
+    std::vector<std::pair<std::string, EntryId>> out;
+    REQUIRE(store
+                ->View([&](Txn& t) {
+                  auto got = t.ListVersions(7, prefix, after, limit);
+                  if (!got.ok()) return got.status();
+                  for (const auto& r : *got) out.emplace_back(r.key, r.entry.id);
+                  return Status::Ok();
+                })
+                .ok());
+    return out;
+  };
+  using V = std::vector<std::pair<std::string, EntryId>>;
+  CHECK(list("", std::nullopt, 100) ==
+        V{{"a", 15}, {"a", 13}, {"a", 10}, {"a!", 14}, {"a/b", 12}, {"ab", 11}});
+  CHECK(list("a/", std::nullopt, 100) == V{{"a/b", 12}});
+  CHECK(list("", Txn::VersionCursor{"a", 13}, 2) == V{{"a", 10}, {"a!", 14}});
+  // Seeking past every key under "a/" ('/' + 1 == '0').
+  CHECK(list("", Txn::VersionCursor{"a0", UINT64_MAX}, 100) == V{{"ab", 11}});
+  REQUIRE(store
+              ->View([&](Txn& t) {
+                auto where = t.LocateVersion(12);
+                REQUIRE(where.ok());
+                REQUIRE(where->has_value());
+                CHECK((*where)->bucket == 7);
+                CHECK((*where)->key == "a/b");
+                auto got = t.GetVersion(7, "a", 15);
+                REQUIRE(got.ok());
+                REQUIRE(got->has_value());
+                CHECK((*got)->delete_marker);
+                CHECK((*got)->noncurrent_since == 150);
+                return Status::Ok();
+              })
+              .ok());
+  REQUIRE(store->Update([](Txn& t) { return t.RemoveVersion(7, "a", 13); }).ok());
+  CHECK(store->Update([](Txn& t) { return t.RemoveVersion(7, "a", 13); }).code() ==
+        Code::kNoSuchVersion);
+  CHECK(list("a", std::nullopt, 3) == V{{"a", 15}, {"a", 10}, {"a!", 14}});
+  REQUIRE(store
+              ->View([&](Txn& t) {
+                auto where = t.LocateVersion(13);
+                REQUIRE(where.ok());
+                CHECK_FALSE(where->has_value());
+                return Status::Ok();
+              })
+              .ok());
 }
 
 TEST_CASE("due work comes out earliest first, including times before the epoch", "[store]") {

@@ -105,4 +105,20 @@ Status ControlTree::Rmdir(NodeId dir, std::string_view name) {
   return node->dir.remove(*this, dir, name);
 }
 
+Status ControlTree::Unlink(NodeId dir, std::string_view name) {
+  auto node = Lookup(dir, name);
+  if (!node) return NoSuchKey(std::string(name) + " does not exist");
+  if (node->is_dir) return Status(Code::kIsADirectory, "is a directory");
+  if (!node->file.unlink) return Status(Code::kNotPermitted, "cannot remove " + node->name);
+  Status s = node->file.unlink();
+  if (!s.ok()) return s;
+  (void)Remove(node->id);  // a racing refresh may have removed it already
+  return Status::Ok();
+}
+
+void ControlTree::Refresh(NodeId dir) {
+  auto node = Find(dir);
+  if (node && node->is_dir && node->dir.refresh) node->dir.refresh(*this, dir);
+}
+
 }  // namespace shoal::fs

@@ -25,8 +25,10 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
+#include "base/clock.h"
 #include "base/mutex.h"
 #include "base/status.h"
 
@@ -47,6 +49,15 @@ struct ControlFile {
   std::function<Status(std::string_view content)> replace;
   // Applied on every write call; empty: not appendable.
   std::function<Status(std::string_view data)> append;
+  // unlink(): removes what the file stands for; on success the node goes
+  // too. Empty: EPERM.
+  std::function<Status()> unlink;
+  // What stat shows: the size and modification time of what the file
+  // stands for (0: size unknown until read; the mount's time).
+  std::uint64_t size = 0;
+  TimeNs mtime = 0;
+  // Extended attributes, as `getfattr` shows them.
+  std::vector<std::pair<std::string, std::string>> xattrs;
 };
 
 struct ControlDir {
@@ -54,6 +65,9 @@ struct ControlDir {
   std::function<Status(ControlTree& tree, NodeId dir, std::string_view name)> make;
   // rmdir NAME inside this directory; empty function: EPERM.
   std::function<Status(ControlTree& tree, NodeId dir, std::string_view name)> remove;
+  // Brings the directory's children up to date with what they mirror,
+  // before they are looked up or listed; empty: the children are static.
+  std::function<void(ControlTree& tree, NodeId dir)> refresh;
 };
 
 // One node as seen by callers; shared so an open file outlives removal.
@@ -89,6 +103,10 @@ class ControlTree {
   // mkdir/rmdir NAME in control dir `dir`, through its hooks.
   Status Mkdir(NodeId dir, std::string_view name);
   Status Rmdir(NodeId dir, std::string_view name);
+  // unlink NAME in control dir `dir`, through the file's hook.
+  Status Unlink(NodeId dir, std::string_view name);
+  // Runs `dir`'s refresh hook, if it has one (any other id: nothing).
+  void Refresh(NodeId dir);
 
  private:
   Result<NodeId> Add(NodeId parent, std::string_view name, std::shared_ptr<ControlNode> node);

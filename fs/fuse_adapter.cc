@@ -498,12 +498,18 @@ Status ServeMount(ShoalFs& fs, const ServeOptions& options,
                       " (is /dev/fuse available, and for --allow-other is user_allow_other "
                       "set in /etc/fuse.conf?)");
   }
+  fuse_session* raw = se.get();
+  fs.SetEntryInvalidator([raw](Ino parent, std::string_view name) {
+    // ENOENT: the kernel does not know the parent; nothing to forget.
+    (void)fuse_lowlevel_notify_inval_entry(raw, parent, name.data(), name.size());
+  });
   on_mounted();
   fuse_loop_config* config = fuse_loop_cfg_create();
   fuse_loop_cfg_set_clone_fd(config, 1);
   fuse_loop_cfg_set_max_threads(config, options.max_threads);
   int rc = fuse_session_loop_mt(se.get(), config);
   fuse_loop_cfg_destroy(config);
+  fs.SetEntryInvalidator({});
   fuse_session_unmount(se.get());
   fuse_remove_signal_handlers(se.get());
   if (rc < 0) return Status(Code::kIOError, "FUSE session ended with an error");

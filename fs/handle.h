@@ -33,6 +33,7 @@ struct Handle {
   Mutex mu;
   std::string content GUARDED_BY(mu);
   bool written GUARDED_BY(mu) = false;
+  bool truncated GUARDED_BY(mu) = false;  // opened with O_TRUNC
   // Directories: entries fetched so far; offsets index into it.
   bool is_dir = false;
   std::vector<ReadDirEntry> listing GUARDED_BY(mu);

@@ -52,6 +52,11 @@ struct Inode {
   // Made by create() and not committed since: its first commit, or its
   // last close if nothing is ever committed, is the object's one PUT.
   bool fresh GUARDED_BY(content_mu) = false;
+  // The staging copy is an upload in S3's terms: started (simulated time)
+  // when the first writer opened it, and aborted by a lifecycle rule's
+  // AbortIncompleteMultipartUpload if still open when the rule says.
+  TimeNs upload_started GUARDED_BY(content_mu) = 0;
+  bool upload_aborted GUARDED_BY(content_mu) = false;
 
   // Serialises commits of this object.
   Mutex commit_mu;

@@ -18,8 +18,11 @@ namespace shoal::fs {
 // The kinds of due work (store::DueItem::kind). Each handler reads the
 // entry and does nothing if the work is no longer wanted.
 enum class DueKind : std::uint8_t {
-  kRestoreEvent = 1,  // a restore completes, or its restored copy expires
-  kTierStep = 2,      // an Intelligent-Tiering object may move to a colder tier
+  kRestoreEvent = 1,      // a restore completes, or its restored copy expires
+  kTierStep = 2,          // an Intelligent-Tiering object may move to a colder tier
+  kLifecycle = 3,         // a lifecycle action on a current object (id: its entry)
+  kVersionLifecycle = 4,  // a lifecycle action on a kept version (id: its record)
+  kAbortUpload = 5,       // AbortIncompleteMultipartUpload of an open writer's staging
 };
 
 // The entry's class; a name this version does not know reads as STANDARD

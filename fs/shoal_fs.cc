@@ -93,9 +93,15 @@ Status ShoalFs::Init(const Options& options) {
     std::unordered_set<std::string> referenced;
     bool damaged = false;  // an entry that does not decode may name any blob
     Status s = meta_->View([&](Txn& txn) {
-      return txn.ScanAll([&](store::EntryId, std::string_view, bool, Result<Entry> e) {
+      Status scan = txn.ScanAll([&](store::EntryId, std::string_view, bool, Result<Entry> e) {
         if (!e.ok()) damaged = true;
         if (e.ok() && !e->blob_id.empty()) referenced.insert(e->blob_id);
+        return Status::Ok();
+      });
+      if (!scan.ok()) return scan;
+      return txn.ScanAllVersions([&](const store::VersionLocation&, Result<Entry> v) {
+        if (!v.ok()) damaged = true;
+        if (v.ok() && !v->blob_id.empty()) referenced.insert(v->blob_id);
         return Status::Ok();
       });
     });
@@ -109,6 +115,8 @@ Status ShoalFs::Init(const Options& options) {
   Status s = WriteFileDurably(running, "", 0600);
   if (!s.ok()) return s;
   BuildControlTree();
+  s = LoadLifecycles();
+  if (!s.ok()) return s;
   return StartClock(options);
 }
 
@@ -165,10 +173,27 @@ struct stat ShoalFs::RootAttr() const {
   return st;
 }
 
+void ShoalFs::SetEntryInvalidator(EntryInvalidator fn) {
+  MutexLock lock(invalidator_mu_);
+  invalidator_ = std::move(fn);
+}
+
+void ShoalFs::InvalidateEntry(Ino parent, std::string_view name) {
+  MutexLock lock(invalidator_mu_);
+  if (invalidator_) invalidator_(parent, name);
+}
+
 struct stat ShoalFs::ControlAttr(const ControlNode& node) const {
   struct stat st = RootAttr();
   st.st_ino = node.id;
   st.st_mode = (node.is_dir ? S_IFDIR : S_IFREG) | node.mode();
+  if (!node.is_dir) {
+    st.st_size = static_cast<off_t>(node.file.size);
+    if (node.file.mtime != 0) {
+      st.st_mtim = ToTimespec(node.file.mtime);
+      st.st_ctim = st.st_mtim;
+    }
+  }
   return st;
 }
 
@@ -291,6 +316,7 @@ Result<struct stat> ShoalFs::Lookup(Ino parent, std::string_view name) {
   Status named = CheckNameLength(name);
   if (!named.ok()) return named;
   if (IsControlId(parent) || parent == store::kRootId) {
+    control_.Refresh(parent);
     if (auto node = control_.Lookup(parent, name)) return ControlAttr(*node);
     if (IsControlId(parent)) return NoSuchKey("no such control file");
   }
@@ -336,6 +362,7 @@ Result<std::string> ShoalFs::ReadLink(Ino ino) {
 Result<struct stat> ShoalFs::AddEntry(const Caller& who, Ino parent, std::string_view name,
                                       Entry entry) {
   TimeNs now = clock_.Now();
+  std::vector<Entry> dropped;
   entry.uid = who.uid;
   entry.gid = who.gid;
   entry.mtime = entry.ctime = entry.created = now;
@@ -361,9 +388,25 @@ Result<struct stat> ShoalFs::AddEntry(const Caller& who, Ino parent, std::string
         auto id = txn.NewId();
         if (!id.ok()) return id.status();
         entry.id = *id;
-        return txn.Put(parent, name, entry);
+        dropped.clear();
+        std::optional<ObjectKey> key;
+        if (entry.kind == EntryKind::kFile) {
+          auto k = KeyIn(txn, parent, name);
+          if (!k.ok()) return k.status();
+          auto vid = ClaimVersionId(txn, *k, now, dropped);
+          if (!vid.ok()) return vid.status();
+          entry.version_id = std::move(*vid);
+          key = std::move(*k);
+        }
+        t = txn.Put(parent, name, entry);
+        if (t.ok() && key) t = ScheduleClassWork(txn, entry, &*key);
+        if (t.ok() && key) t = ScheduleKeyVersions(txn, *key);
+        return t;
       },
-      [&] { Bill(nullptr, &entry, now); });
+      [&] {
+        Bill(nullptr, &entry, now);
+        FreeDropped(dropped, now);
+      });
   if (!s.ok()) return s;
   if (entry.kind == EntryKind::kBucket) AddBucketConfigDir(std::string(name));
   auto inode = inodes_.Learn(entry.id, parent, std::string(name), entry.is_dir());
@@ -413,10 +456,11 @@ Result<struct stat> ShoalFs::Symlink(const Caller& who, std::string_view target,
 Status ShoalFs::Unlink(Ino parent, std::string_view name) {
   Status named = CheckNameLength(name);
   if (!named.ok()) return named;
-  if (IsControlId(parent) || parent == store::kRootId) {
-    return {Code::kNotPermitted, "cannot remove this entry"};
-  }
+  if (IsControlId(parent)) return control_.Unlink(parent, name);
+  if (parent == store::kRootId) return {Code::kNotPermitted, "cannot remove this entry"};
   std::optional<Entry> removed;
+  bool kept = false;
+  std::vector<Entry> dropped;
   TimeNs now = clock_.Now();
   Status s = meta_->Update(
       [&](Txn& txn) -> Status {
@@ -428,20 +472,31 @@ Status ShoalFs::Unlink(Ino parent, std::string_view name) {
           if (dir.ok() && *dir) return {Code::kIsADirectory, "is a directory"};
           return NoSuchKey("The specified key does not exist.");
         }
+        // In a versioned bucket the object stays as a noncurrent version
+        // under a new delete marker.
+        auto key = KeyIn(txn, parent, name);
+        if (!key.ok()) return key.status();
+        auto keep = KeepNoncurrent(txn, *key, **e, now);
+        if (!keep.ok()) return keep.status();
+        kept = *keep;
+        dropped.clear();
         Status r = txn.Remove(parent, name, false);
-        if (r.ok()) r = txn.RemoveContent((*e)->id);
+        if (r.ok() && !kept) r = txn.RemoveContent((*e)->id);
+        if (r.ok() && (*e)->kind == EntryKind::kFile) r = AddDeleteMarker(txn, *key, now, dropped);
+        if (r.ok()) r = ScheduleKeyVersions(txn, *key);
         if (!r.ok()) return r;
         removed = std::move(**e);
         return TouchDir(txn, parent, now);
       },
       [&] {
         Detach(*removed);
-        Bill(&*removed, nullptr, now);
+        if (!kept) Bill(&*removed, nullptr, now);
       });
   if (!s.ok()) return s;
   // Open readers keep their file descriptor (or inline image); the blob
   // file may go once the removal is durable.
-  if (!removed->blob_id.empty()) RemoveBlobAfterSync(removed->blob_id);
+  if (!kept && !removed->blob_id.empty()) RemoveBlobAfterSync(removed->blob_id);
+  FreeDropped(dropped, now);
   return Status::Ok();
 }
 
@@ -465,6 +520,12 @@ Status ShoalFs::Rmdir(Ino parent, std::string_view name) {
         }
         auto empty = txn.IsEmpty((*e)->id);
         if (!empty.ok()) return empty.status();
+        if (*empty && (*e)->kind == EntryKind::kBucket) {
+          // S3 deletes a bucket only once every version is gone too.
+          auto versions = txn.ListVersions((*e)->id, "", std::nullopt, 1);
+          if (!versions.ok()) return versions.status();
+          *empty = versions->empty();
+        }
         if (!*empty) {
           if ((*e)->kind == EntryKind::kBucket) {
             return {Code::kBucketNotEmpty, "The bucket you tried to delete is not empty"};
@@ -477,7 +538,13 @@ Status ShoalFs::Rmdir(Ino parent, std::string_view name) {
         removed = std::move(**e);
         return TouchDir(txn, parent, now);
       },
-      [&] { Detach(*removed); });
+      [&] {
+        Detach(*removed);
+        if (removed->kind == EntryKind::kBucket) {
+          MutexLock lock(lifecycle_mu_);
+          lifecycles_.erase(removed->id);
+        }
+      });
   if (s.ok() && removed->kind == EntryKind::kBucket) RemoveBucketConfigDir(std::string(name));
   return s;
 }
@@ -495,11 +562,15 @@ Status ShoalFs::Rename(Ino parent, std::string_view name, Ino new_parent, std::s
   }
   std::optional<Entry> moved;
   std::optional<Entry> replaced;
+  bool replaced_kept = false;
+  std::vector<Entry> dropped;
   TimeNs now = clock_.Now();
   Status s = meta_->Update(
       [&](Txn& txn) -> Status {
         moved.reset();
         replaced.reset();
+        replaced_kept = false;
+        dropped.clear();
         auto src = txn.Lookup(parent, name);
         if (!src.ok()) return src.status();
         if (!*src) return NoSuchKey("The specified key does not exist.");
@@ -520,8 +591,15 @@ Status ShoalFs::Rename(Ino parent, std::string_view name, Ino new_parent, std::s
           } else if ((*dst)->is_dir()) {
             return {Code::kIsADirectory, "destination is a directory"};
           }
+          if (!(*dst)->is_dir()) {
+            auto dst_key = KeyIn(txn, new_parent, new_name);
+            if (!dst_key.ok()) return dst_key.status();
+            auto keep = KeepNoncurrent(txn, *dst_key, **dst, now);
+            if (!keep.ok()) return keep.status();
+            replaced_kept = *keep;
+          }
           Status r = txn.Remove(new_parent, new_name, (*dst)->is_dir());
-          if (r.ok()) r = txn.RemoveContent((*dst)->id);
+          if (r.ok() && !replaced_kept) r = txn.RemoveContent((*dst)->id);
           if (!r.ok()) return r;
           replaced = std::move(**dst);
         }
@@ -529,7 +607,25 @@ Status ShoalFs::Rename(Ino parent, std::string_view name, Ino new_parent, std::s
         if (!r.ok()) return r;
         Entry e = std::move(**src);
         e.ctime = now;
-        r = txn.Put(new_parent, new_name, e);
+        if (e.kind == EntryKind::kFile) {
+          // S3 has no rename: a copy to the new key (a new version there)
+          // and a delete of the old one (a delete marker there).
+          auto src_key = KeyIn(txn, parent, name);
+          auto dst_key = KeyIn(txn, new_parent, new_name);
+          if (!src_key.ok()) return src_key.status();
+          if (!dst_key.ok()) return dst_key.status();
+          r = AddDeleteMarker(txn, *src_key, now, dropped);
+          if (r.ok()) r = ScheduleKeyVersions(txn, *src_key);
+          if (!r.ok()) return r;
+          auto vid = ClaimVersionId(txn, *dst_key, now, dropped);
+          if (!vid.ok()) return vid.status();
+          e.version_id = std::move(*vid);
+          r = txn.Put(new_parent, new_name, e);
+          if (r.ok()) r = ScheduleClassWork(txn, e, &*dst_key);
+          if (r.ok()) r = ScheduleKeyVersions(txn, *dst_key);
+        } else {
+          r = txn.Put(new_parent, new_name, e);
+        }
         if (!r.ok()) return r;
         moved = std::move(e);
         r = TouchDir(txn, parent, now);
@@ -540,11 +636,14 @@ Status ShoalFs::Rename(Ino parent, std::string_view name, Ino new_parent, std::s
         if (moved) inodes_.Moved(moved->id, new_parent, std::string(new_name));
         if (replaced) {
           Detach(*replaced);
-          Bill(&*replaced, nullptr, now);
+          if (!replaced_kept) Bill(&*replaced, nullptr, now);
         }
       });
   if (!s.ok()) return s;
-  if (replaced && !replaced->blob_id.empty()) RemoveBlobAfterSync(replaced->blob_id);
+  if (replaced && !replaced_kept && !replaced->blob_id.empty()) {
+    RemoveBlobAfterSync(replaced->blob_id);
+  }
+  FreeDropped(dropped, now);
   return Status::Ok();
 }
 

@@ -14,6 +14,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -29,7 +30,9 @@
 #include "fs/control_tree.h"
 #include "fs/error_log.h"
 #include "fs/inode_table.h"
+#include "fs/object_key.h"
 #include "fs/stats.h"
+#include "lifecycle/lifecycle_config.h"
 #include "store/meta_store.h"
 #include "store/store_dir.h"
 #include "tiers/billing.h"
@@ -147,6 +150,13 @@ class ShoalFs {
   const Clock& clock() const { return clock_; }
   Status AdvanceClockTo(TimeNs t);
 
+  // Tells the kernel to forget a name it may have cached: set by the
+  // adapter while mounted (empty: nothing to tell). Work that removes or
+  // adds names behind the kernel's back (lifecycle, version deletes)
+  // calls it with no lock held and never from an operation on `parent`.
+  using EntryInvalidator = std::function<void(Ino parent, std::string_view name)>;
+  void SetEntryInvalidator(EntryInvalidator fn);
+
  private:
   ShoalFs(std::unique_ptr<store::StoreDir> dir, const Options& options);
   Status Init(const Options& options);
@@ -154,6 +164,8 @@ class ShoalFs {
   // The simulated clock (shoal_fs_time.cc).
   Status StartClock(const Options& options);
   Status ApplyClockCommand(std::string_view text);
+  // AdvanceClockTo without telling the kernel what changed.
+  Status RunClockTo(TimeNs t);
   // Runs due items up to `limit`, earliest first, moving the clock to each
   // item's time before running it; many items share one transaction.
   Status RunDueUpTo(TimeNs limit) REQUIRES(advance_mu_);
@@ -168,18 +180,35 @@ class ShoalFs {
   void StopTicker();
 
   // Storage classes (shoal_fs_classes.cc).
-  // An object's change made by due work, for the meter once it commits.
+  // An object's change made by due work, for the meter (and the kernel)
+  // once it commits.
   struct DueChange {
     store::Entry before;
-    store::Entry after;
+    // nullopt: no longer stored (its bill ends, its blob goes).
+    std::optional<store::Entry> after;
     TimeNs at = 0;
+    // A lifecycle transition into this class: a transition request.
+    std::optional<tiers::StorageClass> transition;
+    // A name that left the tree: open descriptors keep the entry, and the
+    // kernel forgets the name.
+    bool left_tree = false;
+    Ino parent = 0;
+    std::string name;
   };
+  // Applies the changes of committed due work (bill, blobs, descriptors);
+  // the names to forget go to pending_invalidations_.
+  void ApplyDueChanges(const std::vector<DueChange>& changes);
+  // Tells the kernel the names due work removed. REQUIRES: advance_mu_ is
+  // not held (the kernel may need a lock an operation waiting on it holds).
+  void FlushInvalidations() EXCLUDES(advance_mu_);
   // Runs one due item in `txn` and consumes it; a change it makes is
   // appended to `changes`.
   Status RunDueItemIn(store::Txn& txn, const store::DueItem& item, std::vector<DueChange>& changes);
   // Copies the object in place into class `to` (a re-encode into that
   // tier); InvalidObjectState if it is archived and not restored.
   Status ChangeStorageClass(Ino ino, tiers::StorageClass to);
+  // A write of user.s3.tagging: `k1=v1&k2=v2` (empty: no tags).
+  Status SetTagging(Ino ino, std::string_view value);
   // A write of user.s3.restore: `Days=N[,Tier=...]`.
   Status RequestRestore(Ino ino, std::string_view value);
   // An open of `seen` for reading or writing: Intelligent-Tiering's access.
@@ -193,8 +222,10 @@ class ShoalFs {
   Result<LocatedObject> ObjectIn(store::Txn& txn, Ino ino);
   // The error for reading an archived object.
   static Status ArchivedError(const store::Entry& e);
-  // Adds the due items `e` needs (restore events, its next tier step).
-  Status ScheduleClassWork(store::Txn& txn, const store::Entry& e);
+  // Adds the due items `e` needs (restore events, its next tier step, its
+  // next lifecycle action). `key`: e's bucket and key, when the caller
+  // knows them (else they are looked up if a lifecycle needs them).
+  Status ScheduleClassWork(store::Txn& txn, const store::Entry& e, const ObjectKey* key = nullptr);
   // The next tier move of Intelligent-Tiering object `e` (an unreadable
   // opt-in is reported and taken as none: the object still tiers by access).
   std::optional<tiers::ItStep> NextStepOf(store::Txn& txn, const store::Entry& e);
@@ -210,6 +241,74 @@ class ShoalFs {
   // where that bill ends; `newest` gets the latest time the daemon stamped
   // on any entry.
   Status StartBilling(TimeNs* newest);
+
+  // Versioning (DESIGN §2.3 `versioning`, `versions/`; shoal_fs_versions.cc).
+  // The current version of a key is its entry in the tree; the versions it
+  // replaced and its delete markers are kept in MetaStore's "versions".
+  enum class Versioning : std::uint8_t { kUnversioned, kEnabled, kSuspended };
+  Result<Versioning> VersioningOf(store::Txn& txn, store::EntryId bucket);
+  // Whether deleting `current` under `state` leaves it as a noncurrent
+  // version below a delete marker (else it is deleted for good).
+  static bool ExpiresToMarker(Versioning state, const store::Entry& current);
+  // The version id of a new PUT of `key` at `now`. A delete marker that
+  // was the key's latest version becomes noncurrent; under Suspended, the
+  // kept null version of the key is removed for good (into `dropped`).
+  Result<std::string> ClaimVersionId(store::Txn& txn, const ObjectKey& key, TimeNs now,
+                                     std::vector<store::Entry>& dropped);
+  // `current`, the current version of `key`, is being replaced or deleted
+  // at `now`: keeps it as a noncurrent version (moving its inline content
+  // to the kept record) and returns true; returns false when the bucket
+  // keeps no such version (unversioned, or the null version under
+  // Suspended, or not an object): the caller removes it.
+  Result<bool> KeepNoncurrent(store::Txn& txn, const ObjectKey& key, const store::Entry& current,
+                              TimeNs now);
+  // A DELETE of `key` in a versioned bucket: adds a delete marker as its
+  // latest version (nothing in an unversioned bucket).
+  Status AddDeleteMarker(store::Txn& txn, const ObjectKey& key, TimeNs now,
+                         std::vector<store::Entry>& dropped);
+  // After the commit that dropped them: their bill ends, their blobs go.
+  void FreeDropped(const std::vector<store::Entry>& dropped, TimeNs now);
+  // The kept null version of `key`, removed for good (Suspended writes).
+  Status DropNullVersion(store::Txn& txn, const ObjectKey& key, std::vector<store::Entry>& dropped);
+  Result<std::string> ReadVersioning(const std::string& bucket);
+  Status ReplaceVersioning(const std::string& bucket, std::string_view text);
+  // The versions/ tree: one directory per key prefix, one read-only file
+  // `<name>@<versionId>` per version and delete marker.
+  void RefreshVersionsDir(ControlTree& tree, NodeId dir, const std::string& bucket,
+                          const std::string& prefix);
+  Result<std::string> ReadVersion(const std::string& bucket, const std::string& key,
+                                  const std::string& version_id);
+  // Deletes one version for good (DeleteObject with a versionId). Deleting
+  // the current version or the latest delete marker makes the next newest
+  // version current again.
+  Status DeleteVersion(const std::string& bucket, const std::string& key,
+                       const std::string& version_id);
+
+  // Lifecycle (DESIGN §2.3 lifecycle.json; shoal_fs_lifecycle.cc). Each
+  // object's next action is one due item, added when the object is written
+  // or its bucket's rules change, so an advance costs O(actions due).
+  // The parsed configuration of `bucket` (null: none). Kept in step with
+  // the store: loaded at start, replaced after the commit that stores it.
+  std::shared_ptr<const lifecycle::LifecycleConfiguration> LifecycleOf(store::EntryId bucket);
+  Status LoadLifecycles();
+  Result<std::string> ReadLifecycle(const std::string& bucket);
+  Status ReplaceLifecycle(const std::string& bucket, std::string_view json);
+  // The due item of the next action on current object `e` of `key`.
+  Status ScheduleLifecycle(store::Txn& txn, const ObjectKey& key, const store::Entry& e);
+  // The same, finding the key from the entry's location (nothing to do,
+  // and no lookup, while no bucket has a configuration).
+  Status ScheduleLifecycleOf(store::Txn& txn, const store::Entry& e, const ObjectKey* key);
+  // The due items of every kept version of `key` (their facts depend on
+  // each other: how many newer versions there are, whether a delete marker
+  // is the last one left).
+  Status ScheduleKeyVersions(store::Txn& txn, const ObjectKey& key);
+  // Runs a lifecycle item for a current object / a kept version.
+  Status RunLifecycleIn(store::Txn& txn, const store::DueItem& item,
+                        std::vector<DueChange>& changes);
+  Status RunVersionLifecycleIn(store::Txn& txn, const store::DueItem& item,
+                               std::vector<DueChange>& changes);
+  // The x-amz-expiration value of object `e` (NoSuchAttribute: none).
+  Result<std::string> ExpirationOf(Ino ino, const store::Entry& e);
 
   // Bucket configuration (.s3/<bucket>/, shoal_fs_s3.cc).
   void AddBucketConfigDir(const std::string& bucket);
@@ -238,6 +337,14 @@ class ShoalFs {
                                                   bool truncate);
   Status ReleaseStaging(const std::shared_ptr<Inode>& inode);
   Status Commit(const std::shared_ptr<Inode>& inode);
+  // What writes and closes of an aborted upload return.
+  static Status UploadAborted();
+  // If a lifecycle rule aborts incomplete uploads of this object, a due
+  // item for its staging copy's deadline (once per upload).
+  void ScheduleUploadAbort(const std::shared_ptr<Inode>& inode);
+  // The due item: aborts the upload if it is still open and its deadline
+  // under the current rules has passed.
+  Status RunUploadAbortIn(store::Txn& txn, const store::DueItem& item);
   // Removes a blob file no committed entry names any more, once that is
   // durable (kept, for the orphan sweep, if the sync fails).
   void RemoveBlobAfterSync(const std::string& blob_id);
@@ -250,9 +357,14 @@ class ShoalFs {
   Result<std::shared_ptr<tiers::BlobReader>> ReaderOf(const std::shared_ptr<Inode>& inode,
                                                       const store::Entry& entry);
 
+  // Calls the entry invalidator, if any, for `name` in `parent`.
+  void InvalidateEntry(Ino parent, std::string_view name);
+
   // Control files.
   void BuildControlTree();
-  Status ApplyControlWrite(Handle* h);
+  // Replaces a control document with what was written through `h` (at
+  // `last_close`, also with nothing, after an O_TRUNC open).
+  Status ApplyControlWrite(Handle* h, bool last_close);
 
   std::unique_ptr<store::StoreDir> dir_;
   MonotonicClock elapsed_;
@@ -266,6 +378,13 @@ class ShoalFs {
   std::uint64_t ticker_generation_ = 0;  // bumped by clock writes
   std::thread ticker_;
   bool clock_started_ = false;  // the clock is the store's: save it on exit
+  Mutex lifecycle_mu_;
+  std::map<store::EntryId, std::shared_ptr<const lifecycle::LifecycleConfiguration>> lifecycles_
+      GUARDED_BY(lifecycle_mu_);
+  Mutex pending_mu_;
+  std::vector<std::pair<Ino, std::string>> pending_invalidations_ GUARDED_BY(pending_mu_);
+  Mutex invalidator_mu_;
+  EntryInvalidator invalidator_ GUARDED_BY(invalidator_mu_);
   std::unique_ptr<crypto::RootKey> root_key_;
   std::unique_ptr<store::MetaStore> meta_;
   std::unique_ptr<tiers::BlobStore> blobs_;

@@ -8,6 +8,7 @@
 #include "fs/handle.h"
 #include "fs/object_class.h"
 #include "fs/object_content.h"
+#include "fs/object_key.h"
 #include "fs/shoal_fs.h"
 #include "tiers/intelligent_tiering.h"
 
@@ -24,32 +25,6 @@ namespace {
 // not written down again (tier moves are measured in days).
 constexpr TimeNs kAccessResolution = TimeNs{3600} * 1'000'000'000;
 constexpr std::size_t kCopyPiece = std::size_t{1} << 20;
-
-struct ObjectKey {
-  store::EntryId bucket = 0;
-  std::string key;
-};
-
-// The bucket and full key of entry `id`, from the locations table.
-Result<ObjectKey> KeyOf(Txn& txn, store::EntryId id) {
-  std::vector<std::string> names;
-  for (int depth = 0; depth < 1024; ++depth) {
-    auto where = txn.Locate(id);
-    if (!where.ok()) return where.status();
-    if (!*where) return NoSuchKey("entry " + std::to_string(id) + " has no location");
-    if ((*where)->parent == store::kRootId) {
-      ObjectKey out{.bucket = id, .key = {}};
-      for (auto it = names.rbegin(); it != names.rend(); ++it) {
-        if (!out.key.empty()) out.key += '/';
-        out.key += *it;
-      }
-      return out;
-    }
-    names.push_back(std::move((*where)->name));
-    id = (*where)->parent;
-  }
-  return Corrupt("entry locations form a loop");
-}
 
 }  // namespace
 
@@ -80,18 +55,20 @@ Result<tiers::ArchiveOptIn> ShoalFs::OptInOf(Txn& txn, const Entry& e) {
   return tiers::OptInFor(*configs, key->key, {});
 }
 
-Status ShoalFs::ScheduleClassWork(Txn& txn, const Entry& e) {
+Status ShoalFs::ScheduleClassWork(Txn& txn, const Entry& e, const ObjectKey* key) {
   if (auto at = tiers::NextRestoreEvent(RestoreOf(e))) {
     Status s = txn.AddDue({.at = *at, .id = e.id, .kind = std::uint8_t(DueKind::kRestoreEvent)});
     if (!s.ok()) return s;
   }
   if (ClassOf(e) != StorageClass::kIntelligentTiering ||
       e.size < tiers::kIntelligentTieringMinBytes) {
-    return Status::Ok();
+    return ScheduleLifecycleOf(txn, e, key);
   }
   auto step = NextStepOf(txn, e);
-  if (!step) return Status::Ok();
-  return txn.AddDue({.at = step->at, .id = e.id, .kind = std::uint8_t(DueKind::kTierStep)});
+  if (!step) return ScheduleLifecycleOf(txn, e, key);
+  Status s = txn.AddDue({.at = step->at, .id = e.id, .kind = std::uint8_t(DueKind::kTierStep)});
+  if (!s.ok()) return s;
+  return ScheduleLifecycleOf(txn, e, key);
 }
 
 std::optional<tiers::ItStep> ShoalFs::NextStepOf(Txn& txn, const Entry& e) {
@@ -105,8 +82,13 @@ std::optional<tiers::ItStep> ShoalFs::NextStepOf(Txn& txn, const Entry& e) {
 }
 
 void ShoalFs::Bill(const Entry* before, const Entry* after, TimeNs now, bool fills_created) {
-  if (before != nullptr && before->kind != EntryKind::kFile) before = nullptr;
-  if (after != nullptr && after->kind != EntryKind::kFile) after = nullptr;
+  // Directories, symlinks and delete markers are not billed as stored.
+  if (before != nullptr && (before->kind != EntryKind::kFile || before->delete_marker)) {
+    before = nullptr;
+  }
+  if (after != nullptr && (after->kind != EntryKind::kFile || after->delete_marker)) {
+    after = nullptr;
+  }
   // No early deletion for a change within the class (a restore, a tier
   // move), nor for the placeholder a create() made: create, write and close
   // are one PUT in S3's terms, whatever the clock did meanwhile.
@@ -287,6 +269,15 @@ void ShoalFs::RecordAccess(Ino ino, const Entry& seen) {
 
 Status ShoalFs::RunDueItemIn(Txn& txn, const store::DueItem& item,
                              std::vector<DueChange>& changes) {
+  if (item.kind == static_cast<std::uint8_t>(DueKind::kLifecycle)) {
+    return RunLifecycleIn(txn, item, changes);
+  }
+  if (item.kind == static_cast<std::uint8_t>(DueKind::kVersionLifecycle)) {
+    return RunVersionLifecycleIn(txn, item, changes);
+  }
+  if (item.kind == static_cast<std::uint8_t>(DueKind::kAbortUpload)) {
+    return RunUploadAbortIn(txn, item);
+  }
   Status r = txn.RemoveDue(item);
   if (!r.ok()) return r;
   auto where = txn.Locate(item.id);

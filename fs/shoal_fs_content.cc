@@ -120,8 +120,16 @@ Result<std::shared_ptr<Staging>> ShoalFs::AcquireStaging(const std::shared_ptr<I
   }
   inode->staging = st;
   inode->writers = 1;
+  inode->upload_started = now;
+  inode->upload_aborted = false;
   stats_.AdjustOpenForWriting(1);
   return st;
+}
+
+Status ShoalFs::UploadAborted() {
+  return {Code::kNoSuchUpload,
+          "The specified upload does not exist: a lifecycle rule's AbortIncompleteMultipartUpload "
+          "discarded what this descriptor wrote"};
 }
 
 Status ShoalFs::Commit(const std::shared_ptr<Inode>& inode) {
@@ -129,6 +137,7 @@ Status ShoalFs::Commit(const std::shared_ptr<Inode>& inode) {
   std::shared_ptr<Staging> st;
   {
     MutexLock lock(inode->content_mu);
+    if (inode->upload_aborted) return UploadAborted();
     st = inode->staging;
   }
   if (!st || !st->dirty()) return Status::Ok();
@@ -143,9 +152,20 @@ Status ShoalFs::Commit(const std::shared_ptr<Inode>& inode) {
   std::string committed_key;
   bool gone = false;
   std::optional<Entry> before, after;
+  // The first commit of a created file is the PUT create() began: it keeps
+  // the version id create() claimed, and replaces no version.
+  bool fresh = false;
+  {
+    MutexLock lock(inode->content_mu);
+    fresh = inode->fresh;
+  }
+  bool kept = false;  // the replaced version stays, as a noncurrent one
+  std::vector<Entry> dropped;
   Status s = meta_->Update(
       [&](Txn& txn) -> Status {
         gone = false;
+        kept = false;
+        dropped.clear();
         before.reset();
         after.reset();
         auto where = inodes_.Where(inode->ino);
@@ -162,6 +182,16 @@ Status ShoalFs::Commit(const std::shared_ptr<Inode>& inode) {
         Entry e = std::move(**got);
         before = e;
         old_blob = e.blob_id;
+        auto key = KeyIn(txn, where->parent, where->name);
+        if (!key.ok()) return key.status();
+        if (!fresh) {
+          auto keep = KeepNoncurrent(txn, *key, e, now);
+          if (!keep.ok()) return keep.status();
+          kept = *keep;
+          auto vid = ClaimVersionId(txn, *key, now, dropped);
+          if (!vid.ok()) return vid.status();
+          e.version_id = std::move(*vid);
+        }
         e.size = blob.size;
         e.stored_bytes = blob.stored_bytes;
         e.blob_id = inline_content ? std::string() : blob.id;
@@ -180,17 +210,21 @@ Status ShoalFs::Commit(const std::shared_ptr<Inode>& inode) {
         Status p = txn.Put(where->parent, where->name, e);
         if (!p.ok()) return p;
         after = e;
-        return ScheduleClassWork(txn, e);
+        Status w = ScheduleClassWork(txn, e, &*key);
+        if (w.ok() && (kept || !dropped.empty())) w = ScheduleKeyVersions(txn, *key);
+        return w;
       },
       [&] {
         if (gone) return;
-        bool fresh = false;
         {
           MutexLock lock(inode->content_mu);
-          fresh = inode->fresh;
           inode->fresh = false;
         }
-        Bill(&*before, &*after, now, /*fills_created=*/fresh);
+        if (kept) {
+          Bill(nullptr, &*after, now);  // the replaced version is still stored
+        } else {
+          Bill(&*before, &*after, now, /*fills_created=*/fresh);
+        }
         meter_->Request(tiers::RequestKind::kPut, default_class_, now);
       });
   if (!s.ok() || gone) {
@@ -210,7 +244,8 @@ Status ShoalFs::Commit(const std::shared_ptr<Inode>& inode) {
     inode->reader_blob = inode->reader ? committed_key : std::string();
     inode->committed = Inode::Committed{.size = blob.size, .mtime = snap->mtime};
   }
-  if (!old_blob.empty() && old_blob != blob.id) RemoveBlobAfterSync(old_blob);
+  if (!kept && !old_blob.empty() && old_blob != blob.id) RemoveBlobAfterSync(old_blob);
+  FreeDropped(dropped, now);
   st->MarkCommitted(snap->generation);
   stats_.AddCommit(blob.stored_bytes);
   return Status::Ok();
@@ -218,9 +253,24 @@ Status ShoalFs::Commit(const std::shared_ptr<Inode>& inode) {
 
 Status ShoalFs::ReleaseStaging(const std::shared_ptr<Inode>& inode) {
   bool last = false;
+  bool aborted = false;
   {
     MutexLock lock(inode->content_mu);
     last = inode->writers == 1;
+    aborted = inode->upload_aborted;
+  }
+  if (aborted) {
+    // Nothing of an aborted upload is committed; the last writer's close
+    // lets its staging copy go.
+    MutexLock lock(inode->content_mu);
+    if (inode->writers > 0) --inode->writers;
+    if (inode->writers == 0 && inode->staging) {
+      inode->staging.reset();
+      inode->upload_aborted = false;
+      inode->fresh = false;
+      stats_.AdjustOpenForWriting(-1);
+    }
+    return UploadAborted();
   }
   // Commit before dropping the staging copy so readers never see a gap.
   // Again while a change raced the commit (an attribute amendment made
@@ -267,6 +317,10 @@ Result<ShoalFs::Opened> ShoalFs::Open(Ino ino, int flags) {
     h->ino = ino;
     h->control = node;
     h->writable = wants_write;
+    if (wants_write && (flags & O_TRUNC) != 0 && node->file.replace) {
+      MutexLock lock(h->mu);
+      h->truncated = true;
+    }
     bool load =
         node->file.read && (accmode != O_WRONLY || (node->file.replace && (flags & O_TRUNC) == 0));
     if (load) {
@@ -289,6 +343,7 @@ Result<ShoalFs::Opened> ShoalFs::Open(Ino ino, int flags) {
   if (wants_write) {
     auto st = AcquireStaging(inode, (flags & O_TRUNC) != 0);
     if (!st.ok()) return st.status();
+    ScheduleUploadAbort(inode);
   } else {
     if (NeedsRestore(*entry, clock_.Now())) return ArchivedError(*entry);
     auto reader = CommittedReader(inode, *entry);
@@ -375,6 +430,7 @@ Result<std::size_t> ShoalFs::Write(Handle* h, std::string_view data, std::uint64
   std::shared_ptr<Staging> st;
   {
     MutexLock lock(h->inode->content_mu);
+    if (h->inode->upload_aborted) return UploadAborted();
     st = h->inode->staging;
   }
   if (!st) return Status(Internal("writable handle without staging"));
@@ -385,26 +441,41 @@ Result<std::size_t> ShoalFs::Write(Handle* h, std::string_view data, std::uint64
   return data.size();
 }
 
-Status ShoalFs::ApplyControlWrite(Handle* h) {
+Status ShoalFs::ApplyControlWrite(Handle* h, bool last_close) {
   std::string content;
   {
     MutexLock lock(h->mu);
-    if (!h->written || !h->control->file.replace) return Status::Ok();
+    if (!h->control->file.replace) return Status::Ok();
+    // Opened with O_TRUNC and closed without a write: the empty document
+    // (`: > f`, `cp /dev/null f`). Only at the last close: a shell's `> f`
+    // closes a first descriptor before the command writes.
+    const bool emptied = last_close && h->truncated;
+    if (!h->written && !emptied) return Status::Ok();
     h->written = false;
+    h->truncated = false;
     content = h->content;
   }
   return h->control->file.replace(content);
 }
 
 Status ShoalFs::Flush(Handle* h) {
-  if (h->control) return ApplyControlWrite(h);
-  if (!h->writable) return Status::Ok();
+  if (h->control) return ApplyControlWrite(h, /*last_close=*/false);
+  // A close() before anything was written through this open is not a PUT
+  // of what O_TRUNC left: a shell's `> f` closes its first descriptor
+  // right after dup2, before the command writes. The last close (release)
+  // still commits whatever is uncommitted.
+  if (!h->writable || !h->wrote) return Status::Ok();
   return Commit(h->inode);
 }
 
 Status ShoalFs::Fsync(Handle* h) {
-  Status s = Flush(h);
-  if (!s.ok()) return s;
+  if (h->control) {
+    Status s = ApplyControlWrite(h, /*last_close=*/false);
+    if (!s.ok()) return s;
+  } else if (h->writable) {
+    Status s = Commit(h->inode);
+    if (!s.ok()) return s;
+  }
   return SyncMetadata();
 }
 
@@ -414,7 +485,7 @@ Status ShoalFs::SyncMetadata() {
 
 Status ShoalFs::Release(Handle* h) {
   std::unique_ptr<Handle> owned(h);
-  if (h->control) return ApplyControlWrite(h);
+  if (h->control) return ApplyControlWrite(h, /*last_close=*/true);
   Status s = h->writable ? ReleaseStaging(h->inode) : Status::Ok();
   if (inodes_.Closed(h->ino)) {
     // Closed everywhere: let the reader (its descriptor, index and cached

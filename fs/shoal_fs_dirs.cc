@@ -47,6 +47,7 @@ Status ShoalFs::ReadDir(Handle* h, std::uint64_t offset, bool plus,
     h->listing.push_back({.name = ".", .attr = dot, .counts_lookup = false});
     h->listing.push_back({.name = "..", .attr = dot, .counts_lookup = false});
     if (IsControlId(h->ino) || h->ino == store::kRootId) {
+      control_.Refresh(h->ino);
       for (const auto& node : control_.List(h->ino)) {
         h->listing.push_back(
             {.name = node->name, .attr = ControlAttr(*node), .counts_lookup = false});

@@ -6,6 +6,7 @@
 #include "base/coding.h"
 #include "fs/object_class.h"
 #include "fs/shoal_fs.h"
+#include "lifecycle/lifecycle_config.h"
 
 namespace shoal::fs {
 
@@ -50,9 +51,11 @@ std::string_view EncryptionStatus(const Entry& e) {
 }
 
 void AppendInventoryRow(std::string& out, std::string_view bucket, std::string_view key,
-                        const Entry& e, TimeNs now) {
-  const bool is_file = e.kind == EntryKind::kFile;
-  const std::string etag = is_file ? HexEncode(e.md5) : "d41d8cd98f00b204e9800998ecf8427e";
+                        const Entry& e, bool latest, TimeNs now) {
+  const bool is_file = e.kind == EntryKind::kFile && !e.delete_marker;
+  const std::string etag = e.delete_marker ? std::string()
+                           : is_file       ? HexEncode(e.md5)
+                                           : "d41d8cd98f00b204e9800998ecf8427e";
   const std::string tier = is_file && ClassOf(e) == tiers::StorageClass::kIntelligentTiering
                                ? std::string(tiers::AccessTierName(TierOf(e)))
                                : std::string();
@@ -60,14 +63,16 @@ void AppendInventoryRow(std::string& out, std::string_view bucket, std::string_v
       std::string(bucket),
       std::string(key),
       e.version_id == "null" ? std::string() : e.version_id,
-      "true",
-      "false",
-      std::to_string(is_file ? e.size : 0),
+      latest ? "true" : "false",
+      e.delete_marker ? "true" : "false",
+      e.delete_marker ? std::string() : std::to_string(is_file ? e.size : 0),
       InventoryDate(e.created),
       etag,
-      is_file ? e.storage_class : std::string("STANDARD"),
+      e.delete_marker ? std::string()
+      : is_file       ? e.storage_class
+                      : std::string("STANDARD"),
       tier,
-      std::string(EncryptionStatus(e)),
+      e.delete_marker ? std::string() : std::string(EncryptionStatus(e)),
       std::string(),
       is_file ? std::string(tiers::InventoryRestoreStatus(RestoreAt(e, now))) : std::string()};
   bool first = true;
@@ -125,6 +130,63 @@ Status ForEachObject(Txn& txn, store::EntryId bucket,
   return Status::Ok();
 }
 
+// The kept versions of a bucket as a stream in key order, consumed
+// alongside the current versions.
+class KeptVersions {
+ public:
+  using Emit = std::function<void(const std::string& key, const Entry& v, bool latest)>;
+  KeptVersions(Txn& txn, store::EntryId bucket) : txn_(txn), bucket_(bucket) {}
+
+  // Emits the versions of every key before `key` (nullopt: all that are
+  // left); the first version of each such key is its latest (the key has
+  // no current version).
+  Status EmitBefore(const std::optional<std::string>& key, const Emit& emit) {
+    for (;;) {
+      auto next = Peek();
+      if (!next.ok()) return next.status();
+      if (*next == nullptr || (key && (*next)->key >= *key)) return Status::Ok();
+      const bool latest = (*next)->key != last_key_;
+      last_key_ = (*next)->key;
+      emit((*next)->key, (*next)->entry, latest);
+      ++pos_;
+    }
+  }
+  // Emits the versions of exactly `key`.
+  Status EmitKey(const std::string& key, const Emit& emit) {
+    for (;;) {
+      auto next = Peek();
+      if (!next.ok()) return next.status();
+      if (*next == nullptr || (*next)->key != key) return Status::Ok();
+      last_key_ = key;
+      emit((*next)->key, (*next)->entry, false);
+      ++pos_;
+    }
+  }
+
+ private:
+  Result<const store::VersionRecord*> Peek() {
+    if (pos_ == batch_.size()) {
+      if (done_) return static_cast<const store::VersionRecord*>(nullptr);
+      auto got = txn_.ListVersions(bucket_, "", after_, kListBatch);
+      if (!got.ok()) return got.status();
+      batch_ = std::move(*got);
+      pos_ = 0;
+      if (batch_.size() < kListBatch) done_ = true;
+      if (batch_.empty()) return static_cast<const store::VersionRecord*>(nullptr);
+      after_ = Txn::VersionCursor{batch_.back().key, batch_.back().entry.id};
+    }
+    return &batch_[pos_];
+  }
+
+  Txn& txn_;
+  const store::EntryId bucket_;
+  std::vector<store::VersionRecord> batch_;
+  std::size_t pos_ = 0;
+  bool done_ = false;
+  std::optional<Txn::VersionCursor> after_;
+  std::string last_key_;
+};
+
 Result<store::EntryId> BucketId(Txn& txn, const std::string& bucket) {
   auto e = txn.Get(store::kRootId, bucket, true);
   if (!e.ok()) return e.status();
@@ -140,6 +202,19 @@ void ShoalFs::AddBucketConfigDir(const std::string& bucket) {
   if (!dir.ok()) return;
   (void)control_.AddFile(*dir, "inventory.csv",
                          {.read = [this, bucket] { return InventoryCsv(bucket); }});
+  (void)control_.AddFile(
+      *dir, std::string(lifecycle::kLifecycleFile),
+      {.read = [this, bucket] { return ReadLifecycle(bucket); },
+       .replace = [this,
+                   bucket](std::string_view json) { return ReplaceLifecycle(bucket, json); }});
+  (void)control_.AddFile(
+      *dir, "versioning",
+      {.read = [this, bucket] { return ReadVersioning(bucket); },
+       .replace = [this,
+                   bucket](std::string_view text) { return ReplaceVersioning(bucket, text); }});
+  (void)control_.AddDir(*dir, "versions", {.refresh = [this, bucket](ControlTree& tree, NodeId d) {
+    RefreshVersionsDir(tree, d, bucket, "");
+  }});
   (void)control_.AddFile(
       *dir, std::string(tiers::kItConfigurationFile),
       {.read = [this, bucket] { return ReadItConfiguration(bucket); },
@@ -159,9 +234,22 @@ Result<std::string> ShoalFs::InventoryCsv(const std::string& bucket) {
   Status s = meta_->View([&](Txn& txn) {
     auto id = BucketId(txn, bucket);
     if (!id.ok()) return id.status();
-    return ForEachObject(txn, *id, [&](const std::string& key, const Entry& e) {
-      AppendInventoryRow(out, bucket, key, e, now);
-      return Status::Ok();
+    // Two ordered streams merged by key: the current versions (the tree)
+    // and the kept ones (newest first within a key).
+    KeptVersions kept(txn, *id);
+    Status k = ForEachObject(txn, *id, [&](const std::string& key, const Entry& e) {
+      Status v = kept.EmitBefore(key, [&](const std::string& k2, const Entry& v2, bool latest) {
+        AppendInventoryRow(out, bucket, k2, v2, latest, now);
+      });
+      if (!v.ok()) return v;
+      AppendInventoryRow(out, bucket, key, e, /*latest=*/true, now);
+      return kept.EmitKey(key, [&](const std::string& k2, const Entry& v2, bool) {
+        AppendInventoryRow(out, bucket, k2, v2, /*latest=*/false, now);
+      });
+    });
+    if (!k.ok()) return k;
+    return kept.EmitBefore(std::nullopt, [&](const std::string& k2, const Entry& v2, bool latest) {
+      AppendInventoryRow(out, bucket, k2, v2, latest, now);
     });
   });
   if (!s.ok()) return s;
@@ -202,6 +290,85 @@ Status ShoalFs::ReplaceItConfiguration(const std::string& bucket, std::string_vi
       return e.kind == EntryKind::kFile ? ScheduleClassWork(txn, e) : Status::Ok();
     });
   });
+}
+
+Result<std::string> ShoalFs::ReadLifecycle(const std::string& bucket) {
+  std::optional<std::string> doc;
+  Status s = meta_->View([&](Txn& txn) {
+    auto id = BucketId(txn, bucket);
+    if (!id.ok()) return id.status();
+    auto got = txn.GetConfig(*id, lifecycle::kLifecycleFile);
+    if (!got.ok()) return got.status();
+    doc = std::move(*got);
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  return doc.value_or(std::string());
+}
+
+Status ShoalFs::ReplaceLifecycle(const std::string& bucket, std::string_view json) {
+  // An empty document deletes the configuration (DeleteBucketLifecycle).
+  auto parsed = lifecycle::ParseLifecycleConfiguration(json);
+  if (!parsed.ok()) return parsed.status();
+  std::shared_ptr<const lifecycle::LifecycleConfiguration> config;
+  std::string canonical;
+  if (!parsed->rules.empty()) {
+    canonical = lifecycle::LifecycleConfigurationToJson(*parsed);
+    config = std::make_shared<const lifecycle::LifecycleConfiguration>(std::move(*parsed));
+  }
+  store::EntryId bucket_id = 0;
+  std::shared_ptr<const lifecycle::LifecycleConfiguration> previous;
+  bool swapped = false;
+  Status s = meta_->Update([&](Txn& txn) -> Status {
+    auto id = BucketId(txn, bucket);
+    if (!id.ok()) return id.status();
+    bucket_id = *id;
+    Status p = config ? txn.PutConfig(*id, lifecycle::kLifecycleFile, canonical)
+                      : txn.RemoveConfig(*id, lifecycle::kLifecycleFile);
+    if (!p.ok()) return p;
+    // The schedule below reads the new rules. Writers are serialised, so
+    // no other commit sees them before this one is decided.
+    {
+      MutexLock lock(lifecycle_mu_);
+      if (!swapped) previous = lifecycles_.count(*id) ? lifecycles_[*id] : nullptr;
+      swapped = true;
+      if (config) {
+        lifecycles_[*id] = config;
+      } else {
+        lifecycles_.erase(*id);
+      }
+    }
+    if (!config) return Status::Ok();  // stale due items are no-ops
+    // Every version gets a due item for its next action under the new rules.
+    Status v = ForEachObject(txn, *id, [&](const std::string& key, const Entry& e) {
+      if (e.kind != EntryKind::kFile) return Status::Ok();
+      return ScheduleLifecycle(txn, ObjectKey{.bucket = *id, .key = key}, e);
+    });
+    if (!v.ok()) return v;
+    std::optional<Txn::VersionCursor> after;
+    std::string last;
+    for (;;) {
+      auto batch = txn.ListVersions(*id, "", after, kListBatch);
+      if (!batch.ok()) return batch.status();
+      for (const auto& r : *batch) {
+        if (r.key == last) continue;
+        last = r.key;
+        Status k = ScheduleKeyVersions(txn, ObjectKey{.bucket = *id, .key = r.key});
+        if (!k.ok()) return k;
+      }
+      if (batch->size() < kListBatch) return Status::Ok();
+      after = Txn::VersionCursor{batch->back().key, batch->back().entry.id};
+    }
+  });
+  if (!s.ok() && swapped) {
+    MutexLock lock(lifecycle_mu_);
+    if (previous) {
+      lifecycles_[bucket_id] = previous;
+    } else {
+      lifecycles_.erase(bucket_id);
+    }
+  }
+  return s;
 }
 
 }  // namespace shoal::fs

@@ -6,6 +6,7 @@
 
 #include "base/coding.h"
 #include "fs/object_class.h"
+#include "fs/object_tagging.h"
 #include "fs/shoal_fs.h"
 
 namespace shoal::fs {
@@ -20,6 +21,7 @@ constexpr std::size_t kMaxUserMetadataBytes = 2048;  // S3's limit on x-amz-meta
 constexpr std::size_t kMaxXattrValue = std::size_t{64} << 10;
 constexpr std::string_view kS3Prefix = "user.s3.";
 constexpr std::string_view kMetaPrefix = "user.s3.meta.";
+constexpr std::string_view kTaggingXattr = "user.s3.tagging";
 
 // setfattr passes values as given; a trailing newline from a script's
 // $(...) or echo is not part of an S3 name.
@@ -46,9 +48,15 @@ Result<std::string> ShoalFs::GetXattr(Ino ino, std::string_view name) {
   if (!StartsWith(name, "user.")) {
     return Status(Code::kNotSupported, "only user.* extended attributes are stored");
   }
-  if (IsControlId(ino) || ino == store::kRootId) {
+  if (IsControlId(ino)) {
+    if (auto node = control_.Find(ino)) {
+      for (const auto& [k, v] : node->file.xattrs) {
+        if (k == name) return v;
+      }
+    }
     return Status(Code::kNoSuchAttribute, "no such attribute");
   }
+  if (ino == store::kRootId) return Status(Code::kNoSuchAttribute, "no such attribute");
   auto e = EntryOf(ino);
   if (!e.ok()) return e.status();
   if (e->kind == EntryKind::kFile) {
@@ -61,6 +69,7 @@ Result<std::string> ShoalFs::GetXattr(Ino ino, std::string_view name) {
       if (header.empty()) return Status(Code::kNoSuchAttribute, "no restore was requested");
       return header;
     }
+    if (name == "user.s3.expiration") return ExpirationOf(ino, *e);
   }
   for (const auto& [k, v] : e->xattrs) {
     if (k == name) return v;
@@ -69,10 +78,19 @@ Result<std::string> ShoalFs::GetXattr(Ino ino, std::string_view name) {
 }
 
 Result<std::string> ShoalFs::ListXattr(Ino ino) {
-  if (IsControlId(ino) || ino == store::kRootId) return std::string();
+  std::string out;
+  if (IsControlId(ino)) {
+    if (auto node = control_.Find(ino)) {
+      for (const auto& [k, v] : node->file.xattrs) {
+        out += k;
+        out += '\0';
+      }
+    }
+    return out;
+  }
+  if (ino == store::kRootId) return out;
   auto e = EntryOf(ino);
   if (!e.ok()) return e.status();
-  std::string out;
   if (e->kind == EntryKind::kFile) {
     for (const char* n :
          {"user.s3.etag", "user.s3.version_id", "user.s3.storage_class", "user.s3.sse"}) {
@@ -81,6 +99,10 @@ Result<std::string> ShoalFs::ListXattr(Ino ino) {
     }
     if (RestoreAt(*e, clock_.Now()).phase != tiers::RestoreState::Phase::kNone) {
       out += "user.s3.restore";
+      out += '\0';
+    }
+    if (ExpirationOf(ino, *e).ok()) {
+      out += "user.s3.expiration";
       out += '\0';
     }
   }
@@ -99,7 +121,7 @@ Status ShoalFs::SetXattr(Ino ino, std::string_view name, std::string_view value,
     return {Code::kNotSupported, "only user.* extended attributes are stored"};
   }
   if (StartsWith(name, kS3Prefix) && !StartsWith(name, kMetaPrefix)) {
-    if (name == "user.s3.etag" || name == "user.s3.version_id") {
+    if (name == "user.s3.etag" || name == "user.s3.version_id" || name == "user.s3.expiration") {
       return InvalidArgument(std::string(name) + " is read-only");
     }
     if (name == "user.s3.storage_class") {
@@ -110,11 +132,12 @@ Status ShoalFs::SetXattr(Ino ino, std::string_view name, std::string_view value,
       return ChangeStorageClass(ino, *cls);
     }
     if (name == "user.s3.restore") return RequestRestore(ino, value);
+    if (name == "user.s3.tagging") return SetTagging(ino, value);
     if (name == "user.s3.sse") {
       if (value != "AES256" && value != "aws:kms" && value != "aws:kms:dsse" && value != "SSE-C") {
         return InvalidArgument("The encryption method specified is not supported");
       }
-    } else if (name != "user.s3.sse_kms_key_id" && name != "user.s3.tagging") {
+    } else if (name != "user.s3.sse_kms_key_id") {
       return InvalidArgument(std::string(name) + " is not an S3 attribute");
     }
     auto current = GetXattr(ino, name);
@@ -152,6 +175,35 @@ Status ShoalFs::SetXattr(Ino ino, std::string_view name, std::string_view value,
     e->ctime = now;
     auto where = inodes_.Where(ino);
     return txn.Put(where->parent, where->name, *e);
+  });
+}
+
+Status ShoalFs::SetTagging(Ino ino, std::string_view value) {
+  auto tags = ParseTagging(value);
+  if (!tags.ok()) return tags.status();
+  const std::string canonical = FormatTagging(*tags);
+  TimeNs now = clock_.Now();
+  return meta_->Update([&](Txn& txn) -> Status {
+    auto e = EntryAt(txn, ino);
+    if (!e.ok()) return e.status();
+    if (e->kind != EntryKind::kFile) return {Code::kNotSupported, "only objects have tags"};
+    auto& attrs = e->xattrs;
+    auto it = std::lower_bound(attrs.begin(), attrs.end(), kTaggingXattr,
+                               [](const auto& kv, std::string_view n) { return kv.first < n; });
+    const bool exists = it != attrs.end() && it->first == kTaggingXattr;
+    if (canonical.empty()) {
+      if (exists) attrs.erase(it);
+    } else if (exists) {
+      it->second = canonical;
+    } else {
+      attrs.insert(it, {std::string(kTaggingXattr), canonical});
+    }
+    e->ctime = now;
+    auto where = inodes_.Where(ino);
+    Status s = txn.Put(where->parent, where->name, *e);
+    if (!s.ok()) return s;
+    // Tag filters may now select it, or no longer.
+    return ScheduleClassWork(txn, *e);
   });
 }
 

@@ -1,0 +1,28 @@
+#pragma once
+// An object's S3 identity, its bucket and full key, found from the tree's
+// location records (MetaStore "locations").
+//
+// Thread-safety: functions of a transaction, used on its thread.
+
+#include <string>
+#include <string_view>
+
+#include "base/status.h"
+#include "store/meta_store.h"
+
+namespace shoal::fs {
+
+struct ObjectKey {
+  store::EntryId bucket = 0;
+  std::string key;  // "a/b.txt"; "" for the bucket itself
+};
+
+// The bucket and full key of entry `id`. NoSuchKey if it has no location;
+// Corrupt if the locations form a loop.
+Result<ObjectKey> KeyOf(store::Txn& txn, store::EntryId id);
+
+// The bucket and full key of the child `name` of directory (or bucket)
+// `dir`, whether or not that child exists.
+Result<ObjectKey> KeyIn(store::Txn& txn, store::EntryId dir, std::string_view name);
+
+}  // namespace shoal::fs

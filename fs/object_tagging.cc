@@ -1,16 +1,10 @@
 #include "fs/object_tagging.h"
 
-#include <algorithm>
+#include "tiers/json_document.h"
 
 namespace shoal::fs {
 
 namespace {
-
-// Characters, not bytes: S3 counts UTF-8 code points.
-std::size_t CharCount(std::string_view s) {
-  return static_cast<std::size_t>(
-      std::count_if(s.begin(), s.end(), [](char c) { return (c & 0xC0) != 0x80; }));
-}
 
 int HexValue(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -72,10 +66,10 @@ Result<std::vector<lifecycle::Tag>> ParseTagging(std::string_view text) {
     if (!key.ok()) return key.status();
     auto value = Unescape(eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1));
     if (!value.ok()) return value.status();
-    if (key->empty() || CharCount(*key) > lifecycle::kMaxTagKeyChars) {
+    if (key->empty() || tiers::CharCount(*key) > lifecycle::kMaxTagKeyChars) {
       return Status(Code::kInvalidTag, "The TagKey you have provided is invalid");
     }
-    if (CharCount(*value) > lifecycle::kMaxTagValueChars) {
+    if (tiers::CharCount(*value) > lifecycle::kMaxTagValueChars) {
       return Status(Code::kInvalidTag, "The TagValue you have provided is invalid");
     }
     for (const auto& t : tags) {

@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "base/sim_clock.h"
+#include "tiers/json_document.h"
 #include "tiers/restore.h"
 
 // Where the messages come from. S3 documents almost none of its lifecycle
@@ -67,11 +68,6 @@ using Json = nlohmann::json;
 using OrderedJson = nlohmann::ordered_json;
 using tiers::StorageClass;
 
-// nlohmann's parser keeps its own stack, but a hostile file of a million
-// '[' would still cost memory for nothing; no valid document nests deeper
-// than 6.
-constexpr std::size_t kMaxDepth = 64;
-
 constexpr std::string_view kSchemaSentence =
     "The XML you provided was not well-formed or did not validate against our published schema";
 constexpr std::string_view kAll128KName = "all_storage_classes_128K";
@@ -95,84 +91,6 @@ std::string Bare(std::string_view text) {
   return quoted.substr(1, quoted.size() - 2);
 }
 
-// Unicode characters in UTF-8 text (the parser has checked the encoding).
-std::size_t CharCount(std::string_view s) {
-  return static_cast<std::size_t>(std::count_if(
-      s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xc0) != 0x80; }));
-}
-
-// Nesting depth of brackets outside strings, stopping early past `max`.
-bool DepthWithin(std::string_view text, std::size_t max) {
-  std::size_t depth = 0;
-  bool in_string = false;
-  bool escaped = false;
-  for (char c : text) {
-    if (in_string) {
-      if (escaped) {
-        escaped = false;
-      } else if (c == '\\') {
-        escaped = true;
-      } else if (c == '"') {
-        in_string = false;
-      }
-      continue;
-    }
-    if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      if (++depth > max) return false;
-    } else if ((c == ']' || c == '}') && depth > 0) {
-      --depth;
-    }
-  }
-  return true;
-}
-
-// Collects nlohmann's description of the first syntax error without an
-// exception: parse_error returns false and the parser stops.
-class SyntaxErrorFinder final : public nlohmann::json_sax<Json> {
- public:
-  bool null() override { return true; }
-  bool boolean(bool /*val*/) override { return true; }
-  bool number_integer(number_integer_t /*val*/) override { return true; }
-  bool number_unsigned(number_unsigned_t /*val*/) override { return true; }
-  bool number_float(number_float_t /*val*/, const string_t& /*s*/) override { return true; }
-  bool string(string_t& /*val*/) override { return true; }
-  bool binary(binary_t& /*val*/) override { return true; }
-  bool start_object(std::size_t /*elements*/) override { return true; }
-  bool key(string_t& /*val*/) override { return true; }
-  bool end_object() override { return true; }
-  bool start_array(std::size_t /*elements*/) override { return true; }
-  bool end_array() override { return true; }
-  bool parse_error(std::size_t /*position*/, const std::string& /*last_token*/,
-                   const nlohmann::detail::exception& ex) override {
-    message_ = ex.what();
-    return false;
-  }
-  const std::string& message() const { return message_; }
-
- private:
-  std::string message_;
-};
-
-// The AWS CLI rejects bad JSON before S3 sees it, so there is no S3 text to
-// copy; this is the wording of shoal's other JSON documents.
-Status SyntaxError(std::string_view text) {
-  SyntaxErrorFinder finder;
-  Json::sax_parse(text, &finder);
-  std::string what = finder.message();
-  // "[json.exception.parse_error.101] parse error at line 1, column 2: ..."
-  if (const auto end = what.find("] ");
-      !what.empty() && what[0] == '[' && end != std::string::npos) {
-    what.erase(0, end + 2);
-  }
-  for (char& c : what) {
-    if (c >= 0 && c < 0x20) c = ' ';
-  }
-  if (what.empty()) what = "syntax error";
-  return {Code::kMalformedJson, "The JSON you provided was not well-formed: " + what};
-}
-
 std::string Path(std::string_view where, std::string_view member) {
   std::string out(where);
   if (!out.empty()) out += '.';
@@ -192,19 +110,11 @@ const Json* Member(const Json& obj, std::string_view name) {
 
 Status OnlyMembers(const Json& obj, std::initializer_list<std::string_view> allowed,
                    std::string_view where) {
-  for (const auto& [name, value] : obj.items()) {
-    if (std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
-      std::string expected;
-      for (std::string_view a : allowed) {
-        if (!expected.empty()) expected += ", ";
-        expected += a;
-      }
-      return Malformed("unknown member " + QuoteForMessage(name) + " in " +
-                       std::string(where.empty() ? "the document" : where) + "; expected " +
-                       expected);
-    }
-  }
-  return Status::Ok();
+  const std::optional<std::string> unknown = tiers::FirstUnknownMember(obj, allowed);
+  if (!unknown) return Status::Ok();
+  return Malformed("unknown member " + QuoteForMessage(*unknown) + " in " +
+                   std::string(where.empty() ? "the document" : where) + "; expected " +
+                   tiers::JoinNames(allowed));
 }
 
 Status NeedObject(const Json& v, std::string_view where) {
@@ -602,10 +512,10 @@ std::string FilterText(const Rule& r) {
 
 Status CheckTags(const std::vector<Tag>& tags) {
   for (const Tag& t : tags) {
-    if (t.key.empty() || CharCount(t.key) > kMaxTagKeyChars) {
+    if (t.key.empty() || tiers::CharCount(t.key) > kMaxTagKeyChars) {
       return InvalidArgument("The TagKey you have provided is invalid");
     }
-    if (CharCount(t.value) > kMaxTagValueChars) {
+    if (tiers::CharCount(t.value) > kMaxTagValueChars) {
       return InvalidArgument("The TagValue you have provided is invalid");
     }
   }
@@ -756,7 +666,7 @@ Status CheckSteps(const std::vector<Step>& steps, const std::string& filter, boo
 // The value checks of one rule, in the order S3 is believed to make them.
 Status CheckRule(GivenRule* g, std::optional<bool>* first_has_filter, std::set<std::string>* ids) {
   Rule& r = g->rule;
-  if (CharCount(r.id) > kMaxRuleIdChars) {
+  if (tiers::CharCount(r.id) > kMaxRuleIdChars) {
     return InvalidArgument("ID length should not exceed allowed limit of " +
                            std::to_string(kMaxRuleIdChars));
   }
@@ -1134,12 +1044,16 @@ bool CanTransition(StorageClass from, StorageClass to) {
 
 Result<LifecycleConfiguration> ParseLifecycleConfiguration(std::string_view json) {
   LifecycleConfiguration c;
-  if (json.find_first_not_of(" \t\r\n") == std::string_view::npos) return c;
-  if (!DepthWithin(json, kMaxDepth)) {
-    return Malformed("the document nests deeper than " + std::to_string(kMaxDepth) + " levels");
+  if (tiers::IsBlankJson(json)) return c;
+  if (!tiers::DepthWithin(json, tiers::kMaxJsonDepth)) {
+    return Malformed("the document nests deeper than " + std::to_string(tiers::kMaxJsonDepth) +
+                     " levels");
   }
-  const Json doc = Json::parse(json, nullptr, /*allow_exceptions=*/false);
-  if (doc.is_discarded()) return SyntaxError(json);
+  // JSON syntax errors keep the wording of shoal's other JSON documents: the
+  // AWS CLI rejects bad JSON before S3 sees it, so there is no S3 text.
+  const Result<Json> parsed = tiers::ParseJsonDocument(json);
+  if (!parsed.ok()) return parsed.status();
+  const Json& doc = *parsed;
   if (!doc.is_object()) {
     return Malformed("the document must be a JSON object: {\"Rules\": [...]}");
   }
@@ -1200,9 +1114,7 @@ std::string LifecycleConfigurationToJson(const LifecycleConfiguration& c) {
   for (const Rule& r : c.rules) rules.push_back(RuleJson(r));
   doc["Rules"] = std::move(rules);
   doc["TransitionDefaultMinimumObjectSize"] = MinimumSizePolicyName(c.minimum_size);
-  std::string text = doc.dump(2, ' ', false, OrderedJson::error_handler_t::replace);
-  text += '\n';
-  return text;
+  return tiers::JsonDocumentText(doc);
 }
 
 }  // namespace shoal::lifecycle

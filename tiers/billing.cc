@@ -13,6 +13,8 @@
 #include <optional>
 #include <utility>
 
+#include "tiers/json_document.h"
+
 namespace shoal::tiers {
 
 // What the meter knows, copied out under the lock to render bills.
@@ -244,11 +246,8 @@ class PriceParser {
   // Every key of `j` must be among `allowed`.
   static Status KnownKeys(const Json& j, const std::string& path,
                           std::initializer_list<std::string_view> allowed) {
-    for (const auto& item : j.items()) {
-      if (std::find(allowed.begin(), allowed.end(), item.key()) == allowed.end()) {
-        return Bad(Join(path, item.key()), "unknown field");
-      }
-    }
+    const std::optional<std::string> unknown = FirstUnknownMember(j, allowed);
+    if (unknown) return Bad(Join(path, *unknown), "unknown field");
     return Status::Ok();
   }
 

@@ -5,6 +5,7 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 
+#include "tiers/json_document.h"
 #include "tiers/restore.h"
 
 namespace shoal::tiers {
@@ -13,10 +14,6 @@ namespace {
 using Json = nlohmann::json;
 using OrderedJson = nlohmann::ordered_json;
 
-// nlohmann's parser keeps its own stack, but a hostile file of a million
-// '[' would still cost memory for nothing; no valid configuration nests
-// deeper than 5.
-constexpr std::size_t kMaxDepth = 64;
 constexpr std::size_t kMaxIdLength = 64;
 constexpr std::size_t kMaxTagKeyChars = 128;
 constexpr std::size_t kMaxTagValueChars = 256;
@@ -28,97 +25,13 @@ Status Malformed(std::string msg) {
   return {Code::kMalformedJson, std::move(msg)};
 }
 
-// Unicode characters in UTF-8 text (the parser has checked the encoding).
-std::size_t CharCount(std::string_view s) {
-  return static_cast<std::size_t>(std::count_if(
-      s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xc0) != 0x80; }));
-}
-
-// Nesting depth of brackets outside strings, stopping early past `max`.
-bool DepthWithin(std::string_view text, std::size_t max) {
-  std::size_t depth = 0;
-  bool in_string = false;
-  bool escaped = false;
-  for (char c : text) {
-    if (in_string) {
-      if (escaped) {
-        escaped = false;
-      } else if (c == '\\') {
-        escaped = true;
-      } else if (c == '"') {
-        in_string = false;
-      }
-      continue;
-    }
-    if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      if (++depth > max) return false;
-    } else if ((c == ']' || c == '}') && depth > 0) {
-      --depth;
-    }
-  }
-  return true;
-}
-
-// Collects nlohmann's description of the first syntax error without an
-// exception: parse_error returns false and the parser stops.
-class SyntaxErrorFinder final : public nlohmann::json_sax<Json> {
- public:
-  bool null() override { return true; }
-  bool boolean(bool /*val*/) override { return true; }
-  bool number_integer(number_integer_t /*val*/) override { return true; }
-  bool number_unsigned(number_unsigned_t /*val*/) override { return true; }
-  bool number_float(number_float_t /*val*/, const string_t& /*s*/) override { return true; }
-  bool string(string_t& /*val*/) override { return true; }
-  bool binary(binary_t& /*val*/) override { return true; }
-  bool start_object(std::size_t /*elements*/) override { return true; }
-  bool key(string_t& /*val*/) override { return true; }
-  bool end_object() override { return true; }
-  bool start_array(std::size_t /*elements*/) override { return true; }
-  bool end_array() override { return true; }
-  bool parse_error(std::size_t /*position*/, const std::string& /*last_token*/,
-                   const nlohmann::detail::exception& ex) override {
-    message_ = ex.what();
-    return false;
-  }
-  const std::string& message() const { return message_; }
-
- private:
-  std::string message_;
-};
-
-std::string SyntaxError(std::string_view text) {
-  SyntaxErrorFinder finder;
-  Json::sax_parse(text, &finder);
-  std::string what = finder.message();
-  // "[json.exception.parse_error.101] parse error at line 1, column 2: ..."
-  if (const auto end = what.find("] ");
-      !what.empty() && what[0] == '[' && end != std::string::npos) {
-    what.erase(0, end + 2);
-  }
-  for (char& c : what) {
-    if (c >= 0 && c < 0x20) c = ' ';
-  }
-  if (what.empty()) what = "syntax error";
-  return "The JSON you provided was not well-formed: " + what;
-}
-
 // Fails with MalformedJSON when `obj` has a member not in `allowed`.
 Status OnlyFields(const Json& obj, std::initializer_list<std::string_view> allowed,
                   std::string_view where) {
-  for (const auto& [name, value] : obj.items()) {
-    if (std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
-      std::string expected;
-      for (std::string_view a : allowed) {
-        if (!expected.empty()) expected += ", ";
-        expected += a;
-      }
-      return Malformed("Unknown field " + QuoteForMessage(name) + " in " + std::string(where) +
-                       " (expected " + expected + ")");
-    }
-  }
-  return Status::Ok();
+  const std::optional<std::string> unknown = FirstUnknownMember(obj, allowed);
+  if (!unknown) return Status::Ok();
+  return Malformed("Unknown field " + QuoteForMessage(*unknown) + " in " + std::string(where) +
+                   " (expected " + JoinNames(allowed) + ")");
 }
 
 // The string member `name` of `obj` into *out; *present says whether it was
@@ -383,15 +296,14 @@ int Rank(AccessTier t) {
 }  // namespace
 
 Result<std::vector<ItConfiguration>> ParseItConfigurations(std::string_view json) {
-  if (json.find_first_not_of(" \t\r\n") == std::string_view::npos) {
-    return std::vector<ItConfiguration>{};
-  }
-  if (!DepthWithin(json, kMaxDepth)) {
-    return Malformed("The JSON you provided nests deeper than " + std::to_string(kMaxDepth) +
+  if (IsBlankJson(json)) return std::vector<ItConfiguration>{};
+  if (!DepthWithin(json, kMaxJsonDepth)) {
+    return Malformed("The JSON you provided nests deeper than " + std::to_string(kMaxJsonDepth) +
                      " levels");
   }
-  const Json doc = Json::parse(json, nullptr, /*allow_exceptions=*/false);
-  if (doc.is_discarded()) return Malformed(SyntaxError(json));
+  const Result<Json> parsed = ParseJsonDocument(json);
+  if (!parsed.ok()) return parsed.status();
+  const Json& doc = *parsed;
 
   std::vector<ItConfiguration> out;
   if (doc.is_object()) {
@@ -437,9 +349,7 @@ std::string ItConfigurationsToJson(const std::vector<ItConfiguration>& configs) 
     doc = OrderedJson::array();
     for (const ItConfiguration& c : configs) doc.push_back(ConfigurationToJson(c));
   }
-  std::string text = doc.dump(2, ' ', false, OrderedJson::error_handler_t::replace);
-  text += '\n';
-  return text;
+  return JsonDocumentText(doc);
 }
 
 bool ItFilterMatches(const ItFilter& filter, std::string_view key,

@@ -49,5 +49,7 @@ class Decoder {
 // Lower-case hex of bytes, and its inverse (false on odd length or non-hex).
 std::string HexEncode(std::string_view bytes);
 bool HexDecode(std::string_view hex, std::string& out);
+// The value of one hex digit (either case), or -1 for any other character.
+int HexDigitValue(char c);
 
 }  // namespace shoal

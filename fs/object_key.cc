@@ -29,6 +29,18 @@ Result<ObjectKey> KeyOf(store::Txn& txn, store::EntryId id) {
   return Corrupt("entry locations form a loop");
 }
 
+Result<std::optional<LocatedFile>> FileById(store::Txn& txn, store::EntryId id) {
+  auto where = txn.Locate(id);
+  if (!where.ok()) return where.status();
+  if (!*where || (*where)->is_dir) return std::optional<LocatedFile>();
+  auto got = txn.Get((*where)->parent, (*where)->name, false);
+  if (!got.ok()) return got.status();
+  if (!*got || (*got)->id != id || (*got)->kind != store::EntryKind::kFile) {
+    return std::optional<LocatedFile>();
+  }
+  return std::optional<LocatedFile>(LocatedFile{std::move(**where), std::move(**got)});
+}
+
 Result<ObjectKey> KeyIn(store::Txn& txn, store::EntryId dir, std::string_view name) {
   auto key = KeyOf(txn, dir);
   if (!key.ok()) return key.status();

@@ -1,17 +1,11 @@
 #include "fs/object_tagging.h"
 
+#include "base/coding.h"
 #include "tiers/json_document.h"
 
 namespace shoal::fs {
 
 namespace {
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 Result<std::string> Unescape(std::string_view s) {
   std::string out;
@@ -20,8 +14,8 @@ Result<std::string> Unescape(std::string_view s) {
     if (s[i] == '+') {
       out.push_back(' ');
     } else if (s[i] == '%') {
-      const int hi = i + 2 < s.size() ? HexValue(s[i + 1]) : -1;
-      const int lo = i + 2 < s.size() ? HexValue(s[i + 2]) : -1;
+      const int hi = i + 2 < s.size() ? HexDigitValue(s[i + 1]) : -1;
+      const int lo = i + 2 < s.size() ? HexDigitValue(s[i + 2]) : -1;
       if (hi < 0 || lo < 0) {
         return InvalidArgument(
             "The header 'x-amz-tagging' shall be encoded as UTF-8 then URLEncoded URL query "

@@ -280,13 +280,11 @@ Status ShoalFs::RunDueItemIn(Txn& txn, const store::DueItem& item,
   }
   Status r = txn.RemoveDue(item);
   if (!r.ok()) return r;
-  auto where = txn.Locate(item.id);
-  if (!where.ok()) return where.status();
-  if (!*where || (*where)->is_dir) return Status::Ok();  // gone since
-  auto got = txn.Get((*where)->parent, (*where)->name, false);
-  if (!got.ok()) return got.status();
-  if (!*got || (*got)->id != item.id) return Status::Ok();
-  Entry e = **got;
+  auto found = FileById(txn, item.id);
+  if (!found.ok()) return found.status();
+  if (!*found) return Status::Ok();  // gone since
+  const Entry before = (*found)->entry;
+  Entry e = before;
   switch (static_cast<DueKind>(item.kind)) {
     case DueKind::kRestoreEvent: {
       const tiers::RestoreState was = RestoreOf(e);
@@ -320,9 +318,9 @@ Status ShoalFs::RunDueItemIn(Txn& txn, const store::DueItem& item,
     }
     default: return Status::Ok();  // a kind this version does not know
   }
-  r = txn.Put((*where)->parent, (*where)->name, e);
+  r = txn.Put((*found)->where.parent, (*found)->where.name, e);
   if (!r.ok()) return r;
-  changes.push_back({.before = **got, .after = e, .at = item.at});
+  changes.push_back({.before = before, .after = e, .at = item.at});
   return ScheduleClassWork(txn, e);
 }
 

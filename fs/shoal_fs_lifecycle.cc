@@ -200,13 +200,11 @@ Status ShoalFs::RunLifecycleIn(Txn& txn, const store::DueItem& item,
                                std::vector<DueChange>& changes) {
   Status r = txn.RemoveDue(item);
   if (!r.ok()) return r;
-  auto where = txn.Locate(item.id);
-  if (!where.ok()) return where.status();
-  if (!*where || (*where)->is_dir) return Status::Ok();  // gone since
-  auto got = txn.Get((*where)->parent, (*where)->name, false);
-  if (!got.ok()) return got.status();
-  if (!*got || (*got)->id != item.id || (*got)->kind != EntryKind::kFile) return Status::Ok();
-  const Entry e = std::move(**got);
+  auto found = FileById(txn, item.id);
+  if (!found.ok()) return found.status();
+  if (!*found) return Status::Ok();  // gone since
+  const store::Location where = (*found)->where;
+  const Entry e = std::move((*found)->entry);
   auto key = KeyOf(txn, e.id);
   if (!key.ok()) return key.status();
   auto config = LifecycleOf(key->bucket);
@@ -226,7 +224,7 @@ Status ShoalFs::RunLifecycleIn(Txn& txn, const store::DueItem& item,
       // reads) changes; LastModified does not, as on S3.
       Entry after = e;
       EnterClass(after, action->to, item.at);
-      r = txn.Put((*where)->parent, (*where)->name, after);
+      r = txn.Put(where.parent, where.name, after);
       if (!r.ok()) return r;
       changes.push_back({.before = e, .after = after, .at = item.at, .transition = action->to});
       return ScheduleClassWork(txn, after, &*key);
@@ -236,7 +234,7 @@ Status ShoalFs::RunLifecycleIn(Txn& txn, const store::DueItem& item,
       // the object stays as a noncurrent version.
       auto kept = KeepNoncurrent(txn, *key, e, item.at);
       if (!kept.ok()) return kept.status();
-      r = txn.Remove((*where)->parent, (*where)->name, false);
+      r = txn.Remove(where.parent, where.name, false);
       if (r.ok() && !*kept) r = txn.RemoveContent(e.id);
       std::vector<Entry> dropped;
       if (r.ok()) r = AddDeleteMarker(txn, *key, item.at, dropped);
@@ -245,8 +243,8 @@ Status ShoalFs::RunLifecycleIn(Txn& txn, const store::DueItem& item,
                          .after = *kept ? std::optional<Entry>(e) : std::nullopt,
                          .at = item.at,
                          .left_tree = true,
-                         .parent = (*where)->parent,
-                         .name = (*where)->name});
+                         .parent = where.parent,
+                         .name = where.name});
       for (Entry& d : dropped) {
         changes.push_back({.before = std::move(d), .after = std::nullopt, .at = item.at});
       }

@@ -9,14 +9,6 @@ source "$(dirname "$0")/lib.sh"
 
 CLOCK=$MNT/.shoal/clock
 
-# equals DESCRIPTION EXPECTED COMMAND...: the command's output is EXPECTED.
-equals() {
-  local what=$1 want=$2 got
-  shift 2
-  got=$("$@" 2>&1)
-  if [[ $got == "$want" ]]; then pass "$what"; else fail "$what (want '$want', got '$got')"; fi
-}
-attr() { getfattr --absolute-names --only-values -n "$1" "$2"; }
 advance() { echo "$1" >"$CLOCK"; }
 # inv BUCKET KEY COLUMN: one cell of the bucket's inventory.csv.
 inv() {

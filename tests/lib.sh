@@ -61,6 +61,16 @@ check() {
   if out=$("$@" 2>&1); then pass "$what"; else fail "$what"; echo "$out" | sed 's/^/       /' | head -20; fi
 }
 
+# equals DESCRIPTION EXPECTED COMMAND...: the command's output is EXPECTED.
+equals() {
+  local what=$1 want=$2 got
+  shift 2
+  got=$("$@" 2>&1)
+  if [[ $got == "$want" ]]; then pass "$what"; else fail "$what (want '$want', got '$got')"; fi
+}
+# attr NAME FILE: the value of one extended attribute.
+attr() { getfattr --absolute-names --only-values -n "$1" "$2"; }
+
 # expect_errno DESCRIPTION ERRNO-NAME COMMAND...: the command must fail and
 # its message must carry strerror(ERRNO) (e.g. "No such file or directory").
 expect_fail() {

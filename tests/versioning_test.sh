@@ -15,14 +15,6 @@ START_EPOCH=1767225600 # date -u -d $START +%s
 DAY=86400
 DENIED="Permission denied\\|Operation not permitted"
 
-# equals DESCRIPTION EXPECTED COMMAND...: the command's output is EXPECTED.
-equals() {
-  local what=$1 want=$2 got
-  shift 2
-  got=$("$@" 2>&1)
-  if [[ $got == "$want" ]]; then pass "$what"; else fail "$what (want '$want', got '$got')"; fi
-}
-attr() { getfattr --absolute-names --only-values -n "$1" "$2"; }
 advance() { echo "$1" >"$CLOCK"; }
 vdir() { echo "$MNT/.s3/$1/versions"; } # vdir BUCKET
 # vids BUCKET KEY: the version ids versions/ lists for KEY, sorted. A key's

@@ -74,6 +74,16 @@ void InodeTable::Opened(Ino ino) {
   if (it != slots_.end()) ++it->second.opens;
 }
 
+std::vector<std::shared_ptr<Inode>> InodeTable::OpenInodes() const {
+  MutexLock lock(mu_);
+  std::vector<std::shared_ptr<Inode>> out;
+  out.reserve(slots_.size());
+  for (const auto& [ino, slot] : slots_) {
+    if (slot.opens > 0) out.push_back(slot.inode);
+  }
+  return out;
+}
+
 bool InodeTable::Closed(Ino ino) {
   MutexLock lock(mu_);
   auto it = slots_.find(ino);

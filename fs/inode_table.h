@@ -16,6 +16,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "base/mutex.h"
 #include "fs/staging.h"
@@ -87,6 +88,8 @@ class InodeTable {
 
   // An open handle pins the inode.
   void Opened(Ino ino);
+  // Every inode with an open handle.
+  std::vector<std::shared_ptr<Inode>> OpenInodes() const;
   // True when no open handle is left.
   bool Closed(Ino ino);
 

@@ -305,27 +305,34 @@ void ShoalFs::ScheduleUploadAbort(const std::shared_ptr<Inode>& inode) {
   TimeNs started = 0;
   {
     MutexLock lock(inode->content_mu);
-    // Only the writer that started the upload schedules it.
-    if (inode->writers != 1 || !inode->staging) return;
+    if (!inode->staging) return;
     started = inode->upload_started;
   }
   {
     MutexLock lock(lifecycle_mu_);
     if (lifecycles_.empty()) return;
   }
-  Status s = meta_->Update([&](Txn& txn) -> Status {
+  // Read first: a write transaction only when a rule sets a deadline (the
+  // item is the same for every writer of one upload, so adding it again
+  // is harmless).
+  std::optional<TimeNs> at;
+  Status s = meta_->View([&](Txn& txn) -> Status {
     auto key = KeyOf(txn, inode->ino);
     if (!key.ok()) return key.status();
     auto config = LifecycleOf(key->bucket);
     if (!config) return Status::Ok();
-    auto deadline = lifecycle::AbortDeadline(*config, key->key, started);
-    if (!deadline) return Status::Ok();
-    return txn.AddDue({.at = deadline->at,
-                       .id = inode->ino,
-                       .kind = static_cast<std::uint8_t>(DueKind::kAbortUpload)});
+    if (auto deadline = lifecycle::AbortDeadline(*config, key->key, started)) at = deadline->at;
+    return Status::Ok();
   });
-  if (!s.ok())
+  if (s.ok() && at) {
+    s = meta_->Update([&](Txn& txn) {
+      return txn.AddDue(
+          {.at = *at, .id = inode->ino, .kind = static_cast<std::uint8_t>(DueKind::kAbortUpload)});
+    });
+  }
+  if (!s.ok()) {
     errors_.Record("(scheduling the upload abort of entry " + std::to_string(inode->ino) + ")", s);
+  }
 }
 
 Status ShoalFs::RunUploadAbortIn(Txn& txn, const store::DueItem& item) {

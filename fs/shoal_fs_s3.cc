@@ -368,6 +368,11 @@ Status ShoalFs::ReplaceLifecycle(const std::string& bucket, std::string_view jso
       lifecycles_.erase(bucket_id);
     }
   }
+  if (s.ok() && config) {
+    // Uploads already open (files being written) fall under the new rules'
+    // AbortIncompleteMultipartUpload too.
+    for (const auto& inode : inodes_.OpenInodes()) ScheduleUploadAbort(inode);
+  }
   return s;
 }
 

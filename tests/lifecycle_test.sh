@@ -207,6 +207,25 @@ check ".shoal/errors names the rule" grep -q "NoSuchUpload: lifecycle rule \"abo
 echo again >"$MNT/upl/part.bin"
 clock +3d
 same "a writer that closed in time is not touched" "$(cat "$MNT/upl/part.bin")" "again"
+# A writer already open when the rule arrives falls under it too.
+cp /dev/null "$MNT/.s3/upl/lifecycle.json"
+for _ in $(seq 1 50); do [[ -z $(cat "$MNT/.s3/upl/lifecycle.json") ]] && break; sleep 0.05; done
+out=$(python3 - "$MNT" "$WORK/rules.json" <<'PY'
+import errno, os, shutil, sys
+mnt, rules = sys.argv[1], sys.argv[2]
+fd = os.open(f"{mnt}/upl/early.bin", os.O_WRONLY | os.O_CREAT, 0o644)
+os.write(fd, b"started before the rule\n")
+shutil.copyfile(rules, f"{mnt}/.s3/upl/lifecycle.json")
+with open(f"{mnt}/.shoal/clock", "w") as c:
+    c.write("+3d\n")
+try:
+    os.close(fd)
+    print("close ok")
+except OSError as e:
+    print("close " + errno.errorcode[e.errno])
+PY
+)
+same "an upload open before the rule was written is aborted by it" "$out" "close ENOENT"
 
 echo "== rules survive a remount; a running clock applies them"
 mkdir "$MNT/run"

@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "base/raii.h"
+#include "crypto/ssl_status.h"
 
 namespace shoal::crypto {
 namespace {
@@ -18,25 +19,6 @@ using MdCtx = std::unique_ptr<EVP_MD_CTX, Deleter<EVP_MD_CTX_free>>;
 
 // OpenSSL's EVP calls take int lengths; larger inputs go through in pieces.
 constexpr std::size_t kMaxPiece = std::size_t{1} << 30;
-
-// The one place an OpenSSL failure becomes a Status: drains the thread's error
-// queue (so a stale error never leaks into a later call) into the message.
-Status SslStatus(Code code, std::string_view context) {
-  std::string msg(context);
-  bool first = true;
-  while (unsigned long err = ERR_get_error()) {
-    char buf[256];
-    ERR_error_string_n(err, buf, sizeof buf);
-    msg += first ? ": " : "; ";
-    msg += buf;
-    first = false;
-  }
-  return {code, std::move(msg)};
-}
-
-Status SslStatus(std::string_view context) {
-  return SslStatus(Code::kInternal, context);
-}
 
 const unsigned char* Bytes(std::string_view s) {
   return reinterpret_cast<const unsigned char*>(s.data());

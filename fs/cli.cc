@@ -21,6 +21,7 @@
 #include "base/file_util.h"
 #include "base/raii.h"
 #include "base/sim_clock.h"
+#include "fs/cli_cse.h"
 #include "fs/fsck.h"
 #include "fs/fuse_adapter.h"
 #include "fs/mount_table.h"
@@ -47,6 +48,13 @@ constexpr const char* kUsage =
     "      --config=FILE           JSON file with defaults for these options\n"
     "  shoal umount MOUNTPOINT                  flush pending work and unmount\n"
     "  shoal fsck STORE                         verify every object; non-zero on damage\n"
+    "  shoal cse encrypt --key-file K IN OUT    client-side encrypt IN to OUT as the S3\n"
+    "                                           Encryption Client (v2, AES/GCM key wrap) does;\n"
+    "                                           metadata as user.s3.meta.x-amz-* xattrs on OUT,\n"
+    "                                           or OUT.instruction where xattrs are refused\n"
+    "  shoal cse decrypt --key-file K IN OUT    verify and decrypt IN to OUT (OUT appears only\n"
+    "                                           if IN authenticates); K: 32 raw bytes or their\n"
+    "                                           base64, mode 0600\n"
     "  shoal --version | --help\n";
 
 int Fail(const std::string& msg) {
@@ -348,6 +356,7 @@ int RunCli(int argc, char** argv) {
   }
   if (cmd == "mount") return Mount(rest);
   if (cmd == "umount" || cmd == "unmount") return Umount(rest);
+  if (cmd == "cse") return RunCse(rest);
   if (cmd == "fsck") {
     if (rest.size() != 1) return Fail("fsck needs STORE (see shoal --help)");
     return RunFsck(rest[0], std::cout, std::cerr);

@@ -1,5 +1,6 @@
 #pragma once
-// The shoal command line (DESIGN §1): mount, umount, fsck, --version, --help.
+// The shoal command line (DESIGN §1): mount, umount, fsck, cse (client-side
+// encryption, crypto/CSE_FORMAT.md), --version, --help.
 
 namespace shoal::fs {
 

@@ -1,8 +1,10 @@
 #include "crypto/root_key.h"
 
 #include <openssl/crypto.h>
+#include <sys/stat.h>
 
 #include <algorithm>
+#include <cstdio>
 
 #include "base/file_util.h"
 
@@ -10,6 +12,19 @@ namespace shoal::crypto {
 
 Result<std::unique_ptr<RootKey>> RootKey::LoadOrCreate(const std::string& path) {
   std::unique_ptr<RootKey> root(new RootKey());
+  // The key decrypts every object: like ssh with a private key, refuse one
+  // that others may read or replace.
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) == 0) {
+    if (!S_ISREG(st.st_mode)) return Corrupt(path + ": the root key is not a regular file");
+    if ((st.st_mode & 077) != 0) {
+      char mode[8];
+      std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+      return Status(Code::kAccessDenied, path + ": the root key is open to group or others (mode " +
+                                             mode + "); it decrypts every object: chmod 600 " +
+                                             path);
+    }
+  }
   Result<std::string> data = ReadFile(path);
   if (data.ok()) {
     std::string& bytes = data.value();

@@ -14,8 +14,9 @@ namespace shoal::crypto {
 
 class RootKey {
  public:
-  // Reads `path`, or creates it (durably) with a fresh random key when absent.
-  // Corrupt if the file exists with the wrong size.
+  // Reads `path`, or creates it (durably, mode 0600) with a fresh random key
+  // when absent. Corrupt if the file exists with the wrong size or is not a
+  // regular file; AccessDenied if its mode lets group or others in.
   static Result<std::unique_ptr<RootKey>> LoadOrCreate(const std::string& path);
   // For tests.
   static std::unique_ptr<RootKey> FromKey(const Key& key);

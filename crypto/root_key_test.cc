@@ -111,6 +111,34 @@ TEST_CASE("a root key file of the wrong size is Corrupt", "[crypto]") {
   CHECK(content->size() == 64);
 }
 
+TEST_CASE("a root key open to group or others is refused, and left as it is", "[crypto]") {
+  TempDir dir;
+  const std::string path = dir.path() + "/root.key";
+  REQUIRE(RootKey::LoadOrCreate(path).ok());
+  struct stat st {};
+  REQUIRE(::stat(path.c_str(), &st) == 0);
+  CHECK((st.st_mode & 07777) == 0600);
+  for (mode_t mode : {0640u, 0604u, 0620u, 0602u, 0644u, 0666u}) {
+    REQUIRE(::chmod(path.c_str(), mode) == 0);
+    auto root = RootKey::LoadOrCreate(path);
+    REQUIRE_FALSE(root.ok());
+    CHECK(root.status().code() == Code::kAccessDenied);
+    CHECK(root.status().message().find("chmod 600") != std::string::npos);
+  }
+  auto content = ReadFile(path);
+  REQUIRE(content.ok());
+  CHECK(content->size() == kKeyBytes);
+  REQUIRE(::chmod(path.c_str(), 0400) == 0);  // stricter is fine
+  CHECK(RootKey::LoadOrCreate(path).ok());
+}
+
+TEST_CASE("a root key that is not a regular file is refused", "[crypto]") {
+  TempDir dir;
+  const std::string path = dir.path() + "/root.key";
+  REQUIRE(::mkdir(path.c_str(), 0700) == 0);
+  CHECK(RootKey::LoadOrCreate(path).status().code() == Code::kCorrupt);
+}
+
 TEST_CASE("a root key in a missing directory fails with the OS error", "[crypto]") {
   TempDir dir;
   auto root = RootKey::LoadOrCreate(dir.path() + "/absent/root.key");

@@ -246,4 +246,15 @@ check "the data is there" grep -qx "from s1" "$M1/bkt/f"
 check "umount" umount_store "$M1"
 check "fsck is clean at the end" "$SHOAL" fsck "$S1"
 
+echo "== a root key open to others"
+chmod 644 "$S1/root.key"
+refused "mount with a group/other-readable root key" "chmod 600" -- "$SHOAL" mount "$S1" "$M1"
+check "nothing mounted" not_mounted "$M1"
+check "fsck refuses it too (non-zero, saying chmod 600)" \
+  bash -c "out=\$('$SHOAL' fsck '$S1'); rc=\$?; [[ \$rc -ne 0 && \$out == *'chmod 600'* ]]"
+chmod 600 "$S1/root.key"
+check "after chmod 600 it mounts" mount_store "$S1" "$M1"
+check "and the data is there" grep -qx "from s1" "$M1/bkt/f"
+check "umount" umount_store "$M1"
+
 finish

@@ -41,6 +41,53 @@ Result<std::optional<LocatedFile>> FileById(store::Txn& txn, store::EntryId id) 
   return std::optional<LocatedFile>(LocatedFile{std::move(**where), std::move(**got)});
 }
 
+Result<std::optional<store::EntryId>> ExistingDirOf(store::Txn& txn, store::EntryId bucket,
+                                                    std::string_view key) {
+  store::EntryId dir = bucket;
+  std::size_t start = 0;
+  for (std::size_t slash = key.find('/'); slash != std::string_view::npos;
+       slash = key.find('/', start)) {
+    auto e = txn.Get(dir, key.substr(start, slash - start), true);
+    if (!e.ok()) return e.status();
+    if (!*e) return std::optional<store::EntryId>();
+    dir = (*e)->id;
+    start = slash + 1;
+  }
+  return std::optional<store::EntryId>(dir);
+}
+
+std::string_view BaseNameOf(std::string_view key) {
+  const auto slash = key.rfind('/');
+  return slash == std::string_view::npos ? key : key.substr(slash + 1);
+}
+
+Result<std::optional<store::Entry>> CurrentObjectOf(store::Txn& txn, const ObjectKey& key) {
+  auto dir = ExistingDirOf(txn, key.bucket, key.key);
+  if (!dir.ok()) return dir.status();
+  if (!*dir) return std::optional<store::Entry>();
+  auto e = txn.Get(**dir, BaseNameOf(key.key), false);
+  if (!e.ok()) return e.status();
+  if (*e && (*e)->kind != store::EntryKind::kFile) return std::optional<store::Entry>();
+  return e;
+}
+
+Result<std::vector<store::VersionRecord>> KeptVersionsOf(store::Txn& txn, const ObjectKey& key) {
+  constexpr std::size_t kBatch = 256;
+  std::vector<store::VersionRecord> out;
+  std::optional<store::Txn::VersionCursor> after;
+  for (;;) {
+    auto batch = txn.ListVersions(key.bucket, key.key, after, kBatch);
+    if (!batch.ok()) return batch.status();
+    const bool more = batch->size() == kBatch;
+    for (auto& r : *batch) {
+      if (r.key != key.key) return out;  // a longer key with this prefix
+      out.push_back(std::move(r));
+    }
+    if (!more || out.empty()) return out;
+    after = store::Txn::VersionCursor{out.back().key, out.back().entry.id};
+  }
+}
+
 Result<ObjectKey> KeyIn(store::Txn& txn, store::EntryId dir, std::string_view name) {
   auto key = KeyOf(txn, dir);
   if (!key.ok()) return key.status();

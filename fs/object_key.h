@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/status.h"
 #include "store/meta_store.h"
@@ -29,6 +30,19 @@ struct LocatedFile {
   store::Entry entry;
 };
 Result<std::optional<LocatedFile>> FileById(store::Txn& txn, store::EntryId id);
+
+// The directory that holds `key` in `bucket`, following existing
+// directories only (nullopt when one is missing), and the key's last part.
+Result<std::optional<store::EntryId>> ExistingDirOf(store::Txn& txn, store::EntryId bucket,
+                                                    std::string_view key);
+std::string_view BaseNameOf(std::string_view key);
+
+// The current version of `key`: its file entry, if it has one.
+Result<std::optional<store::Entry>> CurrentObjectOf(store::Txn& txn, const ObjectKey& key);
+
+// Every kept (noncurrent) version and delete marker of exactly `key`,
+// newest first.
+Result<std::vector<store::VersionRecord>> KeptVersionsOf(store::Txn& txn, const ObjectKey& key);
 
 // The bucket and full key of the child `name` of directory (or bucket)
 // `dir`, whether or not that child exists.

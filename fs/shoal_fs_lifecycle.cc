@@ -5,6 +5,7 @@
 // and schedules the next. Stale items (rules or objects changed since) are
 // no-ops, so nothing ever has to find and remove them.
 #include "fs/object_class.h"
+#include "fs/object_key.h"
 #include "fs/object_tagging.h"
 #include "fs/shoal_fs.h"
 #include "lifecycle/lifecycle_eval.h"
@@ -21,7 +22,7 @@ using store::Txn;
 
 namespace {
 
-constexpr std::size_t kVersionBatch = 256;
+constexpr std::size_t kBucketBatch = 256;
 constexpr std::string_view kTaggingXattr = "user.s3.tagging";
 
 std::vector<lifecycle::Tag> TagsOf(const Entry& e) {
@@ -31,41 +32,6 @@ std::vector<lifecycle::Tag> TagsOf(const Entry& e) {
     if (tags.ok()) return std::move(*tags);
   }
   return {};
-}
-
-// Every kept version of `key`, newest first.
-Result<std::vector<store::VersionRecord>> VersionsOf(Txn& txn, const ObjectKey& key) {
-  std::vector<store::VersionRecord> out;
-  std::optional<Txn::VersionCursor> after;
-  for (;;) {
-    auto batch = txn.ListVersions(key.bucket, key.key, after, kVersionBatch);
-    if (!batch.ok()) return batch.status();
-    const bool more = batch->size() == kVersionBatch;
-    for (auto& r : *batch) {
-      if (r.key != key.key) return out;
-      out.push_back(std::move(r));
-    }
-    if (!more) return out;
-    after = Txn::VersionCursor{out.back().key, out.back().entry.id};
-  }
-}
-
-// The current version of `key`, if it has one.
-Result<std::optional<Entry>> CurrentOf(Txn& txn, const ObjectKey& key) {
-  store::EntryId dir = key.bucket;
-  std::size_t start = 0;
-  for (std::size_t slash = key.key.find('/'); slash != std::string::npos;
-       slash = key.key.find('/', start)) {
-    auto e = txn.Get(dir, std::string_view(key.key).substr(start, slash - start), true);
-    if (!e.ok()) return e.status();
-    if (!*e) return std::optional<Entry>();
-    dir = (*e)->id;
-    start = slash + 1;
-  }
-  auto e = txn.Get(dir, std::string_view(key.key).substr(start), false);
-  if (!e.ok()) return e.status();
-  if (*e && (**e).kind != EntryKind::kFile) return std::optional<Entry>();
-  return e;
 }
 
 // The facts of current version `e` of `key`; `versioned`: an expiration
@@ -121,7 +87,7 @@ Status ShoalFs::LoadLifecycles() {
   Status s = meta_->View([&](Txn& txn) -> Status {
     std::optional<Txn::Cursor> after;
     for (;;) {
-      auto buckets = txn.List(store::kRootId, after, kVersionBatch);
+      auto buckets = txn.List(store::kRootId, after, kBucketBatch);
       if (!buckets.ok()) return buckets.status();
       for (const auto& b : *buckets) {
         if (b.damaged) continue;
@@ -139,7 +105,7 @@ Status ShoalFs::LoadLifecycles() {
         loaded.emplace(b.entry.id,
                        std::make_shared<const LifecycleConfiguration>(std::move(*config)));
       }
-      if (buckets->size() < kVersionBatch) return Status::Ok();
+      if (buckets->size() < kBucketBatch) return Status::Ok();
       after = Txn::Cursor{buckets->back().name, buckets->back().entry.is_dir()};
     }
   });
@@ -178,10 +144,10 @@ Status ShoalFs::ScheduleLifecycle(Txn& txn, const ObjectKey& key, const Entry& e
 Status ShoalFs::ScheduleKeyVersions(Txn& txn, const ObjectKey& key) {
   auto config = LifecycleOf(key.bucket);
   if (!config) return Status::Ok();
-  auto records = VersionsOf(txn, key);
+  auto records = KeptVersionsOf(txn, key);
   if (!records.ok()) return records.status();
   if (records->empty()) return Status::Ok();
-  auto current = CurrentOf(txn, key);
+  auto current = CurrentObjectOf(txn, key);
   if (!current.ok()) return current.status();
   for (std::size_t i = 0; i < records->size(); ++i) {
     const std::vector<lifecycle::Tag> tags = TagsOf((*records)[i].entry);
@@ -264,9 +230,9 @@ Status ShoalFs::RunVersionLifecycleIn(Txn& txn, const store::DueItem& item,
   const ObjectKey key{.bucket = (*where)->bucket, .key = (*where)->key};
   auto config = LifecycleOf(key.bucket);
   if (!config) return Status::Ok();
-  auto records = VersionsOf(txn, key);
+  auto records = KeptVersionsOf(txn, key);
   if (!records.ok()) return records.status();
-  auto current = CurrentOf(txn, key);
+  auto current = CurrentObjectOf(txn, key);
   if (!current.ok()) return current.status();
   std::size_t i = 0;
   while (i < records->size() && (*records)[i].entry.id != item.id) ++i;

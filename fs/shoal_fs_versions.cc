@@ -62,23 +62,6 @@ Status MalformedVersioning() {
           "schema (versioning takes Enabled or Suspended)"};
 }
 
-// The directory entry of `key`'s parent, following existing directories
-// only (nullopt when one is missing).
-Result<std::optional<store::EntryId>> ExistingParent(Txn& txn, store::EntryId bucket,
-                                                     std::string_view key) {
-  store::EntryId dir = bucket;
-  std::size_t start = 0;
-  for (std::size_t slash = key.find('/'); slash != std::string_view::npos;
-       slash = key.find('/', start)) {
-    auto e = txn.Get(dir, key.substr(start, slash - start), true);
-    if (!e.ok()) return e.status();
-    if (!*e) return std::optional<store::EntryId>();
-    dir = (*e)->id;
-    start = slash + 1;
-  }
-  return std::optional<store::EntryId>(dir);
-}
-
 // Removes the empty directories above `key` that no marker keeps
 // (marker == false: implied by the keys below them), deepest first, once
 // the key has no current version; `removed` gets each, with its parent.
@@ -114,11 +97,6 @@ Status PruneImpliedDirs(Txn& txn, store::EntryId bucket, std::string_view key,
   return Status::Ok();
 }
 
-std::string_view BaseName(std::string_view key) {
-  const auto slash = key.rfind('/');
-  return slash == std::string_view::npos ? key : key.substr(slash + 1);
-}
-
 }  // namespace
 
 Result<ShoalFs::Versioning> ShoalFs::VersioningOf(Txn& txn, store::EntryId bucket) {
@@ -129,22 +107,17 @@ Result<ShoalFs::Versioning> ShoalFs::VersioningOf(Txn& txn, store::EntryId bucke
 }
 
 Status ShoalFs::DropNullVersion(Txn& txn, const ObjectKey& key, std::vector<Entry>& dropped) {
-  std::optional<Txn::VersionCursor> after;
-  for (;;) {
-    auto batch = txn.ListVersions(key.bucket, key.key, after, kVersionBatch);
-    if (!batch.ok()) return batch.status();
-    for (const auto& r : *batch) {
-      if (r.key != key.key) return Status::Ok();
-      if (r.entry.version_id != kNullVersion) continue;
-      Status s = txn.RemoveVersion(key.bucket, key.key, r.entry.id);
-      if (s.ok()) s = txn.RemoveContent(r.entry.id);
-      if (!s.ok()) return s;
-      dropped.push_back(r.entry);
-      return Status::Ok();  // a key has at most one null version
-    }
-    if (batch->size() < kVersionBatch) return Status::Ok();
-    after = Txn::VersionCursor{batch->back().key, batch->back().entry.id};
+  auto versions = KeptVersionsOf(txn, key);
+  if (!versions.ok()) return versions.status();
+  for (const auto& r : *versions) {
+    if (r.entry.version_id != kNullVersion) continue;
+    Status s = txn.RemoveVersion(key.bucket, key.key, r.entry.id);
+    if (s.ok()) s = txn.RemoveContent(r.entry.id);
+    if (!s.ok()) return s;
+    dropped.push_back(r.entry);
+    return Status::Ok();  // a key has at most one null version
   }
+  return Status::Ok();
 }
 
 Result<std::string> ShoalFs::ClaimVersionId(Txn& txn, const ObjectKey& key, TimeNs now,
@@ -261,7 +234,7 @@ void ShoalFs::RefreshVersionsDir(ControlTree& tree, NodeId dir, const std::strin
   };
   std::map<std::string, Wanted> wanted;
   auto add_version = [&](const std::string& key, const Entry& v, bool latest) {
-    std::string name = std::string(BaseName(key)) + kVersionSeparator + v.version_id;
+    std::string name = std::string(BaseNameOf(key)) + kVersionSeparator + v.version_id;
     wanted.emplace(std::move(name),
                    Wanted{.is_dir = false, .key = key, .version = v, .latest = latest});
   };
@@ -272,7 +245,7 @@ void ShoalFs::RefreshVersionsDir(ControlTree& tree, NodeId dir, const std::strin
     const store::EntryId bucket_id = (*b)->id;
     // Current versions: the tree's directory for `prefix`, if it exists.
     std::set<std::string> current_keys;
-    auto parent = ExistingParent(txn, bucket_id, prefix);
+    auto parent = ExistingDirOf(txn, bucket_id, prefix);
     if (!parent.ok()) return parent.status();
     if (*parent) {
       std::optional<Txn::Cursor> after;
@@ -384,30 +357,25 @@ Result<std::string> ShoalFs::ReadVersion(const std::string& bucket, const std::s
     auto b = txn.Get(store::kRootId, bucket, true);
     if (!b.ok()) return b.status();
     if (!*b) return Status(Code::kNoSuchBucket, "The specified bucket does not exist");
-    auto parent = ExistingParent(txn, (*b)->id, key);
+    auto parent = ExistingDirOf(txn, (*b)->id, key);
     if (!parent.ok()) return parent.status();
     if (*parent) {
-      auto cur = txn.Get(**parent, BaseName(key), false);
+      auto cur = txn.Get(**parent, BaseNameOf(key), false);
       if (!cur.ok()) return cur.status();
       if (*cur && (*cur)->version_id == version_id) {
         found = std::move(**cur);
         return Status::Ok();
       }
     }
-    std::optional<Txn::VersionCursor> after;
-    for (;;) {
-      auto batch = txn.ListVersions((*b)->id, key, after, kVersionBatch);
-      if (!batch.ok()) return batch.status();
-      for (auto& r : *batch) {
-        if (r.key != key) return Status::Ok();
-        if (r.entry.version_id == version_id) {
-          found = std::move(r.entry);
-          return Status::Ok();
-        }
+    auto versions = KeptVersionsOf(txn, ObjectKey{.bucket = (*b)->id, .key = key});
+    if (!versions.ok()) return versions.status();
+    for (auto& r : *versions) {
+      if (r.entry.version_id == version_id) {
+        found = std::move(r.entry);
+        break;
       }
-      if (batch->size() < kVersionBatch) return Status::Ok();
-      after = Txn::VersionCursor{batch->back().key, batch->back().entry.id};
     }
+    return Status::Ok();
   });
   if (!s.ok()) return s;
   if (!found) return Status(Code::kNoSuchVersion, "The specified version does not exist.");
@@ -456,20 +424,19 @@ Status ShoalFs::DeleteVersion(const std::string& bucket, const std::string& key,
         if (!b.ok()) return b.status();
         if (!*b) return Status(Code::kNoSuchBucket, "The specified bucket does not exist");
         const store::EntryId bucket_id = (*b)->id;
-        auto parent = ExistingParent(txn, bucket_id, key);
+        auto parent = ExistingDirOf(txn, bucket_id, key);
         if (!parent.ok()) return parent.status();
         std::optional<Entry> current;
         if (*parent) {
-          auto cur = txn.Get(**parent, BaseName(key), false);
+          auto cur = txn.Get(**parent, BaseNameOf(key), false);
           if (!cur.ok()) return cur.status();
           if (*cur && (*cur)->kind == EntryKind::kFile) current = std::move(**cur);
         }
-        auto versions = txn.ListVersions(bucket_id, key, std::nullopt, kVersionBatch);
+        auto versions = KeptVersionsOf(txn, ObjectKey{.bucket = bucket_id, .key = key});
         if (!versions.ok()) return versions.status();
-        std::erase_if(*versions, [&](const store::VersionRecord& r) { return r.key != key; });
         bool was_latest = false;
         if (current && current->version_id == version_id) {
-          Status r = txn.Remove(**parent, BaseName(key), false);
+          Status r = txn.Remove(**parent, BaseNameOf(key), false);
           if (r.ok()) r = txn.RemoveContent(current->id);
           if (!r.ok()) return r;
           removed_current.swap(current);  // `current` is now empty: none is left
@@ -534,11 +501,11 @@ Status ShoalFs::DeleteVersion(const std::string& bucket, const std::string& key,
         Status r = txn.RemoveVersion(bucket_id, key, next.id);
         if (!r.ok()) return r;
         // In the way (a file of that name appeared meanwhile): keep it.
-        auto occupied = txn.Lookup(**parent, BaseName(key));
+        auto occupied = txn.Lookup(**parent, BaseNameOf(key));
         if (!occupied.ok()) return occupied.status();
         if (*occupied) return Status(Code::kAlreadyExists, "a file of that name is in the way");
         next.noncurrent_since = 0;
-        r = txn.Put(**parent, BaseName(key), next);
+        r = txn.Put(**parent, BaseNameOf(key), next);
         if (!r.ok()) return r;
         promoted = next;
         parent_dir = **parent;
@@ -558,7 +525,7 @@ Status ShoalFs::DeleteVersion(const std::string& bucket, const std::string& key,
   if (removed_current) {
     if (!removed_current->blob_id.empty()) RemoveBlobAfterSync(removed_current->blob_id);
   }
-  if (removed_current || promoted) InvalidateEntry(parent_dir, BaseName(key));
+  if (removed_current || promoted) InvalidateEntry(parent_dir, BaseNameOf(key));
   for (std::size_t i = 0; i < pruned.size(); ++i) InvalidateEntry(pruned[i].first, pruned_names[i]);
   FreeDropped(dropped, now);
   return Status::Ok();

@@ -290,6 +290,18 @@ check "re-enabled: a real id again ($va)" valid_id "$va"
 equals "the null marker is kept as noncurrent" "false" attr user.s3.is_latest "$(vfile susp k null)"
 equals "three versions: again, the null marker, real" 3 nvids susp k
 
+echo "== 300 versions of one key: the oldest, deep in the list, reads and deletes"
+mkdir "$MNT/deepv"
+echo Enabled >"$MNT/.s3/deepv/versioning"
+echo "first" >"$MNT/deepv/key"
+oldest=$(attr user.s3.version_id "$MNT/deepv/key")
+for i in $(seq 1 299); do echo "gen $i" >"$MNT/deepv/key"; done
+equals "300 versions listed" 300 nvids deepv key
+equals "the oldest reads back" first cat "$(vdir deepv)/key@$oldest"
+check "the oldest can be deleted" rm "$(vdir deepv)/key@$oldest"
+equals "299 versions are left" 299 nvids deepv key
+equals "the current version is untouched" "gen 299" cat "$MNT/deepv/key"
+
 echo "== 20 overwrites: 21 versions, each with its own content"
 mkdir "$MNT/many"
 echo Enabled >"$MNT/.s3/many/versioning"

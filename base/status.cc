@@ -21,6 +21,10 @@ std::string_view CodeName(Code code) {
     case Code::kNoSuchVersion: return "NoSuchVersion";
     case Code::kInvalidTag: return "InvalidTag";
     case Code::kNoSuchUpload: return "NoSuchUpload";
+    case Code::kKmsDisabled: return "KMS.DisabledException";
+    case Code::kKmsNotFound: return "KMS.NotFoundException";
+    case Code::kKmsInvalidState: return "KMS.KMSInvalidStateException";
+    case Code::kKmsThrottling: return "KMS.ThrottlingException";
     case Code::kInvalidArgument: return "InvalidArgument";
     case Code::kInvalidRequest: return "InvalidRequest";
     case Code::kBucketNotEmpty: return "BucketNotEmpty";

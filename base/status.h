@@ -31,6 +31,12 @@ enum class Code : std::uint8_t {
   kNoSuchVersion,
   kInvalidTag,
   kNoSuchUpload,  // an open writer's uncommitted data, aborted by a lifecycle rule
+  // KMS errors, named as KMS names them (KMS.DisabledException in S3's
+  // wording). Reads of objects under such a key are refused (EACCES).
+  kKmsDisabled,      // DisabledException: the key is disabled
+  kKmsNotFound,      // NotFoundException: no such key (or it was deleted)
+  kKmsInvalidState,  // KMSInvalidStateException: e.g. pending deletion
+  kKmsThrottling,    // ThrottlingException: over the request quota (EAGAIN)
   kInvalidArgument,
   kInvalidRequest,
   kBucketNotEmpty,

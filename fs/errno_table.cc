@@ -12,7 +12,10 @@ int ErrnoFor(Code code) {
     case Code::kNoSuchVersion:
     case Code::kNoSuchUpload: return ENOENT;
     case Code::kAccessDenied:
-    case Code::kInvalidObjectState: return EACCES;
+    case Code::kInvalidObjectState:
+    case Code::kKmsDisabled:
+    case Code::kKmsNotFound:
+    case Code::kKmsInvalidState: return EACCES;
     case Code::kInvalidBucketName:
     case Code::kMalformedJson:
     case Code::kMalformedXml:
@@ -21,7 +24,8 @@ int ErrnoFor(Code code) {
     case Code::kInvalidRequest:
     case Code::kRestoreNotAllowed:
     case Code::kInvalidStorageClass: return EINVAL;
-    case Code::kRestoreAlreadyInProgress: return EAGAIN;
+    case Code::kRestoreAlreadyInProgress:
+    case Code::kKmsThrottling: return EAGAIN;
     case Code::kBucketNotEmpty:
     case Code::kNotEmpty: return ENOTEMPTY;
     case Code::kBucketAlreadyExists:

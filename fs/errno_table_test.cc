@@ -27,6 +27,10 @@ TEST_CASE("service errors map to the errno of DESIGN's table", "[fs][errno]") {
   CHECK(ErrnoFor(Code::kRestoreNotAllowed) == EINVAL);
   CHECK(ErrnoFor(Code::kInvalidStorageClass) == EINVAL);
   CHECK(ErrnoFor(Code::kRestoreAlreadyInProgress) == EAGAIN);
+  CHECK(ErrnoFor(Code::kKmsThrottling) == EAGAIN);
+  CHECK(ErrnoFor(Code::kKmsDisabled) == EACCES);
+  CHECK(ErrnoFor(Code::kKmsNotFound) == EACCES);
+  CHECK(ErrnoFor(Code::kKmsInvalidState) == EACCES);
 }
 
 TEST_CASE("file-system conditions map to their POSIX errno", "[fs][errno]") {

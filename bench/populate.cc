@@ -13,6 +13,7 @@
 #include <string>
 
 #include "base/sim_clock.h"
+#include "crypto/envelope.h"
 #include "crypto/root_key.h"
 #include "store/meta_store.h"
 #include "store/store_dir.h"
@@ -24,6 +25,7 @@ namespace {
 using shoal::Status;
 namespace store = shoal::store;
 namespace tiers = shoal::tiers;
+namespace crypto = shoal::crypto;
 
 constexpr std::size_t kPerTransaction = 10000;
 
@@ -94,6 +96,11 @@ int main(int argc, char** argv) {
         e.md5 = blob->md5;
         e.stored_bytes = blob->stored_bytes;
         e.storage_class = std::string(tiers::StorageClassName(cls));
+        auto envelope = crypto::SealEnvelope(
+            **key, blob->key,
+            {.bucket = bucket, .key = dir_name + "/" + name, .version_id = "null"});
+        if (!envelope.ok()) return envelope.status();
+        e.key_envelope = std::move(*envelope);
         a = txn.PutContent(e.id, blob->image);
         if (a.ok()) a = txn.Put(parent, name, e);
         if (!a.ok()) return a;

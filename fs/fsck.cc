@@ -40,14 +40,24 @@ std::string PathOf(const std::map<EntryId, Node>& nodes, EntryId id) {
   return path;
 }
 
-// Reads the whole blob, checking every chunk, and compares with the entry.
-Status VerifyObject(store::MetaStore& meta, tiers::BlobStore& blobs, const Entry& e) {
+// The object at `path` ("/bucket/a/b.txt").
+ObjectKey ObjectAt(std::string_view path) {
+  path.remove_prefix(1);
+  const std::size_t slash = path.find('/');
+  return {.key = std::string(path.substr(slash + 1)),
+          .bucket_name = std::string(path.substr(0, slash))};
+}
+
+// Opens the key envelope, reads the whole blob, checking every chunk, and
+// compares with the entry.
+Status VerifyObject(store::MetaStore& meta, tiers::BlobStore& blobs, const crypto::RootKey& root,
+                    const ObjectKey& key, const Entry& e) {
   if (e.blob_id.empty() && e.size == 0) {
     crypto::Md5 md5;
     if (e.md5 != md5.Finish()) return Corrupt("ETag does not match empty content");
     return Status::Ok();
   }
-  auto reader = OpenObjectContent(meta, blobs, e);
+  auto reader = OpenObjectContent(meta, blobs, root, key, e);
   if (!reader.ok()) return reader.status();
   if ((*reader)->size() != e.size) {
     return Corrupt("data holds " + std::to_string((*reader)->size()) + " bytes, metadata says " +
@@ -131,7 +141,13 @@ int RunFsck(const std::string& store_path, std::ostream& out, std::ostream& err)
   });
   // Kept versions of versioned buckets: their content is verified like the
   // current versions', and each must be findable by id (due work).
-  std::vector<std::pair<std::string, Entry>> versions;
+  struct KeptVersion {
+    std::string label;
+    store::EntryId bucket;
+    std::string key;
+    Entry entry;
+  };
+  std::vector<KeptVersion> versions;
   if (s.ok()) {
     s = (*meta)->View([&](store::Txn& txn) {
       return txn.ScanAllVersions([&](const store::VersionLocation& where, Result<Entry> v) {
@@ -146,7 +162,12 @@ int RunFsck(const std::string& store_path, std::ostream& out, std::ostream& err)
             (*located)->key != where.key) {
           problems.push_back("the id record of a " + label + " is missing or wrong");
         }
-        if (!v->delete_marker) versions.emplace_back(label + " " + v->version_id, std::move(*v));
+        if (!v->delete_marker) {
+          versions.push_back({.label = label + " " + v->version_id,
+                              .bucket = where.bucket,
+                              .key = where.key,
+                              .entry = std::move(*v)});
+        }
         return Status::Ok();
       });
     });
@@ -167,16 +188,19 @@ int RunFsck(const std::string& store_path, std::ostream& out, std::ostream& err)
   std::uint64_t bytes = 0;
   for (const auto& [id, e] : objects) {
     if (!e.blob_id.empty()) referenced.insert(e.blob_id);
-    Status v = VerifyObject(**meta, **blobs, e);
+    Status v = VerifyObject(**meta, **blobs, **key, ObjectAt(PathOf(nodes, id)), e);
     if (!v.ok()) {
       problems.push_back(PathOf(nodes, id) + ": " + v.ToString());
     } else {
       bytes += e.size;
     }
   }
-  for (const auto& [label, v] : versions) {
+  for (const auto& [label, bucket, object_key, v] : versions) {
     if (!v.blob_id.empty()) referenced.insert(v.blob_id);
-    Status c = VerifyObject(**meta, **blobs, v);
+    auto b = nodes.find(bucket);
+    const ObjectKey at{.key = object_key,
+                       .bucket_name = b == nodes.end() ? std::string() : b->second.name};
+    Status c = VerifyObject(**meta, **blobs, **key, at, v);
     if (!c.ok()) {
       problems.push_back(label + ": " + c.ToString());
     } else {

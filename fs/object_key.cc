@@ -16,7 +16,7 @@ Result<ObjectKey> KeyOf(store::Txn& txn, store::EntryId id) {
     if (!where.ok()) return where.status();
     if (!*where) return NoSuchKey("entry " + std::to_string(id) + " has no location");
     if ((*where)->parent == store::kRootId) {
-      ObjectKey out{.bucket = id, .key = {}};
+      ObjectKey out{.bucket = id, .key = {}, .bucket_name = std::move((*where)->name)};
       for (auto it = names.rbegin(); it != names.rend(); ++it) {
         if (!out.key.empty()) out.key += '/';
         out.key += *it;

@@ -17,6 +17,9 @@ namespace shoal::fs {
 struct ObjectKey {
   store::EntryId bucket = 0;
   std::string key;  // "a/b.txt"; "" for the bucket itself
+  // The bucket's name, as KeyOf and KeyIn fill it; empty where a caller
+  // built the key from a bucket id alone.
+  std::string bucket_name;
 };
 
 // The bucket and full key of entry `id`. NoSuchKey if it has no location;

@@ -7,9 +7,11 @@
 #include <cerrno>
 #include <optional>
 #include <unordered_set>
+#include <utility>
 
 #include "base/file_util.h"
 #include "fs/object_class.h"
+#include "fs/object_content.h"
 #include "store/bucket_name.h"
 
 namespace shoal::fs {
@@ -619,12 +621,23 @@ Status ShoalFs::Rename(Ino parent, std::string_view name, Ino new_parent, std::s
           if (!r.ok()) return r;
           auto vid = ClaimVersionId(txn, *dst_key, now, dropped);
           if (!vid.ok()) return vid.status();
-          e.version_id = std::move(*vid);
+          const std::string old_version = std::exchange(e.version_id, std::move(*vid));
+          auto envelope = MoveContentKey(*root_key_, e, *src_key, old_version, *dst_key);
+          if (!envelope.ok()) return envelope.status();
+          e.key_envelope = std::move(*envelope);
           r = txn.Put(new_parent, new_name, e);
           if (r.ok()) r = ScheduleClassWork(txn, e, &*dst_key);
           if (r.ok()) r = ScheduleKeyVersions(txn, *dst_key);
         } else {
           r = txn.Put(new_parent, new_name, e);
+          if (r.ok() && e.kind != EntryKind::kSymlink) {
+            // Every object below now has a new key: its key envelope follows.
+            auto src_key = KeyIn(txn, parent, name);
+            auto dst_key = KeyIn(txn, new_parent, new_name);
+            if (!src_key.ok()) return src_key.status();
+            if (!dst_key.ok()) return dst_key.status();
+            r = MoveContentKeysBelow(txn, e.id, *src_key, *dst_key);
+          }
         }
         if (!r.ok()) return r;
         moved = std::move(e);
@@ -644,6 +657,45 @@ Status ShoalFs::Rename(Ino parent, std::string_view name, Ino new_parent, std::s
     RemoveBlobAfterSync(replaced->blob_id);
   }
   FreeDropped(dropped, now);
+  return Status::Ok();
+}
+
+Status ShoalFs::MoveContentKeysBelow(Txn& txn, store::EntryId dir, const ObjectKey& from,
+                                     const ObjectKey& to) {
+  struct Pending {
+    store::EntryId dir;
+    ObjectKey from, to;
+  };
+  std::vector<Pending> todo{{dir, from, to}};
+  constexpr std::size_t kBatch = 1024;
+  while (!todo.empty()) {
+    Pending p = std::move(todo.back());
+    todo.pop_back();
+    std::optional<Txn::Cursor> after;
+    for (;;) {
+      auto children = txn.List(p.dir, after, kBatch);
+      if (!children.ok()) return children.status();
+      for (store::Child& c : *children) {
+        if (c.damaged) continue;  // fsck reports it; it cannot be read anyway
+        ObjectKey child_from = p.from;
+        ObjectKey child_to = p.to;
+        child_from.key += (child_from.key.empty() ? "" : "/") + c.name;
+        child_to.key += (child_to.key.empty() ? "" : "/") + c.name;
+        if (c.entry.is_dir()) {
+          todo.push_back({c.entry.id, std::move(child_from), std::move(child_to)});
+        } else if (!c.entry.key_envelope.empty()) {
+          auto envelope =
+              MoveContentKey(*root_key_, c.entry, child_from, c.entry.version_id, child_to);
+          if (!envelope.ok()) return envelope.status();
+          c.entry.key_envelope = std::move(*envelope);
+          Status s = txn.Put(p.dir, c.name, c.entry);
+          if (!s.ok()) return s;
+        }
+      }
+      if (children->size() < kBatch) break;
+      after = Txn::Cursor{.name = children->back().name, .is_dir = children->back().entry.is_dir()};
+    }
+  }
   return Status::Ok();
 }
 

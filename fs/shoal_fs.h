@@ -220,6 +220,17 @@ class ShoalFs {
     store::Entry entry;
   };
   Result<LocatedObject> ObjectIn(store::Txn& txn, Ino ino);
+  // The committed entry of object `ino` and its bucket and key, from one
+  // snapshot (what its key envelope is sealed for). Fails as ObjectIn.
+  struct StoredObject {
+    store::Entry entry;
+    ObjectKey key;
+  };
+  Result<StoredObject> StoredObjectOf(Ino ino);
+  // After directory `dir` moved from key `from` to `to`: re-seals the key
+  // envelope of every object below it for its new key.
+  Status MoveContentKeysBelow(store::Txn& txn, store::EntryId dir, const ObjectKey& from,
+                              const ObjectKey& to);
   // The error for reading an archived object.
   static Status ArchivedError(const store::Entry& e);
   // Adds the due items `e` needs (restore events, its next tier step, its

@@ -38,6 +38,20 @@ Result<ShoalFs::LocatedObject> ShoalFs::ObjectIn(Txn& txn, Ino ino) {
   return LocatedObject{.where = std::move(*where), .entry = std::move(**got)};
 }
 
+Result<ShoalFs::StoredObject> ShoalFs::StoredObjectOf(Ino ino) {
+  std::optional<StoredObject> out;
+  Status s = meta_->View([&](Txn& txn) -> Status {
+    auto found = ObjectIn(txn, ino);
+    if (!found.ok()) return found.status();
+    auto key = KeyIn(txn, found->where.parent, found->where.name);
+    if (!key.ok()) return key.status();
+    out = StoredObject{.entry = std::move(found->entry), .key = std::move(*key)};
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  return std::move(*out);
+}
+
 Status ShoalFs::ArchivedError(const Entry& e) {
   return {Code::kInvalidObjectState,
           "The operation is not valid for the object's storage class " + ClassLabel(e) +
@@ -109,8 +123,12 @@ Status ShoalFs::ChangeStorageClass(Ino ino, StorageClass to) {
   // Serialises with commits of this object: the copy is of what is
   // committed, and nothing replaces it meanwhile.
   MutexLock commit_lock(inode->commit_mu);
-  auto entry = EntryOf(ino);
-  if (!entry.ok()) return entry.status();
+  auto stored = StoredObjectOf(ino);
+  if (!stored.ok() && stored.status().code() == Code::kIsADirectory) {
+    return {Code::kNotSupported, "only objects have a storage class"};
+  }
+  if (!stored.ok()) return stored.status();
+  const Entry* entry = &stored->entry;
   if (entry->kind != EntryKind::kFile) {
     return {Code::kNotSupported, "only objects have a storage class"};
   }
@@ -126,7 +144,7 @@ Status ShoalFs::ChangeStorageClass(Ino ino, StorageClass to) {
   const tiers::EncodeOptions& options = tiers::InfoOf(to).encoding;
   tiers::BlobInfo blob{};
   if (entry->size > 0) {
-    auto reader = OpenObjectContent(*meta_, *blobs_, *entry);
+    auto reader = OpenObjectContent(*meta_, *blobs_, *root_key_, stored->key, *entry);
     if (!reader.ok()) return reader.status();
     auto writer = entry->size <= kInlineMaxBytes ? blobs_->NewInlineWriter(options)
                                                  : blobs_->NewWriter(options);
@@ -160,10 +178,19 @@ Status ShoalFs::ChangeStorageClass(Ino ino, StorageClass to) {
         if (!found.ok()) return found.status();
         Entry e = std::move(found->entry);
         const Location& where = found->where;
-        if (e.blob_id != entry->blob_id || e.md5 != entry->md5 || e.size != entry->size) {
+        if (e.blob_id != entry->blob_id || e.md5 != entry->md5 || e.size != entry->size ||
+            e.key_envelope != entry->key_envelope) {
           return {Code::kInvalidRequest, "the object changed during the copy; try again"};
         }
         before = e;
+        e.key_envelope.clear();
+        if (!blob.id.empty()) {
+          auto key = KeyIn(txn, where.parent, where.name);
+          if (!key.ok()) return key.status();
+          auto envelope = SealContentKey(*root_key_, blob.key, *key, e.version_id);
+          if (!envelope.ok()) return envelope.status();
+          e.key_envelope = std::move(*envelope);
+        }
         e.blob_id = inline_content ? std::string() : blob.id;
         e.stored_bytes = blob.stored_bytes;
         Status c = inline_content ? txn.PutContent(e.id, blob.image) : txn.RemoveContent(e.id);

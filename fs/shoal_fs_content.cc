@@ -53,7 +53,15 @@ Result<std::shared_ptr<tiers::BlobReader>> ShoalFs::ReaderOf(const std::shared_p
     if (inode->reader && inode->reader_blob == key) return inode->reader;
   }
   if (key.empty()) return std::shared_ptr<tiers::BlobReader>();
-  auto opened = OpenObjectContent(*meta_, *blobs_, entry);
+  // The entry as stored now, and its key, from one snapshot: its key
+  // envelope opens only for the key it has in that snapshot (a rename
+  // re-seals it).
+  auto stored = StoredObjectOf(inode->ino);
+  if (!stored.ok()) return stored.status();
+  if (ContentKey(stored->entry) != key) {
+    return NoSuchKey("the object changed while it was being opened");
+  }
+  auto opened = OpenObjectContent(*meta_, *blobs_, *root_key_, stored->key, stored->entry);
   if (!opened.ok()) return opened.status();
   std::shared_ptr<tiers::BlobReader> reader = std::move(*opened);
   if (reader->size() != entry.size || reader->md5() != entry.md5) {
@@ -196,6 +204,12 @@ Status ShoalFs::Commit(const std::shared_ptr<Inode>& inode) {
         e.stored_bytes = blob.stored_bytes;
         e.blob_id = inline_content ? std::string() : blob.id;
         e.md5 = blob.md5;
+        e.key_envelope.clear();
+        if (!blob.id.empty()) {
+          auto envelope = SealContentKey(*root_key_, blob.key, *key, e.version_id);
+          if (!envelope.ok()) return envelope.status();
+          e.key_envelope = std::move(*envelope);
+        }
         Status c = inline_content ? txn.PutContent(e.id, blob.image) : txn.RemoveContent(e.id);
         if (!c.ok()) return c;
         committed_key = ContentKey(e);
@@ -234,8 +248,8 @@ Status ShoalFs::Commit(const std::shared_ptr<Inode>& inode) {
   }
   std::shared_ptr<tiers::BlobReader> reader;
   if (!blob.id.empty()) {
-    auto opened =
-        inline_content ? blobs_->OpenInline(snap->blob.image) : blobs_->OpenReader(blob.id);
+    auto opened = inline_content ? blobs_->OpenInline(snap->blob.image, &blob.key)
+                                 : blobs_->OpenReader(blob.id, &blob.key);
     if (opened.ok()) reader = std::move(*opened);
   }
   {

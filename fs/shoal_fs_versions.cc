@@ -387,7 +387,8 @@ Result<std::string> ShoalFs::ReadVersion(const std::string& bucket, const std::s
   if (NeedsRestore(*found, now)) return ArchivedError(*found);
   std::string out;
   if (found->size > 0) {
-    auto reader = OpenObjectContent(*meta_, *blobs_, *found);
+    const ObjectKey object{.key = std::string(key), .bucket_name = std::string(bucket)};
+    auto reader = OpenObjectContent(*meta_, *blobs_, *root_key_, object, *found);
     if (!reader.ok()) return reader.status();
     out.resize(static_cast<std::size_t>(found->size));
     std::size_t done = 0;

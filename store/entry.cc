@@ -11,9 +11,11 @@ namespace {
 // Version 2 ends with a CRC-32 of all bytes before it, so a damaged value
 // is Corrupt instead of a plausible wrong mode, owner or size. Version 3
 // adds the storage-class state after the xattrs, version 4 the version
-// state after that. Versions 1 (without the CRC), 2 and 3 are still read;
-// the state they lack takes the defaults.
-constexpr std::uint8_t kFormatVersion = 4;
+// state after that, version 5 the key envelope last. Versions 1 (without
+// the CRC), 2, 3 and 4 are still read; the state they lack takes the
+// defaults (no envelope: the blob is of format 1 and carries its own key).
+constexpr std::uint8_t kFormatVersion = 5;
+constexpr std::uint8_t kVersionWithoutEnvelope = 4;
 constexpr std::uint8_t kVersionWithoutVersionState = 3;
 constexpr std::uint8_t kVersionWithoutClassState = 2;
 constexpr std::uint8_t kUncheckedVersion = 1;
@@ -37,6 +39,7 @@ constexpr std::size_t kMaxSymlinkTarget = 4096;
 constexpr std::uint64_t kMaxXattrs = 4096;
 constexpr std::size_t kMaxXattrName = 255;
 constexpr std::size_t kMaxXattrValue = std::size_t{64} * 1024;
+constexpr std::size_t kMaxEnvelope = 4096;
 
 // Times are signed; a two's-complement cast to fixed64 keeps every value,
 // including times before the epoch, without zigzag's branchiness.
@@ -132,6 +135,7 @@ std::string EncodeEntry(const Entry& e) {
   PutTime(out, e.restore.expiry);
   out.push_back(e.delete_marker ? '\1' : '\0');
   PutTime(out, e.noncurrent_since);
+  PutBytes(out, e.key_envelope);
   PutFixed32(out, Crc32(out));
   return out;
 }
@@ -139,8 +143,8 @@ std::string EncodeEntry(const Entry& e) {
 Result<Entry> DecodeEntry(std::string_view bytes) {
   if (bytes.empty()) return Corrupt("entry: empty value");
   const auto version = static_cast<std::uint8_t>(bytes[0]);
-  if (version == kFormatVersion || version == kVersionWithoutVersionState ||
-      version == kVersionWithoutClassState) {
+  if (version == kFormatVersion || version == kVersionWithoutEnvelope ||
+      version == kVersionWithoutVersionState || version == kVersionWithoutClassState) {
     if (bytes.size() < 1 + kCrcBytes) return Corrupt("entry: truncated");
     std::string_view body = bytes.substr(0, bytes.size() - kCrcBytes);
     Decoder crc(bytes.substr(body.size()));
@@ -205,12 +209,15 @@ Result<Entry> DecodeEntry(std::string_view bytes) {
     e.stored_bytes = e.size;
     e.last_access = e.created;
   }
-  if (version == kFormatVersion) {
+  if (version >= kVersionWithoutEnvelope) {
     std::uint8_t flag = 0;
     if (!d.GetFixed8(flag) || flag > 1 || !GetTime(d, e.noncurrent_since)) {
       return Corrupt("entry: bad version state");
     }
     e.delete_marker = flag == 1;
+  }
+  if (version == kFormatVersion && !GetBoundedBytes(d, kMaxEnvelope, e.key_envelope)) {
+    return Corrupt("entry: bad key envelope");
   }
   if (!d.done()) return Corrupt("entry: trailing bytes");
   return e;

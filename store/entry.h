@@ -2,7 +2,7 @@
 // The metadata record of one name in the tree: a bucket, a directory, an
 // object (file) or a symlink, and its compact binary encoding.
 //
-// Encoding: u8 format version (4), then fields in a fixed order with varints
+// Encoding: u8 format version (5), then fields in a fixed order with varints
 // and length-prefixed strings (base/coding.h). DecodeEntry never trusts its
 // input: anything truncated, overlong or out of range is Corrupt.
 
@@ -73,6 +73,10 @@ struct Entry {
   // current one (lifecycle's noncurrent days count from here).
   bool delete_marker = false;
   TimeNs noncurrent_since = 0;
+  // Files with content: the blob's data key, wrapped for this object's
+  // bucket, key and version id (crypto/envelope.h). Empty for empty files
+  // and for blobs of format 1, which carry their own key.
+  std::string key_envelope;
   // Symlinks.
   std::string symlink_target;
   // User xattrs (full names such as "user.s3.meta.color"), sorted by name.

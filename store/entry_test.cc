@@ -35,6 +35,7 @@ Entry Sample(EntryKind kind) {
     e.restore = {.phase = 2, .tier = 1, .days = 30000, .requested = 1, .ready_at = 2, .expiry = 3};
     e.delete_marker = true;
     e.noncurrent_since = -99;
+    e.key_envelope = std::string("\1\1") + std::string(60, '\x5a');
   }
   if (kind == EntryKind::kSymlink) e.symlink_target = "../some/where";
   e.xattrs = {{"user.s3.meta.color", "blue"},
@@ -68,6 +69,7 @@ void CheckSame(const Entry& a, const Entry& b) {
   CHECK(a.restore == b.restore);
   CHECK(a.delete_marker == b.delete_marker);
   CHECK(a.noncurrent_since == b.noncurrent_since);
+  CHECK(a.key_envelope == b.key_envelope);
 }
 
 const EntryKind kAllKinds[] = {EntryKind::kBucket, EntryKind::kDirectory, EntryKind::kFile,
@@ -102,7 +104,7 @@ TEST_CASE("trailing bytes, unknown versions and unknown kinds are Corrupt", "[st
   CHECK(DecodeEntry(enc + "x").status().code() == Code::kCorrupt);
 
   std::string bad_version = enc;
-  bad_version[0] = 5;
+  bad_version[0] = 6;
   CHECK(DecodeEntry(bad_version).status().code() == Code::kCorrupt);
 
   Entry e = Sample(EntryKind::kFile);
@@ -181,10 +183,12 @@ std::string OlderEncoding(const Entry& e, int version) {
   PutVarint(stored, e.stored_bytes);
   std::string days;
   PutVarint(days, static_cast<std::uint32_t>(e.restore.days));
-  const std::size_t version_state = 1 + 8;
+  REQUIRE(e.key_envelope.empty());  // one byte: its zero length
+  const std::size_t envelope = 1;
+  const std::size_t version_state = version >= 4 ? 0 : 1 + 8;
   const std::size_t class_state =
       version >= 3 ? 0 : 8 + stored.size() + 1 + 8 + 1 + 1 + days.size() + std::size_t{3} * 8;
-  enc.resize(enc.size() - 4 - version_state - class_state);
+  enc.resize(enc.size() - 4 - envelope - version_state - class_state);
   enc[0] = static_cast<char>(version);
   if (version >= 2) {
     uLong crc = crc32(0L, Z_NULL, 0);
@@ -194,10 +198,16 @@ std::string OlderEncoding(const Entry& e, int version) {
   return enc;
 }
 
-TEST_CASE("entries of formats 1 (no checksum), 2 (no class state) and 3 still decode",
+TEST_CASE("entries of formats 1 (no checksum), 2 (no class state), 3 and 4 still decode",
           "[store][entry]") {
   Entry e = Sample(EntryKind::kFile);
-  e.delete_marker = false;  // what the decoder assumes for old entries
+  e.key_envelope.clear();  // what the decoder assumes for old entries
+  {
+    Result<Entry> d = DecodeEntry(OlderEncoding(e, 4));
+    REQUIRE(d.ok());
+    CHECK(EncodeEntry(*d) == EncodeEntry(e));
+  }
+  e.delete_marker = false;
   e.noncurrent_since = 0;
   {
     Result<Entry> d = DecodeEntry(OlderEncoding(e, 3));

@@ -30,7 +30,8 @@
 // Directories are keyed by their id, so a directory's children are one
 // contiguous range, and the trailing "/" on directory names makes that range
 // sort exactly as S3 sorts full keys ("a/b.txt" < "a/b/c"). Renaming a
-// directory rewrites one key, whatever lies below it.
+// directory rewrites one key, whatever lies below it (fs/ then re-seals the
+// key envelopes of the objects below: their values, not their keys).
 //
 // Thread-safety: MetaStore is safe from many threads. A Txn belongs to the
 // thread that runs its callback and must not escape it. Write transactions

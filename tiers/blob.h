@@ -1,9 +1,10 @@
 #pragma once
 // Blobs: the immutable, encrypted, compressed byte containers behind objects.
 //
-// File layout (all integers little-endian):
-//   header:  "SHOALBL1" | u8 format=1 | u8 codec level | u32 chunk_size |
-//            16-byte blob id | wrapped data key (RootKey::kWrappedBytes)
+// File layout (all integers little-endian; crypto/FORMAT.md has the full
+// description):
+//   header:  "SHOALBL1" | u8 format=2 | u8 codec level | u32 chunk_size |
+//            16-byte blob id
 //   chunks:  sealed chunk 0 .. n-1, each AES-256-GCM(payload) where payload
 //            is zstd(plain) or plain (whichever is shorter, flag in the index)
 //   index:   sealed list of {u64 offset, u32 stored_len, u32 plain_len, u8 raw}
@@ -12,6 +13,11 @@
 // Each chunk's nonce is its index; its AAD binds the blob id, chunk index, a
 // final-chunk flag and the compression flag, so reordered, spliced, truncated
 // or tampered chunks fail to open (Corrupt). The index nonce is 2^64-1.
+// Every blob has its own random AES-256 data key. A blob does not carry it:
+// the writer hands it back (BlobInfo::key) for the object's key envelope
+// (crypto/envelope.h), and a reader is given it. Blobs of format 1 (older
+// stores) carry their key in the header, wrapped by the root key for the
+// blob id; readers still open them.
 //
 // Thread-safety: BlobStore and BlobReader may be used from many threads at
 // once; a BlobWriter belongs to one thread at a time (it hands full chunks to
@@ -37,6 +43,7 @@ struct BlobInfo {
   std::string md5;             // 16 raw bytes: MD5 of the plaintext
   std::uint64_t stored_bytes;  // bytes on disk
   std::string image;           // inline blobs only: the whole encoded blob
+  crypto::Key key;             // the data key every part is sealed under
 };
 
 // How a blob is compressed; each storage class has its own (storage_class.h).
@@ -74,7 +81,7 @@ class BlobReader {
 class BlobStore {
  public:
   // `dir` holds blob files, sharded as dir/<first 2 hex>/<32 hex>.
-  // `root` must outlive the store.
+  // `root` (which opens format-1 blobs' keys) must outlive the store.
   static Result<std::unique_ptr<BlobStore>> Open(const std::string& dir,
                                                  const crypto::RootKey& root);
   virtual ~BlobStore() = default;
@@ -84,11 +91,15 @@ class BlobStore {
   // BlobInfo::image (same format, same sealing), for the caller to keep
   // where it likes, e.g. beside small objects' metadata. Nothing to fsync.
   virtual Result<std::unique_ptr<BlobWriter>> NewInlineWriter(const EncodeOptions& options) = 0;
-  // Opens and verifies header, footer and index. NoSuchKey if absent,
-  // Corrupt if damaged.
-  virtual Result<std::unique_ptr<BlobReader>> OpenReader(std::string_view id) = 0;
+  // Opens and verifies header, footer and index with the blob's data key
+  // `key`, or for a format-1 blob with key == nullptr, the key in its
+  // header. NoSuchKey if absent, Corrupt if damaged or sealed under another
+  // key (or, for format 2, if no key is given).
+  virtual Result<std::unique_ptr<BlobReader>> OpenReader(std::string_view id,
+                                                         const crypto::Key* key) = 0;
   // Opens an inline blob's image (verified as OpenReader verifies a file).
-  virtual Result<std::unique_ptr<BlobReader>> OpenInline(std::string image) = 0;
+  virtual Result<std::unique_ptr<BlobReader>> OpenInline(std::string image,
+                                                         const crypto::Key* key) = 0;
   // Removes a blob file (ok if already absent).
   virtual Status Remove(std::string_view id) = 0;
   // Ids of every finished blob on disk (for fsck and orphan sweeps).

@@ -4,15 +4,19 @@
 
 namespace shoal::tiers::format {
 
+std::size_t HeaderBytes(std::uint8_t format) {
+  return format == kLegacyFormatVersion ? kLegacyHeaderBytes : kHeaderBytes;
+}
+
 std::string EncodeHeader(const Header& header) {
   std::string out;
-  out.reserve(kHeaderBytes);
+  out.reserve(HeaderBytes(header.format));
   out.append(kHeaderMagic);
-  out.push_back(static_cast<char>(kFormatVersion));
+  out.push_back(static_cast<char>(header.format));
   out.push_back(static_cast<char>(header.level));
   PutFixed32(out, header.chunk_size);
   out.append(header.id);
-  out.append(header.wrapped_key);
+  if (header.format == kLegacyFormatVersion) out.append(header.wrapped_key);
   return out;
 }
 
@@ -22,19 +26,19 @@ Status DecodeHeader(std::string_view bytes, Header& header) {
     return Corrupt("not a blob file (bad header magic)");
   }
   Decoder d(bytes.substr(kHeaderMagic.size()));
-  std::uint8_t version = 0;
-  if (!d.GetFixed8(version) || !d.GetFixed8(header.level) || !d.GetFixed32(header.chunk_size)) {
+  if (!d.GetFixed8(header.format) || !d.GetFixed8(header.level) ||
+      !d.GetFixed32(header.chunk_size)) {
     return Corrupt("blob header truncated");
   }
-  if (version != kFormatVersion) {
-    return Corrupt("unknown blob format " + std::to_string(version));
+  if (header.format != kFormatVersion && header.format != kLegacyFormatVersion) {
+    return Corrupt("unknown blob format " + std::to_string(header.format));
   }
   if (header.chunk_size == 0 || header.chunk_size > kMaxChunkSize) {
     return Corrupt("blob chunk size out of range: " + std::to_string(header.chunk_size));
   }
   std::size_t pos = kHeaderMagic.size() + 1 + 1 + 4;
   header.id.assign(bytes.substr(pos, kBlobIdBytes));
-  header.wrapped_key.assign(bytes.substr(pos + kBlobIdBytes));
+  header.wrapped_key.clear();
   return Status::Ok();
 }
 
@@ -52,8 +56,8 @@ std::string EncodeIndex(const Index& index) {
   return out;
 }
 
-Status DecodeIndex(std::string_view bytes, std::uint32_t chunk_size, std::uint64_t index_offset,
-                   Index& index) {
+Status DecodeIndex(std::string_view bytes, std::uint32_t chunk_size, std::uint64_t header_bytes,
+                   std::uint64_t index_offset, Index& index) {
   if (bytes.size() < kIndexTrailerBytes ||
       (bytes.size() - kIndexTrailerBytes) % kIndexEntryBytes != 0) {
     return Corrupt("blob index has a bad length");
@@ -62,7 +66,7 @@ Status DecodeIndex(std::string_view bytes, std::uint32_t chunk_size, std::uint64
   index.chunks.clear();
   index.chunks.reserve(n);
   Decoder d(bytes);
-  std::uint64_t expect_offset = kHeaderBytes;
+  std::uint64_t expect_offset = header_bytes;
   std::uint64_t plain_sum = 0;
   // The writer stores zstd output only when shorter than the plaintext.
   const std::uint64_t max_stored = std::uint64_t{chunk_size} + crypto::kTagBytes;

@@ -17,11 +17,15 @@ namespace shoal::tiers::format {
 
 inline constexpr std::string_view kHeaderMagic = "SHOALBL1";
 inline constexpr std::string_view kFooterMagic = "SHOALEND";
-inline constexpr std::uint8_t kFormatVersion = 1;
+inline constexpr std::uint8_t kFormatVersion = 2;
+// Format 1 is format 2 with the data key, wrapped by the root key for the
+// blob id, at the end of the header. Read, never written.
+inline constexpr std::uint8_t kLegacyFormatVersion = 1;
 
-// magic | format | level | chunk_size | id | wrapped key
-inline constexpr std::size_t kHeaderBytes =
-    kHeaderMagic.size() + 1 + 1 + 4 + kBlobIdBytes + crypto::RootKey::kWrappedBytes;
+// magic | format | level | chunk_size | id
+inline constexpr std::size_t kHeaderBytes = kHeaderMagic.size() + 1 + 1 + 4 + kBlobIdBytes;
+// A format-1 header: the above | wrapped key.
+inline constexpr std::size_t kLegacyHeaderBytes = kHeaderBytes + crypto::RootKey::kWrappedBytes;
 // index offset | index length | magic
 inline constexpr std::size_t kFooterBytes = 8 + 4 + kFooterMagic.size();
 // offset | stored_len | plain_len | raw
@@ -34,15 +38,20 @@ inline constexpr std::size_t kIndexTrailerBytes = 8 + 16;
 inline constexpr std::uint32_t kMaxChunkSize = 64u << 20;
 
 struct Header {
+  std::uint8_t format = kFormatVersion;
   std::uint8_t level = 0;  // zstd level as a two's-complement byte; informative
   std::uint32_t chunk_size = 0;
   std::string id;           // kBlobIdBytes
-  std::string wrapped_key;  // RootKey::kWrappedBytes
+  std::string wrapped_key;  // format 1 only: RootKey::kWrappedBytes
 };
 
-// REQUIRES: id and wrapped_key have their fixed sizes.
+// The header's length for a format: kHeaderBytes or kLegacyHeaderBytes.
+std::size_t HeaderBytes(std::uint8_t format);
+// REQUIRES: id has its fixed size; for format 1, so has wrapped_key.
 std::string EncodeHeader(const Header& header);
-// Checks magic, version, sizes and chunk_size bounds; Corrupt otherwise.
+// Decodes the first kHeaderBytes of a header: checks magic, version and
+// chunk_size bounds; Corrupt otherwise. For format 1 the caller then reads
+// the wrapped key that follows.
 Status DecodeHeader(std::string_view bytes, Header& header);
 
 struct ChunkEntry {
@@ -60,11 +69,12 @@ struct Index {
 
 std::string EncodeIndex(const Index& index);
 // Parses a verified index plaintext and checks it against the file's shape:
-// chunks contiguous from the header to `index_offset`, every chunk but the
+// chunks contiguous from the end of the header (`header_bytes` long) to
+// `index_offset`, every chunk but the
 // last exactly `chunk_size` plaintext bytes, sizes adding up to total_size,
 // stored lengths within what the writer can produce. Corrupt otherwise.
-Status DecodeIndex(std::string_view bytes, std::uint32_t chunk_size, std::uint64_t index_offset,
-                   Index& index);
+Status DecodeIndex(std::string_view bytes, std::uint32_t chunk_size, std::uint64_t header_bytes,
+                   std::uint64_t index_offset, Index& index);
 
 struct Footer {
   std::uint64_t index_offset = 0;
@@ -72,8 +82,9 @@ struct Footer {
 };
 
 std::string EncodeFooter(const Footer& footer);
-// Checks the magic and that the index lies between header and footer of a
-// file of `file_size` bytes; Corrupt otherwise.
+// Checks the magic and that the index lies between a header of at least
+// kHeaderBytes and the footer of a file of `file_size` bytes; Corrupt
+// otherwise.
 Status DecodeFooter(std::string_view bytes, std::uint64_t file_size, Footer& footer);
 
 // Chunk i's nonce is i, little-endian, zero-padded; the index's is 2^64-1.

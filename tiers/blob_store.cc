@@ -201,7 +201,8 @@ class DirBlobWriter final : public BlobWriter {
                     .size = total_,
                     .md5 = std::move(md5),
                     .stored_bytes = pos_,
-                    .image = std::move(image_)};
+                    .image = std::move(image_),
+                    .key = key_};
   }
 
  private:
@@ -470,7 +471,8 @@ class DirBlobStore final : public BlobStore {
     return StartWriter(options, /*in_memory=*/true);
   }
 
-  Result<std::unique_ptr<BlobReader>> OpenReader(std::string_view id) override {
+  Result<std::unique_ptr<BlobReader>> OpenReader(std::string_view id,
+                                                 const crypto::Key* key) override {
     if (id.size() != kBlobIdBytes) return InvalidArgument("blob id must be 16 bytes");
     const std::string path = PathOf(id);
     UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
@@ -481,14 +483,15 @@ class DirBlobStore final : public BlobStore {
     auto read_at = [&](std::string& buf, std::uint64_t offset) {
       return ReadExactly(raw_fd, buf, offset, path);
     };
-    auto opened = Verify(read_at, static_cast<std::uint64_t>(st.st_size), path);
+    auto opened = Verify(read_at, static_cast<std::uint64_t>(st.st_size), path, key);
     if (!opened.ok()) return opened.status();
     if (opened->id != id) return Corrupt(path + ": file holds another blob's id");
     return std::unique_ptr<BlobReader>(
         std::make_unique<DirBlobReader>(std::move(fd), std::string(), std::move(*opened)));
   }
 
-  Result<std::unique_ptr<BlobReader>> OpenInline(std::string image) override {
+  Result<std::unique_ptr<BlobReader>> OpenInline(std::string image,
+                                                 const crypto::Key* key) override {
     const std::string name = "inline blob";
     auto read_at = [&](std::string& buf, std::uint64_t offset) -> Status {
       if (offset > image.size() || buf.size() > image.size() - offset) {
@@ -497,7 +500,7 @@ class DirBlobStore final : public BlobStore {
       buf.assign(image, static_cast<std::size_t>(offset), buf.size());
       return Status::Ok();
     };
-    auto opened = Verify(read_at, image.size(), name);
+    auto opened = Verify(read_at, image.size(), name, key);
     if (!opened.ok()) return opened.status();
     return std::unique_ptr<BlobReader>(
         std::make_unique<DirBlobReader>(UniqueFd(), std::move(image), std::move(*opened)));
@@ -603,9 +606,11 @@ class DirBlobStore final : public BlobStore {
   }
 
   // Reads and verifies header, footer and index through `read_at` (fills a
-  // buffer of the given size from an offset) of a blob of `size` bytes.
+  // buffer of the given size from an offset) of a blob of `size` bytes,
+  // sealed under `given_key` (or, format 1 only, the key in its header).
   template <typename ReadAt>
-  Result<VerifiedBlob> Verify(ReadAt& read_at, std::uint64_t size, const std::string& path) {
+  Result<VerifiedBlob> Verify(ReadAt& read_at, std::uint64_t size, const std::string& path,
+                              const crypto::Key* given_key) {
     if (size < format::kHeaderBytes + format::kFooterBytes) {
       return Corrupt(path + ": too short for a blob");
     }
@@ -615,7 +620,21 @@ class DirBlobStore final : public BlobStore {
     format::Header header;
     s = format::DecodeHeader(header_bytes, header);
     if (!s.ok()) return Annotate(path, s);
-    Result<crypto::Key> key = root_.Unwrap(header.wrapped_key, header.id);
+    Result<crypto::Key> key = crypto::Key{};
+    if (header.format == format::kLegacyFormatVersion) {
+      if (size < format::kLegacyHeaderBytes + format::kFooterBytes) {
+        return Corrupt(path + ": too short for a blob");
+      }
+      header.wrapped_key.assign(crypto::RootKey::kWrappedBytes, '\0');
+      s = read_at(header.wrapped_key, format::kHeaderBytes);
+      if (!s.ok()) return s;
+      header_bytes += header.wrapped_key;
+      key = given_key ? *given_key : root_.Unwrap(header.wrapped_key, header.id);
+    } else if (given_key) {
+      key = *given_key;
+    } else {
+      return Corrupt(path + ": no data key for the blob (its object's key envelope is missing)");
+    }
     if (!key.ok()) return Annotate(path, key.status());
 
     std::string footer_bytes(format::kFooterBytes, '\0');
@@ -633,10 +652,12 @@ class DirBlobStore final : public BlobStore {
     s = crypto::Open(*key, format::IndexNonce(), header_bytes, sealed_index, index_bytes);
     if (!s.ok()) {
       if (s.code() != Code::kCorrupt) return s;
-      return Corrupt(path + ": blob index or header fails verification");
+      return Corrupt(path + ": blob index or header fails verification (damaged, or another " +
+                     "object's data key)");
     }
     VerifiedBlob out{.id = header.id, .key = *key, .chunk_size = header.chunk_size};
-    s = format::DecodeIndex(index_bytes, header.chunk_size, footer.index_offset, out.index);
+    s = format::DecodeIndex(index_bytes, header.chunk_size, header_bytes.size(),
+                            footer.index_offset, out.index);
     if (!s.ok()) return Annotate(path, s);
     return out;
   }
@@ -655,13 +676,10 @@ class DirBlobStore final : public BlobStore {
     if (!s.ok()) return s;
     Result<crypto::Key> key = crypto::RandomKey();
     if (!key.ok()) return key.status();
-    Result<std::string> wrapped = root_.Wrap(*key, id);
-    if (!wrapped.ok()) return wrapped.status();
 
     format::Header header{.level = static_cast<std::uint8_t>(options.zstd_level),
                           .chunk_size = options.chunk_size,
-                          .id = id,
-                          .wrapped_key = std::move(*wrapped)};
+                          .id = id};
     std::string header_bytes = format::EncodeHeader(header);
     if (in_memory) {
       return std::unique_ptr<BlobWriter>(

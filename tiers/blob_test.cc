@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <filesystem>
@@ -112,8 +113,8 @@ struct Fixture {
     return *info;
   }
 
-  std::unique_ptr<BlobReader> Open(std::string_view id) {
-    auto r = store->OpenReader(id);
+  std::unique_ptr<BlobReader> Open(const BlobInfo& info) {
+    auto r = store->OpenReader(info.id, &info.key);
     REQUIRE(r.ok());
     return std::move(*r);
   }
@@ -140,7 +141,7 @@ Result<std::string> ReadAll(BlobReader& reader) {
 // After damage, the blob must either refuse to open or refuse to read as
 // Corrupt; it must never return data that differs from the original.
 void ExpectCorrupt(Fixture& f, const BlobInfo& info, const std::string& original) {
-  auto r = f.store->OpenReader(info.id);
+  auto r = f.store->OpenReader(info.id, &info.key);
   if (!r.ok()) {
     CHECK(r.status().code() == Code::kCorrupt);
     return;
@@ -170,7 +171,7 @@ TEST_CASE("blobs of edge-case sizes round-trip with their MD5", "[blob]") {
       CHECK(info.size == size);
       CHECK(info.md5 == Md5Of(data));
       CHECK(info.stored_bytes == fs::file_size(f.store->PathOf(info.id)));
-      auto reader = f.Open(info.id);
+      auto reader = f.Open(info);
       CHECK(reader->size() == size);
       CHECK(reader->md5() == info.md5);
       auto back = ReadAll(*reader);
@@ -185,7 +186,7 @@ TEST_CASE("reads at random offsets match the source", "[blob]") {
   const std::string data = MixedData(5u << 20, 42);
   BlobInfo info = f.Put(data, {}, 100000);
   CHECK(info.md5 == Md5Of(data));
-  auto reader = f.Open(info.id);
+  auto reader = f.Open(info);
   std::mt19937 rng(1);
   std::string buf;
   for (int i = 0; i < 300; ++i) {
@@ -212,7 +213,7 @@ TEST_CASE("a reader serves many threads at once", "[blob]") {
   options.chunk_size = 8192;
   const std::string data = MixedData(1u << 20, 9);
   BlobInfo info = f.Put(data, options);
-  auto reader = f.Open(info.id);
+  auto reader = f.Open(info);
   std::vector<std::thread> threads;
   std::atomic<int> bad{0};
   for (std::uint32_t t = 0; t < 8; ++t) {
@@ -248,7 +249,7 @@ TEST_CASE("incompressible chunks are stored raw and text is compressed", "[blob]
   const std::string text(1u << 20, 'a');
   BlobInfo small = f.Put(text, options);
   CHECK(small.stored_bytes < text.size() / 20);
-  auto back = ReadAll(*f.Open(small.id));
+  auto back = ReadAll(*f.Open(small));
   REQUIRE(back.ok());
   CHECK(*back == text);
 }
@@ -292,19 +293,19 @@ TEST_CASE("damage anywhere in a blob file is Corrupt, never wrong data", "[blob]
          n += (n < 200 || n + 200 > pristine.size()) ? 1u : 61u) {
       CAPTURE(n);
       WriteWholeFile(path, pristine.substr(0, n));
-      auto r = f.store->OpenReader(info.id);
+      auto r = f.store->OpenReader(info.id, &info.key);
       CHECK(r.status().code() == Code::kCorrupt);
     }
   }
   SECTION("appended garbage") {
     WriteWholeFile(path, pristine + "x");
-    CHECK(f.store->OpenReader(info.id).status().code() == Code::kCorrupt);
+    CHECK(f.store->OpenReader(info.id, &info.key).status().code() == Code::kCorrupt);
   }
   SECTION("a damaged chunk fails only reads that touch it") {
     std::string bad = pristine;
     bad[format::kHeaderBytes + 10] = static_cast<char>(bad[format::kHeaderBytes + 10] ^ 1);
     WriteWholeFile(path, bad);
-    auto reader = f.Open(info.id);
+    auto reader = f.Open(info);
     char buf[100];
     CHECK(reader->Read(0, buf, sizeof buf).status().code() == Code::kCorrupt);
     auto n = reader->Read(4096, buf, sizeof buf);
@@ -328,7 +329,7 @@ TEST_CASE("swapping two equal-size chunks is Corrupt", "[blob]") {
   file.replace(c0, stored, file.substr(c1, stored));
   file.replace(c1, stored, first);
   WriteWholeFile(path, file);
-  auto reader = f.Open(info.id);  // index and header are intact
+  auto reader = f.Open(info);  // index and header are intact
   char buf[10];
   CHECK(reader->Read(0, buf, sizeof buf).status().code() == Code::kCorrupt);
   CHECK(reader->Read(4096, buf, sizeof buf).status().code() == Code::kCorrupt);
@@ -342,24 +343,103 @@ TEST_CASE("a blob file copied under another id's name is Corrupt", "[blob]") {
   BlobInfo a = f.Put("contents of a");
   BlobInfo b = f.Put("contents of b");
   fs::copy_file(f.store->PathOf(a.id), f.store->PathOf(b.id), fs::copy_options::overwrite_existing);
-  CHECK(f.store->OpenReader(b.id).status().code() == Code::kCorrupt);
+  CHECK(f.store->OpenReader(b.id, &b.key).status().code() == Code::kCorrupt);
+  CHECK(f.store->OpenReader(b.id, &a.key).status().code() == Code::kCorrupt);
 
   // Rewriting the header's id to match the name does not help either.
   std::string file = ReadWholeFile(f.store->PathOf(a.id));
   file.replace(format::kHeaderMagic.size() + 6, kBlobIdBytes, b.id);
   WriteWholeFile(f.store->PathOf(b.id), file);
-  CHECK(f.store->OpenReader(b.id).status().code() == Code::kCorrupt);
+  CHECK(f.store->OpenReader(b.id, &b.key).status().code() == Code::kCorrupt);
+  CHECK(f.store->OpenReader(b.id, &a.key).status().code() == Code::kCorrupt);
+}
 
-  // Another root key cannot open a healthy blob.
+TEST_CASE("a blob opens only under its own data key", "[blob]") {
+  Fixture f;
+  BlobInfo a = f.Put("contents of a");
+  BlobInfo b = f.Put("contents of b");
+  CHECK(a.key.bytes != b.key.bytes);
+  CHECK(f.store->OpenReader(a.id, &b.key).status().code() == Code::kCorrupt);
+  // A blob of the current format carries no key: without one it cannot open.
+  CHECK(f.store->OpenReader(a.id, nullptr).status().code() == Code::kCorrupt);
+  // Nor is the key anywhere in the file.
+  const std::string file = ReadWholeFile(f.store->PathOf(a.id));
+  CHECK(file.find(std::string(a.key.bytes.begin(), a.key.bytes.end())) == std::string::npos);
+}
+
+// Rewrites a format-2 blob file as format 1: the data key wrapped by `root`
+// for the blob id at the end of the header, and the index resealed with the
+// longer header as its AAD. Chunk offsets move by the wrapped key's length.
+std::string AsFormatOne(const std::string& file, const BlobInfo& info,
+                        const crypto::RootKey& root) {
+  format::Header header;
+  REQUIRE(
+      format::DecodeHeader(std::string_view(file).substr(0, format::kHeaderBytes), header).ok());
+  auto wrapped = root.Wrap(info.key, info.id);
+  REQUIRE(wrapped.ok());
+  header.format = format::kLegacyFormatVersion;
+  header.wrapped_key = *wrapped;
+  const std::string new_header = format::EncodeHeader(header);
+  const std::string_view old_header = std::string_view(file).substr(0, format::kHeaderBytes);
+
+  format::Footer footer;
+  REQUIRE(format::DecodeFooter(std::string_view(file).substr(file.size() - format::kFooterBytes),
+                               file.size(), footer)
+              .ok());
+  std::string index_plain;
+  REQUIRE(crypto::Open(info.key, format::IndexNonce(), old_header,
+                       std::string_view(file).substr(footer.index_offset, footer.index_len),
+                       index_plain)
+              .ok());
+  format::Index index;
+  REQUIRE(format::DecodeIndex(index_plain, header.chunk_size, format::kHeaderBytes,
+                              footer.index_offset, index)
+              .ok());
+  const std::size_t shift = new_header.size() - format::kHeaderBytes;
+  for (format::ChunkEntry& c : index.chunks) c.offset += shift;
+  std::string sealed_index;
+  REQUIRE(crypto::Seal(info.key, format::IndexNonce(), new_header, format::EncodeIndex(index),
+                       sealed_index)
+              .ok());
+  std::string out = new_header;
+  out += std::string_view(file).substr(format::kHeaderBytes,
+                                       footer.index_offset - format::kHeaderBytes);
+  const std::uint64_t index_offset = out.size();
+  out += sealed_index;
+  out += format::EncodeFooter(
+      {.index_offset = index_offset, .index_len = static_cast<std::uint32_t>(sealed_index.size())});
+  return out;
+}
+
+TEST_CASE("a format-1 blob (key in its header) still opens, with or without a key", "[blob]") {
+  Fixture f;
+  const std::string data = MixedData(200000, 5);
+  BlobInfo info = f.Put(data);
+  const std::string path = f.store->PathOf(info.id);
+  WriteWholeFile(path, AsFormatOne(ReadWholeFile(path), info, *f.root));
+  for (const crypto::Key* key : std::array<const crypto::Key*, 2>{nullptr, &info.key}) {
+    auto r = f.store->OpenReader(info.id, key);
+    REQUIRE(r.ok());
+    auto back = ReadAll(**r);
+    REQUIRE(back.ok());
+    CHECK(*back == data);
+  }
+  // Under another root key its header key does not unwrap.
   auto other_root = crypto::RootKey::FromKey(TestKey(8));
   auto other = BlobStore::Open(f.tmp.path() + "/blobs", *other_root);
   REQUIRE(other.ok());
-  CHECK((*other)->OpenReader(a.id).status().code() == Code::kCorrupt);
+  CHECK((*other)->OpenReader(info.id, nullptr).status().code() == Code::kCorrupt);
+  // Its header's wrapped key is covered too: a flipped byte there is Corrupt.
+  std::string file = ReadWholeFile(path);
+  file[format::kHeaderBytes + 20] = static_cast<char>(file[format::kHeaderBytes + 20] ^ 1);
+  WriteWholeFile(path, file);
+  CHECK(f.store->OpenReader(info.id, nullptr).status().code() == Code::kCorrupt);
 }
 
 TEST_CASE("a missing blob is NoSuchKey", "[blob]") {
   Fixture f;
-  CHECK(f.store->OpenReader(std::string(kBlobIdBytes, 'z')).status().code() == Code::kNoSuchKey);
+  CHECK(f.store->OpenReader(std::string(kBlobIdBytes, 'z'), nullptr).status().code() ==
+        Code::kNoSuchKey);
 }
 
 TEST_CASE("List, Remove and SweepTemporaries manage the files", "[blob]") {
@@ -387,7 +467,7 @@ TEST_CASE("List, Remove and SweepTemporaries manage the files", "[blob]") {
 
   REQUIRE(f.store->Remove(b.id).ok());
   REQUIRE(f.store->Remove(b.id).ok());  // already gone is fine
-  CHECK(f.store->OpenReader(b.id).status().code() == Code::kNoSuchKey);
+  CHECK(f.store->OpenReader(b.id, &b.key).status().code() == Code::kNoSuchKey);
   listed = f.store->List();
   REQUIRE(listed.ok());
   CHECK(listed->size() == 2);
@@ -406,7 +486,7 @@ TEST_CASE("List, Remove and SweepTemporaries manage the files", "[blob]") {
   auto info = (*live)->Finish();
   REQUIRE(info.ok());
   CHECK(f.TempCount() == 0);
-  auto back = ReadAll(*f.Open(info->id));
+  auto back = ReadAll(*f.Open(*info));
   REQUIRE(back.ok());
   CHECK(*back == "in progress");
   CHECK(*f.store->SweepTemporaries() == 0);
@@ -467,7 +547,7 @@ TEST_CASE("inline blobs round-trip without a file and verify like files", "[blob
     auto listed = f.store->List();
     REQUIRE(listed.ok());
     CHECK(listed->empty());  // nothing on disk
-    auto r = f.store->OpenInline(info->image);
+    auto r = f.store->OpenInline(info->image, &info->key);
     REQUIRE(r.ok());
     CHECK((*r)->md5() == info->md5);
     auto back = ReadAll(**r);
@@ -478,7 +558,7 @@ TEST_CASE("inline blobs round-trip without a file and verify like files", "[blob
     for (std::size_t at = 0; at < info->image.size(); at += 97) {
       std::string damaged = info->image;
       damaged[at] = static_cast<char>(damaged[at] ^ 0x20);
-      auto bad = f.store->OpenInline(damaged);
+      auto bad = f.store->OpenInline(damaged, &info->key);
       if (!bad.ok()) {
         CHECK(bad.status().code() == Code::kCorrupt);
         continue;
@@ -488,13 +568,13 @@ TEST_CASE("inline blobs round-trip without a file and verify like files", "[blob
       CHECK(got.status().code() == Code::kCorrupt);
     }
     // Truncated: Corrupt.
-    auto cut = f.store->OpenInline(info->image.substr(0, info->image.size() - 1));
+    auto cut = f.store->OpenInline(info->image.substr(0, info->image.size() - 1), &info->key);
     REQUIRE_FALSE(cut.ok());
     CHECK(cut.status().code() == Code::kCorrupt);
   }
 }
 
-TEST_CASE("an inline blob opens only under its store's root key", "[blob]") {
+TEST_CASE("an inline blob opens only under its own data key", "[blob]") {
   Fixture f;
   auto w = f.store->NewInlineWriter({});
   REQUIRE(w.ok());
@@ -502,12 +582,11 @@ TEST_CASE("an inline blob opens only under its store's root key", "[blob]") {
   auto info = (*w)->Finish();
   REQUIRE(info.ok());
   CHECK(info->image.find("secret") == std::string::npos);
-  auto other_root = crypto::RootKey::FromKey(TestKey(8));
-  auto other = BlobStore::Open(f.tmp.path() + "/other", *other_root);
-  REQUIRE(other.ok());
-  auto r = (*other)->OpenInline(info->image);
+  const crypto::Key other_key = TestKey(8);
+  auto r = f.store->OpenInline(info->image, &other_key);
   REQUIRE_FALSE(r.ok());
   CHECK(r.status().code() == Code::kCorrupt);
+  CHECK(f.store->OpenInline(info->image, nullptr).status().code() == Code::kCorrupt);
 }
 
 }  // namespace shoal::tiers

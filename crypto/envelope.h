@@ -1,0 +1,48 @@
+#pragma once
+// Key envelopes: an object's data key, wrapped for that object alone.
+//
+// Every blob is sealed under its own random data key (tiers/blob.h). The
+// object's metadata entry keeps that key in an envelope whose associated
+// data binds the object's bucket, key and version id, so a blob moved under
+// another object's metadata, or an envelope copied to another object, fails
+// to open (Corrupt): the content is never decrypted for the wrong object.
+// crypto/FORMAT.md gives the byte layout.
+//
+// Thread-safety: free functions; safe from any thread.
+
+#include <string>
+#include <string_view>
+
+#include "base/status.h"
+#include "crypto/aead.h"
+#include "crypto/root_key.h"
+
+namespace shoal::crypto {
+
+// The object an envelope belongs to: S3's (bucket, key, versionId).
+struct ObjectBinding {
+  std::string_view bucket;
+  std::string_view key;
+  std::string_view version_id;  // "null" when the object has no version id
+};
+
+// Who holds the key that wraps the data key.
+enum class EnvelopeMode : unsigned char {
+  kSseS3 = 1,  // the store's root key
+};
+
+inline constexpr std::size_t kSseS3EnvelopeBytes = 2 + RootKey::kWrappedBytes;
+
+// Wraps `data_key` under the root key for `object` (SSE-S3).
+Result<std::string> SealEnvelope(const RootKey& root, const Key& data_key,
+                                 const ObjectBinding& object);
+// The data key in `envelope`. Corrupt when the envelope is damaged, belongs
+// to another object, or was sealed by another root key.
+Result<Key> OpenEnvelope(const RootKey& root, std::string_view envelope,
+                         const ObjectBinding& object);
+// The same data key, re-wrapped for `to` (a rename): no content is touched.
+// Fails as OpenEnvelope when the envelope does not open for `from`.
+Result<std::string> RebindEnvelope(const RootKey& root, std::string_view envelope,
+                                   const ObjectBinding& from, const ObjectBinding& to);
+
+}  // namespace shoal::crypto

@@ -1,0 +1,88 @@
+#include "crypto/envelope.h"
+
+#include <catch2/catch.hpp>
+
+namespace shoal::crypto {
+namespace {
+
+Key Filled(unsigned char fill) {
+  Key key;
+  key.bytes.fill(fill);
+  return key;
+}
+
+const ObjectBinding kObject{.bucket = "photos", .key = "2026/cat.jpg", .version_id = "null"};
+
+}  // namespace
+
+TEST_CASE("an envelope opens to its data key for its own object only", "[crypto][envelope]") {
+  auto root = RootKey::FromKey(Filled(1));
+  const Key data = Filled(7);
+  auto envelope = SealEnvelope(*root, data, kObject);
+  REQUIRE(envelope.ok());
+  CHECK(envelope->size() == kSseS3EnvelopeBytes);
+
+  auto opened = OpenEnvelope(*root, *envelope, kObject);
+  REQUIRE(opened.ok());
+  CHECK(opened->bytes == data.bytes);
+
+  SECTION("another bucket, key or version id is refused") {
+    for (const ObjectBinding& other : {
+             ObjectBinding{.bucket = "photoz", .key = kObject.key, .version_id = "null"},
+             ObjectBinding{.bucket = kObject.bucket, .key = "2026/dog.jpg", .version_id = "null"},
+             ObjectBinding{.bucket = kObject.bucket, .key = kObject.key, .version_id = "v1"},
+             // Field boundaries count: "photos"+"2026/cat.jpg" is not "photos2"+"026/cat.jpg".
+             ObjectBinding{.bucket = "photos2", .key = "026/cat.jpg", .version_id = "null"},
+         }) {
+      auto wrong = OpenEnvelope(*root, *envelope, other);
+      CHECK(wrong.status().code() == Code::kCorrupt);
+    }
+  }
+  SECTION("another root key is refused") {
+    auto other_root = RootKey::FromKey(Filled(2));
+    CHECK(OpenEnvelope(*other_root, *envelope, kObject).status().code() == Code::kCorrupt);
+  }
+  SECTION("every flipped bit of every byte is refused") {
+    int refused = 0;
+    for (std::size_t i = 0; i < envelope->size(); ++i) {
+      for (int bit = 0; bit < 8; ++bit) {
+        std::string damaged = *envelope;
+        damaged[i] = static_cast<char>(damaged[i] ^ (1 << bit));
+        if (OpenEnvelope(*root, damaged, kObject).status().code() == Code::kCorrupt) ++refused;
+      }
+    }
+    CHECK(refused == static_cast<int>(envelope->size()) * 8);
+  }
+  SECTION("a truncated or extended envelope is refused") {
+    CHECK(OpenEnvelope(*root, envelope->substr(0, envelope->size() - 1), kObject).status().code() ==
+          Code::kCorrupt);
+    CHECK(OpenEnvelope(*root, *envelope + "x", kObject).status().code() == Code::kCorrupt);
+    CHECK(OpenEnvelope(*root, "", kObject).status().code() == Code::kCorrupt);
+  }
+}
+
+TEST_CASE("two envelopes of one key for one object differ (fresh nonces)", "[crypto][envelope]") {
+  auto root = RootKey::FromKey(Filled(1));
+  auto a = SealEnvelope(*root, Filled(7), kObject);
+  auto b = SealEnvelope(*root, Filled(7), kObject);
+  REQUIRE(a.ok());
+  REQUIRE(b.ok());
+  CHECK(*a != *b);
+}
+
+TEST_CASE("rebinding moves an envelope to a new key and keeps the data key", "[crypto][envelope]") {
+  auto root = RootKey::FromKey(Filled(1));
+  const ObjectBinding moved{.bucket = "photos", .key = "archive/cat.jpg", .version_id = "3f2a"};
+  auto envelope = SealEnvelope(*root, Filled(9), kObject);
+  REQUIRE(envelope.ok());
+  auto rebound = RebindEnvelope(*root, *envelope, kObject, moved);
+  REQUIRE(rebound.ok());
+  auto opened = OpenEnvelope(*root, *rebound, moved);
+  REQUIRE(opened.ok());
+  CHECK(opened->bytes == Filled(9).bytes);
+  CHECK(OpenEnvelope(*root, *rebound, kObject).status().code() == Code::kCorrupt);
+  // Rebinding from the wrong object fails rather than laundering the envelope.
+  CHECK(RebindEnvelope(*root, *envelope, moved, kObject).status().code() == Code::kCorrupt);
+}
+
+}  // namespace shoal::crypto

@@ -63,6 +63,13 @@ struct BillingMeter::State {
   std::array<Counter, kStorageClassCount> retrievals{};
   std::array<Counter, kStorageClassCount * kRestoreTierCount> restores{};
   std::array<Counter, kStorageClassCount> early_deletion{};
+  // KMS: the customer managed keys that exist now, integrated like storage;
+  // requests priced on arrival (count and usd only).
+  std::uint64_t kms_keys = 0;
+  double kms_key_ns = 0;
+  double kms_key_ns_unpriced = 0;
+  double kms_keys_usd_priced = 0;
+  Counter kms_requests;
 
   static std::size_t LineIndex(StorageClass c, AccessTier t, Item item) {
     return (static_cast<std::size_t>(c) * kAccessTierCount + static_cast<std::size_t>(t)) *
@@ -93,6 +100,9 @@ struct BillingMeter::State {
   double LineUsd(std::size_t i) const {
     return storage[i].usd_priced + GbMonths(storage[i].byte_ns_unpriced) * LineRate(i);
   }
+  double KmsKeysUsd() const {
+    return kms_keys_usd_priced + kms_key_ns_unpriced / NsPerMonth() * prices.kms.key_month;
+  }
   double MonitoringUsd() const {
     const double object_months = monitored_object_ns_unpriced / NsPerMonth();
     return monitoring_usd_priced +
@@ -114,6 +124,9 @@ struct BillingMeter::State {
     const double objects_add = static_cast<double>(monitored_objects) * dt;
     monitored_object_ns += objects_add;
     monitored_object_ns_unpriced += objects_add;
+    const double keys_add = static_cast<double>(kms_keys) * dt;
+    kms_key_ns += keys_add;
+    kms_key_ns_unpriced += keys_add;
     last = now;
     return last;
   }
@@ -127,6 +140,8 @@ struct BillingMeter::State {
     }
     monitoring_usd_priced = MonitoringUsd();
     monitored_object_ns_unpriced = 0;
+    kms_keys_usd_priced = KmsKeysUsd();
+    kms_key_ns_unpriced = 0;
   }
 
   // Calls fn(line index, logical, billable, physical) for each part of `f`;
@@ -276,7 +291,8 @@ class PriceParser {
   static Status Top(const Json& root, PriceTable& out) {
     Status s = Object(root, "");
     if (!s.ok()) return s;
-    s = KnownKeys(root, "", {"region", "currency", "source", "month_hours", "gb_bytes", "s3"});
+    s = KnownKeys(root, "",
+                  {"region", "currency", "source", "month_hours", "gb_bytes", "s3", "kms"});
     if (!s.ok()) return s;
     s = Text(root, "region", true, out.region);
     if (!s.ok()) return s;
@@ -308,7 +324,27 @@ class PriceParser {
       s = Class(*cls, path, info, out.s3[static_cast<std::size_t>(info.id)]);
       if (!s.ok()) return s;
     }
-    return Status::Ok();
+
+    auto kms = root.find("kms");
+    if (kms != root.end()) return Kms(*kms, out.kms);
+    // Tables saved before KMS was billed have no "kms" section; refusing
+    // them would refuse to mount such a store, and $0 would be a silent
+    // zero. They get the built-in table's KMS prices, which ToJson then
+    // shows. (The built-in table itself must have the section.)
+    Json builtin = Json::parse(DefaultPricesJson(), nullptr, /*allow_exceptions=*/false);
+    if (!builtin.is_object() || !builtin.contains("kms")) return Bad("kms", "missing");
+    return Kms(builtin["kms"], out.kms);
+  }
+
+  static Status Kms(const Json& j, KmsPrices& out) {
+    const std::string path = "kms";
+    Status s = Object(j, path);
+    if (!s.ok()) return s;
+    s = KnownKeys(j, path, {"requests_per_10000", "key_month"});
+    if (!s.ok()) return s;
+    s = Field(j, path, "requests_per_10000", out.requests_per_10000);
+    if (!s.ok()) return s;
+    return Field(j, path, "key_month", out.key_month);
   }
 
   static Status Class(const Json& j, const std::string& path, const ClassInfo& info,
@@ -443,11 +479,16 @@ OrderedJson PricesJson(const PriceTable& p) {
     s3[Key(info.name)] = std::move(j);
   }
   root["s3"] = std::move(s3);
+  root["kms"] = {{"requests_per_10000", p.kms.requests_per_10000}, {"key_month", p.kms.key_month}};
   return root;
 }
 
 double PerThousand(std::uint64_t n, double price) {
   return static_cast<double>(n) / 1000.0 * price;
+}
+
+double PerTenThousand(std::uint64_t n, double price) {
+  return static_cast<double>(n) / 10000.0 * price;
 }
 
 double RequestPrice(const ClassPrices& c, RequestKind k) {
@@ -594,6 +635,16 @@ std::string RenderBill(const State& s) {
                      {"usd", Round(c.usd)}});
   }
   root["early_deletion"] = std::move(early);
+
+  const double keys_usd = s.KmsKeysUsd();
+  const double kms_usd = keys_usd + s.kms_requests.usd;
+  total += kms_usd;
+  root["kms"] = {{"keys", s.kms_keys},
+                 {"key_months", Round(s.kms_key_ns / s.NsPerMonth())},
+                 {"keys_usd", Round(keys_usd)},
+                 {"requests", s.kms_requests.count},
+                 {"requests_usd", Round(s.kms_requests.usd)},
+                 {"usd", Round(kms_usd)}};
   root["total_usd"] = Round(total);
   root["prices"] = PricesJson(s.prices);
   return root.dump(2);
@@ -664,6 +715,12 @@ std::string RenderState(const State& s) {
         return OrderedJson{{"class", StorageClassName(static_cast<StorageClass>(i))}};
       },
       s.early_deletion);
+  // Added after version 1 was in use, so optional on load: a version-1
+  // state without it is one saved before KMS was billed.
+  root["kms"] = {{"requests", s.kms_requests.count},
+                 {"requests_usd", s.kms_requests.usd},
+                 {"key_ns", s.kms_key_ns},
+                 {"keys_usd", s.KmsKeysUsd()}};
   return root.dump();
 }
 
@@ -722,12 +779,14 @@ class StateParser {
       return RestoreIndex(*cls, *t);
     });
     if (!st.ok()) return st;
-    return Counters(root, "early_deletion", s.early_deletion,
-                    [](const Json& j) -> std::optional<std::size_t> {
-                      auto cls = ClassOf(j);
-                      if (!cls) return std::nullopt;
-                      return static_cast<std::size_t>(*cls);
-                    });
+    st = Counters(root, "early_deletion", s.early_deletion,
+                  [](const Json& j) -> std::optional<std::size_t> {
+                    auto cls = ClassOf(j);
+                    if (!cls) return std::nullopt;
+                    return static_cast<std::size_t>(*cls);
+                  });
+    if (!st.ok()) return st;
+    return Kms(root, s);
   }
 
  private:
@@ -806,6 +865,19 @@ class StateParser {
       if (!st.ok()) return st;
     }
     return Status::Ok();
+  }
+
+  static Status Kms(const Json& root, State& s) {
+    auto kms = root.find("kms");
+    if (kms == root.end()) return Status::Ok();  // saved before KMS was billed
+    if (!kms->is_object()) return Bad("kms is not an object");
+    Status st = Count(*kms, "requests", s.kms_requests.count);
+    if (!st.ok()) return st;
+    st = Amount(*kms, "requests_usd", s.kms_requests.usd);
+    if (!st.ok()) return st;
+    st = Amount(*kms, "key_ns", s.kms_key_ns);
+    if (!st.ok()) return st;
+    return Amount(*kms, "keys_usd", s.kms_keys_usd_priced);
   }
 
   template <std::size_t N, typename IndexOf>
@@ -939,6 +1011,19 @@ void BillingMeter::Restore(StorageClass cls, RestoreTier tier, std::uint64_t byt
                                                          price.retrieval_per_gb;
 }
 
+void BillingMeter::KmsRequests(TimeNs /*now*/, std::uint64_t n) {
+  MutexLock lock(mu_);
+  State& s = *state_;
+  s.kms_requests.count += n;
+  s.kms_requests.usd += PerTenThousand(n, s.prices.kms.requests_per_10000);
+}
+
+void BillingMeter::SetKmsKeys(std::uint32_t customer_managed_keys, TimeNs now) {
+  MutexLock lock(mu_);
+  state_->Advance(now);
+  state_->kms_keys = customer_managed_keys;
+}
+
 void BillingMeter::SetPrices(PriceTable prices, TimeNs now) {
   MutexLock lock(mu_);
   state_->Advance(now);
@@ -986,6 +1071,10 @@ Status BillingMeter::LoadState(std::string_view saved) {
   cur.retrievals = loaded.retrievals;
   cur.restores = loaded.restores;
   cur.early_deletion = loaded.early_deletion;
+  cur.kms_requests = loaded.kms_requests;
+  cur.kms_key_ns = loaded.kms_key_ns;
+  cur.kms_key_ns_unpriced = 0;
+  cur.kms_keys_usd_priced = loaded.kms_keys_usd_priced;
   return Status::Ok();
 }
 

@@ -3,9 +3,9 @@
 //
 // Prices are data: tiers/prices.json (us-east-1) is embedded in the binary
 // at build time and parsed into a PriceTable; a caller may parse another.
-// The meter integrates stored bytes over simulated time and counts requests,
-// retrievals, restores, transitions and early deletions, each priced from
-// the table in force when it happened.
+// The meter integrates stored bytes and KMS keys over simulated time and
+// counts requests, retrievals, restores, transitions, early deletions and
+// KMS requests, each priced from the table in force when it happened.
 //
 // Thread-safety: PriceTable is a value. BillingMeter may be used from many
 // threads at once (one internal mutex, never held across I/O).
@@ -43,6 +43,12 @@ struct ClassPrices {
   std::array<RestorePrice, kRestoreTierCount> restore{};  // indexed by RestoreTier
 };
 
+// AWS KMS, for SSE-KMS. Dollar amounts, all >= 0.
+struct KmsPrices {
+  double requests_per_10000 = 0;  // GenerateDataKey, Decrypt, ReEncrypt, ...
+  double key_month = 0;           // per customer managed key per month
+};
+
 struct PriceTable {
   std::string region;                                // "us-east-1"
   std::string currency;                              // "USD"
@@ -50,6 +56,7 @@ struct PriceTable {
   double month_hours = 730;                          // a billing month, as AWS prorates storage
   std::uint64_t gb_bytes = 1073741824;               // AWS's "GB" is 2^30 bytes
   std::array<ClassPrices, kStorageClassCount> s3{};  // indexed by StorageClass
+  KmsPrices kms;
 
   const ClassPrices& of(StorageClass c) const { return s3[static_cast<std::size_t>(c)]; }
   // $ per GB-month of class `c` (access tier `t` for INTELLIGENT_TIERING).
@@ -64,8 +71,11 @@ std::string_view DefaultPricesJson();
 // Parses and validates a table in prices.json's schema: every class present
 // with every field, every number finite and >= 0, month_hours and gb_bytes
 // > 0, no unknown keys (a misspelt key is an error, not a silent zero).
-// MalformedJson when `json` is not JSON; InvalidArgument naming the bad
-// field ("prices: s3.GLACIER.restore.Bulk.retrieval_per_gb: ...") otherwise.
+// The "kms" section, when present, must have both its prices; a table
+// without one (saved before KMS was billed) takes the built-in table's KMS
+// prices. MalformedJson when `json` is not JSON; InvalidArgument naming the
+// bad field ("prices: s3.GLACIER.restore.Bulk.retrieval_per_gb: ...",
+// "prices: kms.key_month: missing") otherwise.
 Result<PriceTable> ParsePrices(std::string_view json);
 
 enum class RequestKind : std::uint8_t { kPut = 0, kCopy, kList, kGet, kTransition };
@@ -97,6 +107,7 @@ struct Footprint {
 //   tier's rate plus the monitoring fee per object-month; in the Archive and
 //   Deep Archive Access tiers they add 8 KiB at STANDARD's rate;
 // - GB-months = byte-seconds / (gb_bytes * month_hours * 3600).
+// KMS keys accrue key-months the same way: key-seconds / (month_hours * 3600).
 class BillingMeter {
  public:
   // The bill's period starts at `start`.
@@ -131,6 +142,16 @@ class BillingMeter {
   // not offer for the class (Expedited for DEEP_ARCHIVE) is counted at $0;
   // callers reject such restores before they get here.
   void Restore(StorageClass cls, RestoreTier tier, std::uint64_t bytes) EXCLUDES(mu_);
+  // `n` KMS requests (GenerateDataKey, Decrypt, ReEncrypt, ... made on the
+  // user's behalf) at requests_per_10000, priced on arrival; no free tier.
+  // `now` is not used yet, as for Request.
+  void KmsRequests(TimeNs now, std::uint64_t n = 1) EXCLUDES(mu_);
+  // From `now` on, `customer_managed_keys` customer managed KMS keys exist,
+  // each accruing key-months at key_month (AWS managed keys are free and
+  // not counted). The count is current state, like a footprint: it starts
+  // at 0, LoadState keeps it, and the mount sets it again after LoadState
+  // (a time before the saved bill's end counts from that end).
+  void SetKmsKeys(std::uint32_t customer_managed_keys, TimeNs now) EXCLUDES(mu_);
   // Bills everything up to `now` at the old prices, then uses `prices`.
   void SetPrices(PriceTable prices, TimeNs now) EXCLUDES(mu_);
 
@@ -146,6 +167,7 @@ class BillingMeter {
   //    "retrievals":[{"class","bytes","gb","usd"}],
   //    "restores":[{"class","tier","count","bytes","gb","usd"}],
   //    "early_deletion":[{"class","count","gb_months","usd"}],
+  //    "kms":{"keys","key_months","keys_usd","requests","requests_usd","usd"},
   //    "total_usd", "prices":{...the table in force...}}
   // "storage" has one "data" line per class (per access tier for
   // INTELLIGENT_TIERING), always present; "archive_overhead" (32 KiB per
@@ -153,7 +175,9 @@ class BillingMeter {
   // STANDARD's rate) and "restored_copy" lines appear once used. objects,
   // logical/billable/physical bytes are current values; physical bytes and
   // compression_ratio (logical / physical) are on "data" lines. Other lists
-  // hold only non-zero entries. Figures keep 12 significant digits.
+  // hold only non-zero entries; "monitoring" and "kms" are always present
+  // ("keys" is the current count, "usd" = keys_usd + requests_usd).
+  // total_usd is the sum of every item. Figures keep 12 significant digits.
   std::string ToJson(TimeNs now) const EXCLUDES(mu_);
 
   // The integrals and counters up to `now` (not the current footprints: the
@@ -161,9 +185,11 @@ class BillingMeter {
   // later price change does not re-price it.
   std::string SaveState(TimeNs now) const EXCLUDES(mu_);
   // Replaces the period start, integrals and counters with a saved state;
-  // integration resumes from the time it was saved. Current footprints are
-  // kept, so call it before the mount's Add calls. Corrupt if `saved` is not
-  // a state SaveState wrote; the meter is then unchanged.
+  // integration resumes from the time it was saved. Current footprints and
+  // the current KMS key count are kept, so call it before the mount's Add
+  // and SetKmsKeys calls. A state saved before KMS was billed loads with no
+  // KMS usage. Corrupt if `saved` is not a state SaveState wrote; the meter
+  // is then unchanged.
   Status LoadState(std::string_view saved) EXCLUDES(mu_);
 
   struct State;  // internal; defined in billing.cc

@@ -58,6 +58,16 @@ double Usd(const Json& j) {
   return j["usd"].get<double>();
 }
 
+// Every item's usd in `bill`, added up: what total_usd must equal.
+double SumOfItems(const Json& bill) {
+  double sum = Usd(bill["monitoring"]) + Usd(bill["kms"]);
+  for (const char* list :
+       {"storage", "requests", "transitions", "retrievals", "restores", "early_deletion"}) {
+    for (const Json& e : bill[list]) sum += Usd(e);
+  }
+  return sum;
+}
+
 // ---------------------------------------------------------------------------
 // The price table.
 
@@ -101,6 +111,9 @@ TEST_CASE("the embedded price table parses and holds us-east-1's figures", "[tie
   CHECK(deep[1].retrieval_per_gb == 0.02);
   CHECK(deep[2].requests_per_1000 == 0.025);
   CHECK(deep[2].retrieval_per_gb == 0.0025);
+
+  CHECK(p.kms.requests_per_10000 == 0.03);
+  CHECK(p.kms.key_month == 1.0);
 }
 
 TEST_CASE("a price table survives ToJson and ParsePrices unchanged", "[tiers][billing]") {
@@ -185,6 +198,48 @@ TEST_CASE("bad price tables are refused with the bad field named", "[tiers][bill
     j["gb_bytes"] = 1.5;
     refuse(j, Code::kInvalidArgument, "gb_bytes");
   }
+  SECTION("a negative KMS price") {
+    Json j = good;
+    j["kms"]["requests_per_10000"] = -0.03;
+    refuse(j, Code::kInvalidArgument,
+           "prices: kms.requests_per_10000: must be a finite number >= 0");
+    j = good;
+    j["kms"]["key_month"] = -1;
+    refuse(j, Code::kInvalidArgument, "prices: kms.key_month: must be a finite number >= 0");
+  }
+  SECTION("a missing KMS price") {
+    Json j = good;
+    j["kms"].erase("key_month");
+    refuse(j, Code::kInvalidArgument, "prices: kms.key_month: missing");
+    j = good;
+    j["kms"].erase("requests_per_10000");
+    refuse(j, Code::kInvalidArgument, "prices: kms.requests_per_10000: missing");
+  }
+  SECTION("a misspelt or malformed KMS section") {
+    Json j = good;
+    j["kms"]["requests_per_1000"] = 0.003;
+    refuse(j, Code::kInvalidArgument, "kms.requests_per_1000: unknown field");
+    j = good;
+    j["kms"]["key_month"] = "1.00";
+    refuse(j, Code::kInvalidArgument, "kms.key_month: must be a number");
+    j = good;
+    j["kms"] = 0.03;
+    refuse(j, Code::kInvalidArgument, "kms: must be an object");
+  }
+}
+
+TEST_CASE("a price table saved before KMS was billed takes the built-in KMS prices",
+          "[tiers][billing]") {
+  Json old = Json::parse(DefaultPricesJson());
+  old.erase("kms");
+  old["s3"]["STANDARD"]["storage_gb_month"] = 0.05;
+  auto p = ParsePrices(old.dump());
+  REQUIRE(p.ok());
+  CHECK(p->StorageRate(StorageClass::kStandard) == 0.05);
+  CHECK(p->kms.requests_per_10000 == 0.03);
+  CHECK(p->kms.key_month == 1.0);
+  // Written back, the table names the KMS prices it uses.
+  CHECK(Json::parse(p->ToJson())["kms"] == Json::parse(DefaultPricesJson())["kms"]);
 }
 
 // ---------------------------------------------------------------------------
@@ -494,6 +549,106 @@ TEST_CASE("restores pay a request fee and a per-GB fee by tier", "[tiers][billin
 }
 
 // ---------------------------------------------------------------------------
+// KMS.
+
+TEST_CASE("25,000 KMS requests cost $0.075", "[tiers][billing]") {
+  BillingMeter m(Prices(), kT0);
+  m.KmsRequests(kT0, 20000);
+  m.KmsRequests(kT0 + kDay, 4999);
+  m.KmsRequests(kT0 + 2 * kDay);  // one by default
+  Json bill = Bill(m, kT0 + kMonth);
+  const Json& kms = bill["kms"];
+  CHECK(kms["requests"] == 25000);
+  // 25,000 / 10,000 x $0.03 = $0.075, with no free tier.
+  CHECK(kms["requests_usd"].get<double>() == Approx(0.075));
+  CHECK(kms["keys"] == 0);
+  CHECK(kms["key_months"] == 0);
+  CHECK(kms["keys_usd"] == 0);
+  CHECK(Usd(kms) == Approx(0.075));
+  CHECK(bill["total_usd"].get<double>() == Approx(0.075));
+  CHECK(bill["prices"]["kms"]["requests_per_10000"] == 0.03);
+  CHECK(bill["prices"]["kms"]["key_month"] == 1.0);
+}
+
+TEST_CASE("3 keys for half a month then 1 key for a month are 2.5 key-months, $2.50",
+          "[tiers][billing]") {
+  BillingMeter m(Prices(), kT0);
+  m.SetKmsKeys(3, kT0);
+  // Half-way: 3 keys x 0.5 month = 1.5 key-months, $1.50.
+  Json half = Bill(m, kT0 + kMonth / 2);
+  CHECK(half["kms"]["keys"] == 3);
+  CHECK(half["kms"]["key_months"].get<double>() == Approx(1.5));
+  CHECK(half["kms"]["keys_usd"].get<double>() == Approx(1.5));
+  m.SetKmsKeys(1, kT0 + kMonth / 2);
+  // Then 1 key x 1 month: 1.5 + 1 = 2.5 key-months x $1 = $2.50.
+  Json bill = Bill(m, kT0 + kMonth / 2 + kMonth);
+  const Json& kms = bill["kms"];
+  CHECK(kms["keys"] == 1);
+  CHECK(kms["key_months"].get<double>() == Approx(2.5));
+  CHECK(kms["keys_usd"].get<double>() == Approx(2.5));
+  CHECK(kms["requests"] == 0);
+  CHECK(Usd(kms) == Approx(2.5));
+  CHECK(bill["total_usd"].get<double>() == Approx(2.5));
+
+  SECTION("deleting every key stops the charge") {
+    m.SetKmsKeys(0, kT0 + kMonth / 2 + kMonth);
+    CHECK(Bill(m, kT0 + 10 * kMonth)["kms"]["keys_usd"].get<double>() == Approx(2.5));
+  }
+  SECTION("a time earlier than one already seen counts as that time") {
+    // Bills do not advance the meter: the latest time it has seen is
+    // kT0 + 0.5 month, so 2 keys from then: 1.5 + 2 x 2 = 5.5 key-months.
+    m.SetKmsKeys(2, kT0);
+    CHECK(Bill(m, kT0 + kMonth / 2 + 2 * kMonth)["kms"]["key_months"].get<double>() == Approx(5.5));
+  }
+}
+
+TEST_CASE("a KMS price change applies from when it is made", "[tiers][billing]") {
+  BillingMeter m(Prices(), kT0);
+  m.SetKmsKeys(1, kT0);
+  m.KmsRequests(kT0, 10000);  // $0.03
+  PriceTable doubled = Prices();
+  doubled.kms.requests_per_10000 = 0.06;
+  doubled.kms.key_month = 2.0;
+  m.SetPrices(doubled, kT0 + kMonth / 2);
+  m.KmsRequests(kT0 + kMonth / 2, 10000);  // $0.06
+  Json bill = Bill(m, kT0 + kMonth);
+  // 0.5 key-month x $1 + 0.5 key-month x $2 = $1.50.
+  CHECK(bill["kms"]["key_months"].get<double>() == Approx(1.0));
+  CHECK(bill["kms"]["keys_usd"].get<double>() == Approx(1.5));
+  CHECK(bill["kms"]["requests_usd"].get<double>() == Approx(0.09));
+  CHECK(Usd(bill["kms"]) == Approx(1.59));
+  CHECK(bill["total_usd"].get<double>() == Approx(1.59));
+  CHECK(bill["prices"]["kms"]["key_month"] == 2.0);
+}
+
+TEST_CASE("the total is the sum of every item, KMS included", "[tiers][billing]") {
+  BillingMeter m(Prices(), kT0);
+  const Footprint glacier{.cls = StorageClass::kGlacier, .size = kGiB};
+  m.Add(glacier, kT0);
+  m.Add({.cls = StorageClass::kIntelligentTiering, .size = kGiB}, kT0);
+  m.SetKmsKeys(2, kT0);
+  m.Request(RequestKind::kPut, StorageClass::kStandard, kT0, 1000);
+  m.Request(RequestKind::kTransition, StorageClass::kGlacier, kT0, 10);
+  m.Retrieval(StorageClass::kStandardIa, kGiB);
+  m.Restore(StorageClass::kGlacier, RestoreTier::kStandard, kGiB);
+  m.Remove(glacier, kT0 + 10 * kDay, kT0);
+  m.KmsRequests(kT0, 12345);
+  Json bill = Bill(m, kT0 + kMonth);
+  // Hand-computed: GLACIER 1 GB + 32 KiB for 10 days (240/730 month) at
+  // $0.0036 and 80 days early (1920/730), 8 KiB at $0.023 for 10 days; IT
+  // 1 GB Frequent a month at $0.023 and one object-month at $0.0025 / 1000;
+  // PUT $0.005; 10 transitions $0.0003; 1 GB from STANDARD_IA $0.01; the
+  // restore $0.01005; 2 key-months $2; 12,345 KMS requests $0.0370350.
+  const double expected = (1 + 1.0 / 32768) * (240.0 + 1920.0) / 730 * 0.0036 +
+                          240.0 / 730 * 0.023 / 131072 + 0.023 + 0.0025 / 1000 + 0.005 + 0.0003 +
+                          0.01 + 0.01005 + 2.0 + 1.2345 * 0.03;
+  CHECK(bill["total_usd"].get<double>() == Approx(expected));
+  CHECK(bill["total_usd"].get<double>() == Approx(SumOfItems(bill)));
+  CHECK(Usd(bill["kms"]) ==
+        Approx(bill["kms"]["keys_usd"].get<double>() + bill["kms"]["requests_usd"].get<double>()));
+}
+
+// ---------------------------------------------------------------------------
 // Prices, time and saved state.
 
 TEST_CASE("a price change applies from when it is made", "[tiers][billing]") {
@@ -531,20 +686,23 @@ TEST_CASE("SaveState and LoadState carry a bill across a remount", "[tiers][bill
   BillingMeter before(Prices(), kT0);
   before.Add(glacier, kT0);
   before.Add(it, kT0);
+  before.SetKmsKeys(3, kT0);
   before.Add({.cls = StorageClass::kOnezoneIa, .size = kGiB}, kT0);
   before.Remove({.cls = StorageClass::kOnezoneIa, .size = kGiB}, kT0 + kDay, kT0);
   before.Request(RequestKind::kPut, StorageClass::kGlacier, kT0, 3);
   before.Request(RequestKind::kTransition, StorageClass::kGlacier, kT0, 7);
   before.Retrieval(StorageClass::kGlacierIr, kGiB);
   before.Restore(StorageClass::kGlacier, RestoreTier::kStandard, kGiB);
+  before.KmsRequests(kT0, 25000);
   const TimeNs saved_at = kT0 + kMonth / 3;
   const std::string saved = before.SaveState(saved_at);
 
-  // The next mount: load, then recount the objects.
+  // The next mount: load, then recount the objects and keys.
   BillingMeter after(Prices(), saved_at);
   REQUIRE(after.LoadState(saved).ok());
   after.Add(glacier, saved_at);
   after.Add(it, saved_at);
+  after.SetKmsKeys(3, saved_at);
 
   const Json a = Bill(before, kT0 + kMonth);
   const Json b = Bill(after, kT0 + kMonth);
@@ -555,6 +713,11 @@ TEST_CASE("SaveState and LoadState carry a bill across a remount", "[tiers][bill
   CHECK(b["retrievals"] == a["retrievals"]);
   CHECK(b["restores"] == a["restores"]);
   CHECK(b["early_deletion"] == a["early_deletion"]);
+  CHECK(b["kms"]["keys"] == 3);
+  CHECK(b["kms"]["requests"] == 25000);
+  CHECK(b["kms"]["requests_usd"] == a["kms"]["requests_usd"]);
+  CHECK(b["kms"]["key_months"].get<double>() == Approx(3.0));
+  CHECK(b["kms"]["keys_usd"].get<double>() == Approx(a["kms"]["keys_usd"].get<double>()));
   CHECK(b["monitoring"]["objects"] == 1);
   CHECK(b["monitoring"]["usd"].get<double>() == Approx(a["monitoring"]["usd"].get<double>()));
   REQUIRE(b["storage"].size() == a["storage"].size());
@@ -573,10 +736,13 @@ TEST_CASE("SaveState and LoadState carry a bill across a remount", "[tiers][bill
   // 8 KiB at $0.023; IT 10 MiB Infrequent at $0.0125 plus one object-month of
   // monitoring; ONEZONE_IA 1 day stored + 29 days early = 30 days = 720/730
   // month at $0.01; 3 PUT + 7 transitions into GLACIER at $0.03 per 1000; 1 GB from
-  // GLACIER_IR at $0.03; a Standard GLACIER restore of 1 GB, $0.01005.
+  // GLACIER_IR at $0.03; a Standard GLACIER restore of 1 GB, $0.01005; 3
+  // KMS keys for a month at $1; 25,000 KMS requests at $0.03 per 10,000.
   const double expected = (1 + 1.0 / 32768) * 0.0036 + 0.023 / 131072 + 10.0 / 1024 * 0.0125 +
-                          0.0025 / 1000 + 720.0 / 730 * 0.01 + 10 * 0.03 / 1000 + 0.03 + 0.01005;
+                          0.0025 / 1000 + 720.0 / 730 * 0.01 + 10 * 0.03 / 1000 + 0.03 + 0.01005 +
+                          3.0 + 0.075;
   CHECK(b["total_usd"].get<double>() == Approx(expected));
+  CHECK(b["total_usd"].get<double>() == Approx(SumOfItems(b)));
 
   SECTION("saved usage keeps the prices it was billed at") {
     BillingMeter repriced(Prices(), saved_at);
@@ -588,12 +754,41 @@ TEST_CASE("SaveState and LoadState carry a bill across a remount", "[tiers][bill
     // A third of a month of 1 GB + 32 KiB at the old $0.0036.
     CHECK(Usd(Line(c, "GLACIER")) == Approx(0.0036 / 3));
   }
+  SECTION("saved KMS usage keeps the prices it was billed at") {
+    BillingMeter repriced(Prices(), saved_at);
+    PriceTable p = Prices();
+    p.kms.key_month = 10.0;
+    p.kms.requests_per_10000 = 1.0;
+    repriced.SetPrices(p, saved_at);
+    REQUIRE(repriced.LoadState(saved).ok());
+    repriced.SetKmsKeys(3, saved_at);
+    Json c = Bill(repriced, kT0 + kMonth);
+    // A third of a month of 3 keys at $1, two thirds at $10; the requests
+    // at the old $0.03 per 10,000.
+    CHECK(c["kms"]["keys_usd"].get<double>() == Approx(1.0 + 20.0));
+    CHECK(c["kms"]["requests_usd"].get<double>() == Approx(0.075));
+  }
+  SECTION("a state saved before KMS was billed loads with no KMS usage") {
+    Json old = Json::parse(saved);
+    old.erase("kms");
+    BillingMeter m(Prices(), saved_at);
+    m.SetKmsKeys(2, saved_at);
+    REQUIRE(m.LoadState(old.dump()).ok());
+    Json c = Bill(m, kT0 + kMonth);
+    CHECK(c["kms"]["requests"] == 0);
+    // The current count is kept: 2 keys from the saved end, 2/3 month.
+    CHECK(c["kms"]["keys"] == 2);
+    CHECK(c["kms"]["key_months"].get<double>() == Approx(4.0 / 3));
+    CHECK(c["requests"] == a["requests"]);
+  }
 }
 
 TEST_CASE("LoadState refuses anything SaveState did not write", "[tiers][billing]") {
   BillingMeter m(Prices(), kT0);
   m.Add({.cls = StorageClass::kStandard, .size = kGiB}, kT0);
   m.Request(RequestKind::kGet, StorageClass::kStandard, kT0, 10);
+  m.SetKmsKeys(1, kT0);
+  m.KmsRequests(kT0, 7);
   const std::string before = m.ToJson(kT0 + kMonth);
   const Json good = Json::parse(m.SaveState(kT0 + kDay));
 
@@ -621,6 +816,15 @@ TEST_CASE("LoadState refuses anything SaveState did not write", "[tiers][billing
   bad.push_back(j.dump());
   j = good;
   j.erase("monitoring");
+  bad.push_back(j.dump());
+  j = good;
+  j["kms"]["requests_usd"] = -0.5;
+  bad.push_back(j.dump());
+  j = good;
+  j["kms"].erase("key_ns");
+  bad.push_back(j.dump());
+  j = good;
+  j["kms"] = "none";
   bad.push_back(j.dump());
   for (const std::string& text : bad) {
     CAPTURE(text);
@@ -657,6 +861,7 @@ TEST_CASE("the meter counts correctly from many threads at once", "[tiers][billi
       for (int i = 0; i < 1000; ++i) {
         m.Add({.cls = StorageClass::kStandard, .size = kMiB}, kT0);
         m.Request(RequestKind::kPut, StorageClass::kStandard, kT0);
+        m.KmsRequests(kT0);
         (void)m.ToJson(kT0);
       }
     });
@@ -665,8 +870,9 @@ TEST_CASE("the meter counts correctly from many threads at once", "[tiers][billi
   Json bill = Bill(m, kT0 + kMonth);
   CHECK(Line(bill, "STANDARD")["objects"] == 4000);
   CHECK(Entry(bill, "requests", {{"class", "STANDARD"}, {"kind", "PUT"}})["count"] == 4000);
-  // 4000 MiB = 3.90625 GB-months x $0.023 + 4 x $0.005.
-  CHECK(bill["total_usd"].get<double>() == Approx(4000.0 / 1024 * 0.023 + 0.02));
+  CHECK(bill["kms"]["requests"] == 4000);
+  // 4000 MiB = 3.90625 GB-months x $0.023 + 4 x $0.005 + 0.4 x $0.03.
+  CHECK(bill["total_usd"].get<double>() == Approx(4000.0 / 1024 * 0.023 + 0.02 + 0.012));
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include "crypto/envelope.h"
 
+#include <algorithm>
+
 #include "base/coding.h"
 
 namespace shoal::crypto {
@@ -28,7 +30,67 @@ std::string AssociatedData(std::string_view header, const ObjectBinding& object)
   return aad;
 }
 
+std::string KmsHeader(std::string_view kms_blob, bool bucket_key) {
+  std::string header{static_cast<char>(kEnvelopeFormat), static_cast<char>(EnvelopeMode::kSseKms),
+                     bucket_key ? '\1' : '\0'};
+  header += kms_blob;
+  return header;
+}
+
+constexpr std::size_t kKmsHeaderBytes = 3 + kKmsBlobInEnvelopeBytes;
+
 }  // namespace
+
+Result<EnvelopeInfo> InspectEnvelope(std::string_view envelope) {
+  if (envelope.size() == kSseS3EnvelopeBytes && envelope.starts_with(SseS3Header())) {
+    return EnvelopeInfo{};
+  }
+  if (envelope.size() == kSseKmsEnvelopeBytes &&
+      static_cast<unsigned char>(envelope[0]) == kEnvelopeFormat &&
+      static_cast<unsigned char>(envelope[1]) ==
+          static_cast<unsigned char>(EnvelopeMode::kSseKms) &&
+      static_cast<unsigned char>(envelope[2]) <= 1) {
+    return EnvelopeInfo{.mode = EnvelopeMode::kSseKms,
+                        .kms_blob = std::string(envelope.substr(3, kKmsBlobInEnvelopeBytes)),
+                        .bucket_key = envelope[2] == '\1'};
+  }
+  return Corrupt("key envelope is damaged or of an unknown kind");
+}
+
+Result<std::string> SealKmsEnvelope(const Key& kms_key, std::string_view kms_blob, bool bucket_key,
+                                    const Key& data_key, const ObjectBinding& object) {
+  if (kms_blob.size() != kKmsBlobInEnvelopeBytes) return Internal("KMS blob of the wrong size");
+  std::string envelope = KmsHeader(kms_blob, bucket_key);
+  Nonce nonce;
+  Status s = RandomBytes(nonce);
+  if (!s.ok()) return s;
+  const std::string aad = AssociatedData(envelope, object);
+  envelope.append(reinterpret_cast<const char*>(nonce.data()), nonce.size());
+  s = Seal(kms_key, nonce, aad,
+           std::string_view(reinterpret_cast<const char*>(data_key.bytes.data()), kKeyBytes),
+           envelope);
+  if (!s.ok()) return s;
+  return envelope;
+}
+
+Result<Key> OpenKmsEnvelope(const Key& kms_key, std::string_view envelope,
+                            const ObjectBinding& object) {
+  auto info = InspectEnvelope(envelope);
+  if (!info.ok()) return info.status();
+  if (info->mode != EnvelopeMode::kSseKms) return Corrupt("not an SSE-KMS key envelope");
+  Nonce nonce;
+  std::copy_n(reinterpret_cast<const unsigned char*>(envelope.data()) + kKmsHeaderBytes,
+              kNonceBytes, nonce.begin());
+  Key key;
+  Status s = OpenInto(kms_key, nonce, AssociatedData(envelope.substr(0, kKmsHeaderBytes), object),
+                      envelope.substr(kKmsHeaderBytes + kNonceBytes),
+                      reinterpret_cast<char*>(key.bytes.data()));
+  if (!s.ok() && s.code() == Code::kCorrupt) {
+    return Corrupt("key envelope does not open for this object (moved, damaged or tampered)");
+  }
+  if (!s.ok()) return s;
+  return key;
+}
 
 Result<std::string> SealEnvelope(const RootKey& root, const Key& data_key,
                                  const ObjectBinding& object) {

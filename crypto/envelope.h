@@ -28,10 +28,26 @@ struct ObjectBinding {
 
 // Who holds the key that wraps the data key.
 enum class EnvelopeMode : unsigned char {
-  kSseS3 = 1,  // the store's root key
+  kSseS3 = 1,   // the store's root key
+  kSseKms = 2,  // a KMS data key, whose KMS ciphertext blob the envelope carries
 };
 
 inline constexpr std::size_t kSseS3EnvelopeBytes = 2 + RootKey::kWrappedBytes;
+// format | mode | flags | KMS blob | nonce | wrapped data key | tag
+inline constexpr std::size_t kKmsBlobInEnvelopeBytes = 104;  // crypto/kms.h kKmsBlobBytes
+inline constexpr std::size_t kSseKmsEnvelopeBytes =
+    3 + kKmsBlobInEnvelopeBytes + kNonceBytes + kKeyBytes + kTagBytes;
+
+// What an envelope says about itself before it is opened.
+struct EnvelopeInfo {
+  EnvelopeMode mode = EnvelopeMode::kSseS3;
+  // SSE-KMS: the KMS key's ciphertext blob, and whether it is an S3 Bucket
+  // Key (made for the bucket's ARN) rather than one made for this object.
+  std::string kms_blob;
+  bool bucket_key = false;
+};
+// Corrupt when the envelope's size or header is not one of the above.
+Result<EnvelopeInfo> InspectEnvelope(std::string_view envelope);
 
 // Wraps `data_key` under the root key for `object` (SSE-S3).
 Result<std::string> SealEnvelope(const RootKey& root, const Key& data_key,
@@ -44,5 +60,15 @@ Result<Key> OpenEnvelope(const RootKey& root, std::string_view envelope,
 // Fails as OpenEnvelope when the envelope does not open for `from`.
 Result<std::string> RebindEnvelope(const RootKey& root, std::string_view envelope,
                                    const ObjectBinding& from, const ObjectBinding& to);
+
+// SSE-KMS: wraps `data_key` for `object` under `kms_key`, the plaintext of
+// the KMS ciphertext blob `kms_blob` (which the envelope carries, and its
+// associated data covers, so the blob cannot be swapped either).
+Result<std::string> SealKmsEnvelope(const Key& kms_key, std::string_view kms_blob, bool bucket_key,
+                                    const Key& data_key, const ObjectBinding& object);
+// The data key of an SSE-KMS envelope, given the plaintext of its KMS blob.
+// Corrupt as OpenEnvelope.
+Result<Key> OpenKmsEnvelope(const Key& kms_key, std::string_view envelope,
+                            const ObjectBinding& object);
 
 }  // namespace shoal::crypto

@@ -86,3 +86,43 @@ TEST_CASE("rebinding moves an envelope to a new key and keeps the data key", "[c
 }
 
 }  // namespace shoal::crypto
+
+namespace shoal::crypto {
+
+TEST_CASE("an SSE-KMS envelope opens under its KMS key for its own object only",
+          "[crypto][envelope]") {
+  const std::string kms_blob(kKmsBlobInEnvelopeBytes, 'k');
+  auto envelope = SealKmsEnvelope(Filled(3), kms_blob, /*bucket_key=*/true, Filled(7), kObject);
+  REQUIRE(envelope.ok());
+  CHECK(envelope->size() == kSseKmsEnvelopeBytes);
+  auto info = InspectEnvelope(*envelope);
+  REQUIRE(info.ok());
+  CHECK(info->mode == EnvelopeMode::kSseKms);
+  CHECK(info->bucket_key);
+  CHECK(info->kms_blob == kms_blob);
+
+  auto opened = OpenKmsEnvelope(Filled(3), *envelope, kObject);
+  REQUIRE(opened.ok());
+  CHECK(opened->bytes == Filled(7).bytes);
+  CHECK(OpenKmsEnvelope(Filled(4), *envelope, kObject).status().code() == Code::kCorrupt);
+  const ObjectBinding other{.bucket = "photos", .key = "2026/dog.jpg", .version_id = "null"};
+  CHECK(OpenKmsEnvelope(Filled(3), *envelope, other).status().code() == Code::kCorrupt);
+  // Every byte counts, the carried KMS blob and the bucket-key flag included.
+  int refused = 0;
+  for (std::size_t i = 0; i < envelope->size(); ++i) {
+    std::string damaged = *envelope;
+    damaged[i] = static_cast<char>(damaged[i] ^ 0x01);
+    if (!OpenKmsEnvelope(Filled(3), damaged, kObject).ok()) ++refused;
+  }
+  CHECK(refused == static_cast<int>(envelope->size()));
+  // The SSE-S3 opener does not take it, nor the KMS opener an SSE-S3 one.
+  auto root = RootKey::FromKey(Filled(1));
+  CHECK(OpenEnvelope(*root, *envelope, kObject).status().code() == Code::kCorrupt);
+  auto s3 = SealEnvelope(*root, Filled(7), kObject);
+  REQUIRE(s3.ok());
+  CHECK(InspectEnvelope(*s3)->mode == EnvelopeMode::kSseS3);
+  CHECK(OpenKmsEnvelope(Filled(3), *s3, kObject).status().code() == Code::kCorrupt);
+  CHECK(InspectEnvelope("junk").status().code() == Code::kCorrupt);
+}
+
+}  // namespace shoal::crypto

@@ -345,7 +345,9 @@ std::string AuditJsonLine(const KmsAuditRecord& r) {
 Kms::Kms(std::string dir, const RootKey& root, KmsOptions options)
     : dir_(std::move(dir)), root_(root), options_(std::move(options)) {
   MutexLock l(quota_mu_);
-  tokens_ = std::max(1.0, options_.requests_per_second);
+  rate_ = options_.requests_per_second;
+  mode_ = options_.quota_mode;
+  tokens_ = std::max(1.0, rate_);
   refilled_at_ns_ = options_.steady_now_ns();
 }
 
@@ -855,19 +857,28 @@ Result<TimeNs> Kms::Advance(TimeNs now) {
 
 // ---- data keys ----
 
+void Kms::SetQuota(double requests_per_second, KmsOptions::QuotaMode mode) {
+  MutexLock l(quota_mu_);
+  const bool was_off = !(rate_ > 0);
+  rate_ = requests_per_second;
+  mode_ = mode;
+  const double burst = std::max(1.0, rate_);
+  tokens_ = was_off ? burst : std::min(tokens_, burst);
+}
+
 bool Kms::AcquireQuota() {
-  const double rate = options_.requests_per_second;
-  if (!(rate > 0)) return true;
-  const double burst = std::max(1.0, rate);
   std::int64_t wait_ns = 0;
   {
     MutexLock l(quota_mu_);
+    const double rate = rate_;
+    if (!(rate > 0)) return true;
+    const double burst = std::max(1.0, rate);
     const std::int64_t now = options_.steady_now_ns();
     if (now > refilled_at_ns_) {
       tokens_ = std::min(burst, tokens_ + static_cast<double>(now - refilled_at_ns_) * rate / 1e9);
       refilled_at_ns_ = now;
     }
-    if (options_.quota_mode == KmsOptions::QuotaMode::kReject) {
+    if (mode_ == KmsOptions::QuotaMode::kReject) {
       if (tokens_ < 1) return false;
       tokens_ -= 1;
       return true;

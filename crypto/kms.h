@@ -235,6 +235,9 @@ class Kms {
   // still ahead, or 0 when nothing is scheduled. On an I/O error the work
   // done before it stays done.
   Result<TimeNs> Advance(TimeNs now);
+  // Replaces the request quota of KmsOptions from now on: the bucket keeps
+  // its tokens, up to the new burst, or starts full if there was no quota.
+  void SetQuota(double requests_per_second, KmsOptions::QuotaMode mode) EXCLUDES(quota_mu_);
 
   // A fresh 256-bit data key and its ciphertext blob under the key's newest
   // material, bound to `ctx`.
@@ -306,6 +309,8 @@ class Kms {
   std::set<std::string, std::less<>> deleted_ GUARDED_BY(mu_);               // ids of deleted keys
 
   Mutex quota_mu_;
+  double rate_ GUARDED_BY(quota_mu_) = 0;  // requests per second; <= 0: none
+  KmsOptions::QuotaMode mode_ GUARDED_BY(quota_mu_) = KmsOptions::QuotaMode::kPace;
   double tokens_ GUARDED_BY(quota_mu_) = 0;
   std::int64_t refilled_at_ns_ GUARDED_BY(quota_mu_) = 0;
 };

@@ -698,6 +698,22 @@ TEST_CASE("kReject lets a burst through, then throttles until the bucket refills
   CHECK(throttled == 8);
 }
 
+TEST_CASE("SetQuota changes the rate and the mode from then on", "[crypto][kms]") {
+  Env env;  // no quota
+  const KmsKey key = MustCreate(*env.kms, "quota");
+  for (int i = 0; i < 20; ++i) CHECK(env.kms->GenerateDataKey(key.id, {}, kT0, kUid).ok());
+  env.kms->SetQuota(3, KmsOptions::QuotaMode::kReject);
+  int ok = 0;
+  for (int i = 0; i < 10; ++i) ok += env.kms->GenerateDataKey(key.id, {}, kT0, kUid).ok() ? 1 : 0;
+  CHECK(ok == 3);  // a full bucket: one second's worth
+  env.kms->SetQuota(3, KmsOptions::QuotaMode::kPace);
+  CHECK(env.kms->GenerateDataKey(key.id, {}, kT0, kUid).ok());  // waits instead
+  CHECK(env.time.sleeps.size() == 1);
+  env.kms->SetQuota(0, KmsOptions::QuotaMode::kReject);  // off again
+  for (int i = 0; i < 20; ++i) CHECK(env.kms->GenerateDataKey(key.id, {}, kT0, kUid).ok());
+  CHECK(env.time.sleeps.size() == 1);
+}
+
 TEST_CASE("kPace sleeps for the tokens it lacks, outside the lock", "[crypto][kms]") {
   SECTION("with time standing still, each call waits one token longer") {
     Env env(5, KmsOptions::QuotaMode::kPace);

@@ -1,11 +1,15 @@
 #include "fs/fsck.h"
 
+#include <unistd.h>
+
 #include <map>
 #include <set>
 #include <vector>
 
+#include "base/clock.h"
 #include "base/coding.h"
 #include "crypto/aead.h"
+#include "crypto/kms.h"
 #include "crypto/root_key.h"
 #include "fs/object_content.h"
 #include "store/meta_store.h"
@@ -50,14 +54,14 @@ ObjectKey ObjectAt(std::string_view path) {
 
 // Opens the key envelope, reads the whole blob, checking every chunk, and
 // compares with the entry.
-Status VerifyObject(store::MetaStore& meta, tiers::BlobStore& blobs, const crypto::RootKey& root,
-                    const ObjectKey& key, const Entry& e) {
+Status VerifyObject(store::MetaStore& meta, tiers::BlobStore& blobs, ContentKeys& keys,
+                    const ObjectKey& key, const Entry& e, TimeNs now) {
   if (e.blob_id.empty() && e.size == 0) {
     crypto::Md5 md5;
     if (e.md5 != md5.Finish()) return Corrupt("ETag does not match empty content");
     return Status::Ok();
   }
-  auto reader = OpenObjectContent(meta, blobs, root, key, e);
+  auto reader = OpenObjectContent(meta, blobs, keys, key, e, now, ::getuid());
   if (!reader.ok()) return reader.status();
   if ((*reader)->size() != e.size) {
     return Corrupt("data holds " + std::to_string((*reader)->size()) + " bytes, metadata says " +
@@ -103,6 +107,14 @@ int RunFsck(const std::string& store_path, std::ostream& out, std::ostream& err)
     out << "shoal fsck: blobs: " << blobs.status().ToString() << "\n";
     return 1;
   }
+  // KMS calls of a check are not audited, billed or throttled.
+  auto kms = crypto::Kms::Open((*dir)->path() + "/kms", **key, {.requests_per_second = 0});
+  if (!kms.ok()) {
+    out << "shoal fsck: KMS keys: " << kms.status().ToString() << "\n";
+    return 1;
+  }
+  ContentKeys content_keys(**key, **kms);
+  const TimeNs now = SystemClock().Now();
 
   std::map<EntryId, Node> nodes;
   std::map<EntryId, bool> is_dir;
@@ -184,13 +196,24 @@ int RunFsck(const std::string& store_path, std::ostream& out, std::ostream& err)
                          " is missing");
     }
   }
+  // Objects whose KMS key refuses (disabled, pending deletion, deleted):
+  // not damaged, but not verifiable either.
+  std::vector<std::string> unverified;
+  auto judge = [&](const std::string& name, const Status& v) {
+    const Code c = v.code();
+    if (c == Code::kKmsDisabled || c == Code::kKmsInvalidState || c == Code::kKmsNotFound) {
+      unverified.push_back(name + ": " + v.ToString());
+    } else {
+      problems.push_back(name + ": " + v.ToString());
+    }
+  };
   std::set<std::string> referenced;
   std::uint64_t bytes = 0;
   for (const auto& [id, e] : objects) {
     if (!e.blob_id.empty()) referenced.insert(e.blob_id);
-    Status v = VerifyObject(**meta, **blobs, **key, ObjectAt(PathOf(nodes, id)), e);
+    Status v = VerifyObject(**meta, **blobs, content_keys, ObjectAt(PathOf(nodes, id)), e, now);
     if (!v.ok()) {
-      problems.push_back(PathOf(nodes, id) + ": " + v.ToString());
+      judge(PathOf(nodes, id), v);
     } else {
       bytes += e.size;
     }
@@ -200,9 +223,9 @@ int RunFsck(const std::string& store_path, std::ostream& out, std::ostream& err)
     auto b = nodes.find(bucket);
     const ObjectKey at{.key = object_key,
                        .bucket_name = b == nodes.end() ? std::string() : b->second.name};
-    Status c = VerifyObject(**meta, **blobs, **key, at, v);
+    Status c = VerifyObject(**meta, **blobs, content_keys, at, v, now);
     if (!c.ok()) {
-      problems.push_back(label + ": " + c.ToString());
+      judge(label, c);
     } else {
       bytes += v.size;
     }
@@ -214,9 +237,13 @@ int RunFsck(const std::string& store_path, std::ostream& out, std::ostream& err)
   }
 
   for (const auto& p : problems) out << "DAMAGED " << p << "\n";
+  for (const auto& u : unverified) out << "UNVERIFIED " << u << "\n";
   out << "shoal fsck: " << buckets << " buckets, " << dirs << " directories, " << objects.size()
       << " objects and " << versions.size() << " noncurrent versions (" << bytes
       << " bytes verified), " << symlinks << " symlinks; " << problems.size() << " damaged";
+  if (!unverified.empty()) {
+    out << "; " << unverified.size() << " not verifiable (their KMS key refuses)";
+  }
   if (orphans > 0) out << "; " << orphans << " unreferenced blobs (from interrupted commits)";
   out << "\n";
   return problems.empty() ? 0 : 1;

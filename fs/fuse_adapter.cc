@@ -22,7 +22,10 @@ namespace {
 constexpr double kEntryTimeout = 10.0;
 constexpr double kAttrTimeout = 10.0;
 
+// Every request handler starts here, which is where the caller's uid is
+// noted for the audit trail.
 ShoalFs& Fs(fuse_req_t req) {
+  if (const fuse_ctx* ctx = fuse_req_ctx(req)) SetRequestUid(ctx->uid);
   return *static_cast<ShoalFs*>(fuse_req_userdata(req));
 }
 // fuse_file_info::fh carries our Handle pointer, set at open.

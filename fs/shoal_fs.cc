@@ -85,6 +85,8 @@ Status ShoalFs::Init(const Options& options) {
   auto blobs = tiers::BlobStore::Open(dir_->blobs_dir(), *root_key_);
   if (!blobs.ok()) return blobs.status();
   blobs_ = std::move(*blobs);
+  Status opened = OpenKms();
+  if (!opened.ok()) return opened;
 
   auto swept = blobs_->SweepTemporaries();
   if (!swept.ok()) return swept.status();
@@ -119,6 +121,8 @@ Status ShoalFs::Init(const Options& options) {
   BuildControlTree();
   s = LoadLifecycles();
   if (!s.ok()) return s;
+  s = LoadEncryptions();
+  if (!s.ok()) return s;
   return StartClock(options);
 }
 
@@ -141,6 +145,9 @@ void ShoalFs::BuildControlTree() {
       *shoal, "prices.json",
       {.read = [this] { return ReadPrices(); },
        .replace = [this](std::string_view json) { return ReplacePrices(json); }});
+
+  (void)control_.AddFile(*shoal, "audit.log", {.read = [this] { return audit_log_.Snapshot(); }});
+  if (auto kms = control_.AddDir(store::kRootId, ".kms", {}); kms.ok()) BuildKmsTree(*kms);
 
   auto s3 = control_.AddDir(store::kRootId, ".s3", {});
   if (!s3.ok()) return;
@@ -622,9 +629,12 @@ Status ShoalFs::Rename(Ino parent, std::string_view name, Ino new_parent, std::s
           auto vid = ClaimVersionId(txn, *dst_key, now, dropped);
           if (!vid.ok()) return vid.status();
           const std::string old_version = std::exchange(e.version_id, std::move(*vid));
-          auto envelope = MoveContentKey(*root_key_, e, *src_key, old_version, *dst_key);
-          if (!envelope.ok()) return envelope.status();
-          e.key_envelope = std::move(*envelope);
+          if (!e.key_envelope.empty()) {
+            auto envelope = content_keys_->Move(e.key_envelope, *src_key, old_version, *dst_key,
+                                                e.version_id, now, RequestUid());
+            if (!envelope.ok()) return envelope.status();
+            e.key_envelope = std::move(*envelope);
+          }
           r = txn.Put(new_parent, new_name, e);
           if (r.ok()) r = ScheduleClassWork(txn, e, &*dst_key);
           if (r.ok()) r = ScheduleKeyVersions(txn, *dst_key);
@@ -636,7 +646,7 @@ Status ShoalFs::Rename(Ino parent, std::string_view name, Ino new_parent, std::s
             auto dst_key = KeyIn(txn, new_parent, new_name);
             if (!src_key.ok()) return src_key.status();
             if (!dst_key.ok()) return dst_key.status();
-            r = MoveContentKeysBelow(txn, e.id, *src_key, *dst_key);
+            r = MoveContentKeysBelow(txn, e.id, *src_key, *dst_key, now);
           }
         }
         if (!r.ok()) return r;
@@ -661,7 +671,7 @@ Status ShoalFs::Rename(Ino parent, std::string_view name, Ino new_parent, std::s
 }
 
 Status ShoalFs::MoveContentKeysBelow(Txn& txn, store::EntryId dir, const ObjectKey& from,
-                                     const ObjectKey& to) {
+                                     const ObjectKey& to, TimeNs now) {
   struct Pending {
     store::EntryId dir;
     ObjectKey from, to;
@@ -684,8 +694,8 @@ Status ShoalFs::MoveContentKeysBelow(Txn& txn, store::EntryId dir, const ObjectK
         if (c.entry.is_dir()) {
           todo.push_back({c.entry.id, std::move(child_from), std::move(child_to)});
         } else if (!c.entry.key_envelope.empty()) {
-          auto envelope =
-              MoveContentKey(*root_key_, c.entry, child_from, c.entry.version_id, child_to);
+          auto envelope = content_keys_->Move(c.entry.key_envelope, child_from, c.entry.version_id,
+                                              child_to, c.entry.version_id, now, RequestUid());
           if (!envelope.ok()) return envelope.status();
           c.entry.key_envelope = std::move(*envelope);
           Status s = txn.Put(p.dir, c.name, c.entry);

@@ -26,7 +26,10 @@
 #include "base/clock.h"
 #include "base/sim_clock.h"
 #include "base/status.h"
+#include "crypto/kms.h"
 #include "crypto/root_key.h"
+#include "fs/audit_log.h"
+#include "fs/content_keys.h"
 #include "fs/control_tree.h"
 #include "fs/error_log.h"
 #include "fs/inode_table.h"
@@ -47,6 +50,12 @@ struct Caller {
   std::uint32_t uid = 0;
   std::uint32_t gid = 0;
 };
+
+// The uid of the request the calling thread serves, for audit records: set
+// by the FUSE adapter for each request; the daemon's own uid on threads
+// that serve none (background work).
+void SetRequestUid(std::uint32_t uid);
+std::uint32_t RequestUid();
 
 // An open file or directory; owned by the adapter via fuse_file_info::fh.
 struct Handle;
@@ -230,7 +239,9 @@ class ShoalFs {
   // After directory `dir` moved from key `from` to `to`: re-seals the key
   // envelope of every object below it for its new key.
   Status MoveContentKeysBelow(store::Txn& txn, store::EntryId dir, const ObjectKey& from,
-                              const ObjectKey& to);
+                              const ObjectKey& to, TimeNs now);
+  // How new content in bucket `bucket` is encrypted: its encryption.json.
+  EncryptionChoice EncryptionOf(store::EntryId bucket) EXCLUDES(encryption_mu_);
   // The error for reading an archived object.
   static Status ArchivedError(const store::Entry& e);
   // Adds the due items `e` needs (restore events, its next tier step, its
@@ -302,6 +313,12 @@ class ShoalFs {
   // the store: loaded at start, replaced after the commit that stores it.
   std::shared_ptr<const lifecycle::LifecycleConfiguration> LifecycleOf(store::EntryId bucket);
   Status LoadLifecycles();
+  // Default encryption (fs/shoal_fs_encryption.cc): encryption.json, and
+  // writes of user.s3.sse and user.s3.sse_kms_key_id (re-encryption).
+  Status LoadEncryptions();
+  Result<std::string> ReadEncryption(const std::string& bucket);
+  Status ReplaceEncryption(const std::string& bucket, std::string_view json);
+  Status ChangeEncryption(Ino ino, std::string_view name, std::string_view value);
   Result<std::string> ReadLifecycle(const std::string& bucket);
   Status ReplaceLifecycle(const std::string& bucket, std::string_view json);
   // The due item of the next action on current object `e` of `key`.
@@ -373,6 +390,21 @@ class ShoalFs {
 
   // Control files.
   void BuildControlTree();
+  // MNT/.kms (fs/shoal_fs_kms.cc): keys/NAME directories with config.json,
+  // and quota.json.
+  Status OpenKms();
+  void BuildKmsTree(NodeId kms_dir);
+  void RefreshKmsKeys(ControlTree& tree, NodeId keys_dir);
+  Status ReplaceKmsKeyConfig(const std::string& key_id, std::string_view json);
+  Result<std::string> ReadKmsQuota();
+  Status ReplaceKmsQuota(std::string_view json);
+  // KMS rotations and deletions due by `t` (the clock's advance).
+  Status AdvanceKms(TimeNs t);
+  // One KMS audit record: to .shoal/audit.log, and to the bill.
+  void OnKmsCall(const crypto::KmsAuditRecord& r);
+  // Tells the bill how many customer managed keys exist (not pending
+  // deletion: those are not charged) from `now` on.
+  void CountKmsKeys(TimeNs now);
   // Replaces a control document with what was written through `h` (at
   // `last_close`, also with nothing, after an O_TRUNC open).
   Status ApplyControlWrite(Handle* h, bool last_close);
@@ -402,6 +434,12 @@ class ShoalFs {
   const tiers::StorageClass default_class_;
   tiers::EncodeOptions encode_options_;  // the default class's tier
   std::unique_ptr<tiers::BillingMeter> meter_;
+  AuditLog audit_log_;
+  std::unique_ptr<crypto::Kms> kms_;
+  std::unique_ptr<ContentKeys> content_keys_;  // over root_key_ and kms_
+  Mutex encryption_mu_;
+  // Buckets' default encryption (encryption.json), by bucket id; absent: SSE-S3.
+  std::map<store::EntryId, EncryptionChoice> encryptions_ GUARDED_BY(encryption_mu_);
   NodeId s3_dir_ = 0;  // MNT/.s3
   InodeTable inodes_;
   ControlTree control_;

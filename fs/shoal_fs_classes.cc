@@ -144,7 +144,8 @@ Status ShoalFs::ChangeStorageClass(Ino ino, StorageClass to) {
   const tiers::EncodeOptions& options = tiers::InfoOf(to).encoding;
   tiers::BlobInfo blob{};
   if (entry->size > 0) {
-    auto reader = OpenObjectContent(*meta_, *blobs_, *root_key_, stored->key, *entry);
+    auto reader = OpenObjectContent(*meta_, *blobs_, *content_keys_, stored->key, *entry,
+                                    clock_.Now(), RequestUid());
     if (!reader.ok()) return reader.status();
     auto writer = entry->size <= kInlineMaxBytes ? blobs_->NewInlineWriter(options)
                                                  : blobs_->NewWriter(options);
@@ -167,6 +168,11 @@ Status ShoalFs::ChangeStorageClass(Ino ino, StorageClass to) {
     }
   }
   const bool inline_content = !blob.image.empty();
+  // The copy keeps the object's encryption.
+  auto summary = SummarizeEnvelope(entry->key_envelope);
+  if (!summary.ok()) return summary.status();
+  const EncryptionChoice same{
+      .sse = summary->sse, .kms_key = summary->kms_key_arn, .bucket_key = summary->bucket_key};
 
   TimeNs now = clock_.Now();
   std::optional<Entry> before, after;
@@ -187,7 +193,8 @@ Status ShoalFs::ChangeStorageClass(Ino ino, StorageClass to) {
         if (!blob.id.empty()) {
           auto key = KeyIn(txn, where.parent, where.name);
           if (!key.ok()) return key.status();
-          auto envelope = SealContentKey(*root_key_, blob.key, *key, e.version_id);
+          auto envelope =
+              content_keys_->Seal(blob.key, *key, e.version_id, same, now, RequestUid());
           if (!envelope.ok()) return envelope.status();
           e.key_envelope = std::move(*envelope);
         }

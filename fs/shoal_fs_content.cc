@@ -50,7 +50,11 @@ Result<std::shared_ptr<tiers::BlobReader>> ShoalFs::ReaderOf(const std::shared_p
   const std::string key = ContentKey(entry);
   {
     MutexLock lock(inode->content_mu);
-    if (inode->reader && inode->reader_blob == key) return inode->reader;
+    // SSE-KMS: every open asks KMS, as every GET does (and is refused once
+    // the key is disabled); open handles keep their reader.
+    if (inode->reader && inode->reader_blob == key && entry.sse != "aws:kms") {
+      return inode->reader;
+    }
   }
   if (key.empty()) return std::shared_ptr<tiers::BlobReader>();
   // The entry as stored now, and its key, from one snapshot: its key
@@ -61,7 +65,8 @@ Result<std::shared_ptr<tiers::BlobReader>> ShoalFs::ReaderOf(const std::shared_p
   if (ContentKey(stored->entry) != key) {
     return NoSuchKey("the object changed while it was being opened");
   }
-  auto opened = OpenObjectContent(*meta_, *blobs_, *root_key_, stored->key, stored->entry);
+  auto opened = OpenObjectContent(*meta_, *blobs_, *content_keys_, stored->key, stored->entry,
+                                  clock_.Now(), RequestUid());
   if (!opened.ok()) return opened.status();
   std::shared_ptr<tiers::BlobReader> reader = std::move(*opened);
   if (reader->size() != entry.size || reader->md5() != entry.md5) {
@@ -205,8 +210,10 @@ Status ShoalFs::Commit(const std::shared_ptr<Inode>& inode) {
         e.blob_id = inline_content ? std::string() : blob.id;
         e.md5 = blob.md5;
         e.key_envelope.clear();
+        const EncryptionChoice how = EncryptionOf(key->bucket);
+        e.sse = how.sse;
         if (!blob.id.empty()) {
-          auto envelope = SealContentKey(*root_key_, blob.key, *key, e.version_id);
+          auto envelope = content_keys_->Seal(blob.key, *key, e.version_id, how, now, RequestUid());
           if (!envelope.ok()) return envelope.status();
           e.key_envelope = std::move(*envelope);
         }

@@ -4,6 +4,7 @@
 #include <functional>
 
 #include "base/coding.h"
+#include "crypto/bucket_encryption.h"
 #include "fs/object_class.h"
 #include "fs/shoal_fs.h"
 #include "lifecycle/lifecycle_config.h"
@@ -50,6 +51,13 @@ std::string_view EncryptionStatus(const Entry& e) {
   return "SSE-S3";
 }
 
+// The KMS key ARN of an SSE-KMS object (SSEKMSKeyId), else empty.
+std::string KmsKeyIdOf(const Entry& e) {
+  if (e.sse != "aws:kms") return {};
+  auto summary = SummarizeEnvelope(e.key_envelope);
+  return summary.ok() ? summary->kms_key_arn : std::string();
+}
+
 void AppendInventoryRow(std::string& out, std::string_view bucket, std::string_view key,
                         const Entry& e, bool latest, TimeNs now) {
   const bool is_file = e.kind == EntryKind::kFile && !e.delete_marker;
@@ -73,7 +81,7 @@ void AppendInventoryRow(std::string& out, std::string_view bucket, std::string_v
                       : std::string("STANDARD"),
       tier,
       e.delete_marker ? std::string() : std::string(EncryptionStatus(e)),
-      std::string(),
+      KmsKeyIdOf(e),
       is_file ? std::string(tiers::InventoryRestoreStatus(RestoreAt(e, now))) : std::string()};
   bool first = true;
   for (const auto& f : fields) {
@@ -207,6 +215,11 @@ void ShoalFs::AddBucketConfigDir(const std::string& bucket) {
       {.read = [this, bucket] { return ReadLifecycle(bucket); },
        .replace = [this,
                    bucket](std::string_view json) { return ReplaceLifecycle(bucket, json); }});
+  (void)control_.AddFile(
+      *dir, std::string(crypto::kBucketEncryptionFile),
+      {.read = [this, bucket] { return ReadEncryption(bucket); },
+       .replace = [this,
+                   bucket](std::string_view json) { return ReplaceEncryption(bucket, json); }});
   (void)control_.AddFile(
       *dir, "versioning",
       {.read = [this, bucket] { return ReadVersioning(bucket); },

@@ -156,6 +156,8 @@ Status ShoalFs::RunClockTo(TimeNs t) {
   }
   Status s = RunDueUpTo(t);
   if (!s.ok()) return s;
+  s = AdvanceKms(t);
+  if (!s.ok()) return s;
   // A running clock may have passed `t` while the work ran: then it stays.
   clock_.CatchUpTo(t);
   return SaveSimulation();
@@ -272,6 +274,7 @@ void ShoalFs::Tick() {
     {
       MutexLock advance(advance_mu_);
       Status s = RunDueUpTo(clock_.Now());
+      if (s.ok()) s = AdvanceKms(clock_.Now());
       failed = !s.ok();
       if (failed) errors_.Record("(due work)", s);
       if (std::chrono::steady_clock::now() - last_save >= kSaveInterval) {
@@ -318,6 +321,7 @@ Status ShoalFs::StartBilling(TimeNs* newest) {
     // end, which the meter takes for any earlier time.
     counted_from = std::numeric_limits<TimeNs>::min();
   }
+  CountKmsKeys(counted_from);
   return meta_->View([&](Txn& txn) {
     Status scan = txn.ScanAll([&](store::EntryId, std::string_view, bool, Result<Entry> e) {
       if (!e.ok()) return Status::Ok();  // fsck names it

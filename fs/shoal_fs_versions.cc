@@ -388,7 +388,8 @@ Result<std::string> ShoalFs::ReadVersion(const std::string& bucket, const std::s
   std::string out;
   if (found->size > 0) {
     const ObjectKey object{.key = std::string(key), .bucket_name = std::string(bucket)};
-    auto reader = OpenObjectContent(*meta_, *blobs_, *root_key_, object, *found);
+    auto reader =
+        OpenObjectContent(*meta_, *blobs_, *content_keys_, object, *found, now, RequestUid());
     if (!reader.ok()) return reader.status();
     out.resize(static_cast<std::size_t>(found->size));
     std::size_t done = 0;

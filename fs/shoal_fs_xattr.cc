@@ -64,6 +64,12 @@ Result<std::string> ShoalFs::GetXattr(Ino ino, std::string_view name) {
     if (name == "user.s3.version_id") return e->version_id;
     if (name == "user.s3.storage_class") return e->storage_class;
     if (name == "user.s3.sse") return e->sse;
+    if (name == "user.s3.sse_kms_key_id") {
+      auto summary = SummarizeEnvelope(e->key_envelope);
+      if (!summary.ok()) return summary.status();
+      if (summary->kms_key_arn.empty()) return Status(Code::kNoSuchAttribute, "not SSE-KMS");
+      return summary->kms_key_arn;
+    }
     if (name == "user.s3.restore") {
       std::string header = tiers::RestoreHeader(RestoreAt(*e, clock_.Now()));
       if (header.empty()) return Status(Code::kNoSuchAttribute, "no restore was requested");
@@ -95,6 +101,10 @@ Result<std::string> ShoalFs::ListXattr(Ino ino) {
     for (const char* n :
          {"user.s3.etag", "user.s3.version_id", "user.s3.storage_class", "user.s3.sse"}) {
       out += n;
+      out += '\0';
+    }
+    if (e->sse == "aws:kms") {
+      out += "user.s3.sse_kms_key_id";
       out += '\0';
     }
     if (RestoreAt(*e, clock_.Now()).phase != tiers::RestoreState::Phase::kNone) {
@@ -133,16 +143,10 @@ Status ShoalFs::SetXattr(Ino ino, std::string_view name, std::string_view value,
     }
     if (name == "user.s3.restore") return RequestRestore(ino, value);
     if (name == "user.s3.tagging") return SetTagging(ino, value);
-    if (name == "user.s3.sse") {
-      if (value != "AES256" && value != "aws:kms" && value != "aws:kms:dsse" && value != "SSE-C") {
-        return InvalidArgument("The encryption method specified is not supported");
-      }
-    } else if (name != "user.s3.sse_kms_key_id") {
-      return InvalidArgument(std::string(name) + " is not an S3 attribute");
+    if (name == "user.s3.sse" || name == "user.s3.sse_kms_key_id") {
+      return ChangeEncryption(ino, name, TrimmedValue(value));
     }
-    auto current = GetXattr(ino, name);
-    if (current.ok() && *current == value) return Status::Ok();
-    return {Code::kNotSupported, "setting " + std::string(name) + " is not supported yet"};
+    return InvalidArgument(std::string(name) + " is not an S3 attribute");
   }
   if (name.size() > 255) return {Code::kRange, "attribute name too long"};
   if (value.size() > kMaxXattrValue) return {Code::kEntityTooLarge, "attribute value too large"};

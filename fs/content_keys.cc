@@ -1,0 +1,161 @@
+#include "fs/content_keys.h"
+
+namespace shoal::fs {
+namespace {
+
+constexpr std::string_view kArnContextKey = "aws:s3:arn";
+
+crypto::ObjectBinding Binding(const ObjectKey& key, std::string_view version_id) {
+  return {.bucket = key.bucket_name, .key = key.key, .version_id = version_id};
+}
+
+Status NeedBucketName(const ObjectKey& key) {
+  if (key.bucket_name.empty()) return Internal("an object key without its bucket's name");
+  return Status::Ok();
+}
+
+std::string KeyArnOfBlob(std::string_view blob) {
+  // crypto/kms.h: the key id follows the 4-byte magic.
+  return std::string(crypto::kKmsArnPrefix) + "key/" +
+         std::string(blob.substr(4, crypto::kKmsKeyIdBytes));
+}
+
+}  // namespace
+
+static_assert(crypto::kKmsBlobInEnvelopeBytes == crypto::kKmsBlobBytes);
+
+crypto::EncryptionContext ObjectContext(const ObjectKey& key) {
+  return {{std::string(kArnContextKey), "arn:aws:s3:::" + key.bucket_name + "/" + key.key}};
+}
+
+crypto::EncryptionContext BucketContext(std::string_view bucket) {
+  return {{std::string(kArnContextKey), "arn:aws:s3:::" + std::string(bucket)}};
+}
+
+Result<EnvelopeSummary> SummarizeEnvelope(std::string_view envelope) {
+  if (envelope.empty()) return EnvelopeSummary{};  // a format-1 blob: SSE-S3
+  auto info = crypto::InspectEnvelope(envelope);
+  if (!info.ok()) return info.status();
+  if (info->mode == crypto::EnvelopeMode::kSseS3) return EnvelopeSummary{};
+  return EnvelopeSummary{.sse = "aws:kms",
+                         .kms_key_arn = KeyArnOfBlob(info->kms_blob),
+                         .bucket_key = info->bucket_key};
+}
+
+Result<std::string> ContentKeys::KeyArnFor(const EncryptionChoice& how, TimeNs now,
+                                           std::uint32_t uid) {
+  auto key = how.kms_key.empty() ? kms_.AwsManagedKey("s3", now, uid) : kms_.Describe(how.kms_key);
+  if (!key.ok()) return key.status();
+  return key->arn;
+}
+
+Result<std::string> ContentKeys::Seal(const crypto::Key& data_key, const ObjectKey& key,
+                                      std::string_view version_id, const EncryptionChoice& how,
+                                      TimeNs now, std::uint32_t uid) {
+  Status s = NeedBucketName(key);
+  if (!s.ok()) return s;
+  if (how.sse == "AES256") return crypto::SealEnvelope(root_, data_key, Binding(key, version_id));
+  if (how.sse != "aws:kms") {
+    return Status(Code::kNotSupported, "server-side encryption " + how.sse + " is not supported");
+  }
+  auto arn = KeyArnFor(how, now, uid);
+  if (!arn.ok()) return arn.status();
+  if (how.bucket_key) {
+    auto bucket_key = BucketKeyFor(key.bucket_name, *arn, now, uid);
+    if (!bucket_key.ok()) return bucket_key.status();
+    return crypto::SealKmsEnvelope(bucket_key->key, bucket_key->blob, /*bucket_key=*/true, data_key,
+                                   Binding(key, version_id));
+  }
+  auto kms_key = kms_.GenerateDataKey(*arn, ObjectContext(key), now, uid);
+  if (!kms_key.ok()) return kms_key.status();
+  return crypto::SealKmsEnvelope(kms_key->plaintext, kms_key->ciphertext_blob,
+                                 /*bucket_key=*/false, data_key, Binding(key, version_id));
+}
+
+Result<crypto::Key> ContentKeys::Open(std::string_view envelope, const ObjectKey& key,
+                                      std::string_view version_id, TimeNs now, std::uint32_t uid) {
+  Status s = NeedBucketName(key);
+  if (!s.ok()) return s;
+  auto info = crypto::InspectEnvelope(envelope);
+  if (!info.ok()) return info.status();
+  if (info->mode == crypto::EnvelopeMode::kSseS3) {
+    return crypto::OpenEnvelope(root_, envelope, Binding(key, version_id));
+  }
+  Result<crypto::Key> kms_key = info->bucket_key
+                                    ? OpenBucketKey(key.bucket_name, info->kms_blob, now, uid)
+                                    : kms_.Decrypt(info->kms_blob, ObjectContext(key), now, uid);
+  if (!kms_key.ok()) {
+    if (kms_key.status().code() == Code::kCorrupt) {
+      return Corrupt("key envelope does not open for this object (moved, damaged or tampered): " +
+                     kms_key.status().message());
+    }
+    return kms_key.status();
+  }
+  return crypto::OpenKmsEnvelope(*kms_key, envelope, Binding(key, version_id));
+}
+
+Result<std::string> ContentKeys::Move(std::string_view envelope, const ObjectKey& from,
+                                      std::string_view from_version, const ObjectKey& to,
+                                      std::string_view to_version, TimeNs now, std::uint32_t uid) {
+  auto summary = SummarizeEnvelope(envelope);
+  if (!summary.ok()) return summary.status();
+  auto data_key = Open(envelope, from, from_version, now, uid);
+  if (!data_key.ok()) return data_key.status();
+  const EncryptionChoice same{
+      .sse = summary->sse, .kms_key = summary->kms_key_arn, .bucket_key = summary->bucket_key};
+  return Seal(*data_key, to, to_version, same, now, uid);
+}
+
+Result<std::string> ContentKeys::Rewrap(std::string_view envelope, const ObjectKey& key,
+                                        std::string_view version_id, const EncryptionChoice& to,
+                                        TimeNs now, std::uint32_t uid) {
+  auto data_key = Open(envelope, key, version_id, now, uid);
+  if (!data_key.ok()) return data_key.status();
+  return Seal(*data_key, key, version_id, to, now, uid);
+}
+
+void ContentKeys::ForgetBucketKeys() {
+  MutexLock lock(mu_);
+  write_keys_.clear();
+  read_keys_.clear();
+}
+
+Result<ContentKeys::CachedKey> ContentKeys::BucketKeyFor(const std::string& bucket,
+                                                         const std::string& arn, TimeNs now,
+                                                         std::uint32_t uid) {
+  const auto id = std::make_pair(bucket, arn);
+  {
+    MutexLock lock(mu_);
+    auto it = write_keys_.find(id);
+    if (it != write_keys_.end() && now >= it->second.made &&
+        now - it->second.made < kBucketKeyLifetime) {
+      return it->second;
+    }
+  }
+  auto made = kms_.GenerateDataKey(arn, BucketContext(bucket), now, uid);
+  if (!made.ok()) return made.status();
+  CachedKey fresh{.key = made->plaintext, .blob = made->ciphertext_blob, .made = now};
+  MutexLock lock(mu_);
+  write_keys_[id] = fresh;
+  read_keys_[fresh.blob] = fresh;
+  return fresh;
+}
+
+Result<crypto::Key> ContentKeys::OpenBucketKey(const std::string& bucket, const std::string& blob,
+                                               TimeNs now, std::uint32_t uid) {
+  {
+    MutexLock lock(mu_);
+    auto it = read_keys_.find(blob);
+    if (it != read_keys_.end() && now >= it->second.made &&
+        now - it->second.made < kBucketKeyLifetime) {
+      return it->second.key;
+    }
+  }
+  auto key = kms_.Decrypt(blob, BucketContext(bucket), now, uid);
+  if (!key.ok()) return key.status();
+  MutexLock lock(mu_);
+  read_keys_[blob] = CachedKey{.key = *key, .blob = blob, .made = now};
+  return *key;
+}
+
+}  // namespace shoal::fs

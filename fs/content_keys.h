@@ -1,0 +1,108 @@
+#pragma once
+// ContentKeys: who may open an object's data key (DESIGN §2.4). Every
+// blob's data key is kept in a key envelope (crypto/envelope.h) wrapped by
+//   - the store's root key (SSE-S3, "AES256"), or
+//   - a KMS data key (SSE-KMS, "aws:kms"): GenerateDataKey under the chosen
+//     KMS key with the object's ARN as encryption context, whose ciphertext
+//     blob the envelope carries; opening the object calls Decrypt. With an
+//     S3 Bucket Key the KMS data key is made for the bucket's ARN instead
+//     and reused, for writes and reads, for kBucketKeyLifetime of simulated
+//     time, which is what cuts the KMS calls.
+// KMS errors (disabled, pending deletion, deleted key, throttling) come back
+// as their Status codes; a damaged or misplaced envelope is Corrupt.
+//
+// Thread-safety: all methods may be called from many threads.
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "base/clock.h"
+#include "base/mutex.h"
+#include "base/status.h"
+#include "crypto/aead.h"
+#include "crypto/envelope.h"
+#include "crypto/kms.h"
+#include "crypto/root_key.h"
+#include "fs/object_key.h"
+
+namespace shoal::fs {
+
+// How new content is encrypted: the bucket's default (encryption.json) or
+// what a write of user.s3.sse / user.s3.sse_kms_key_id asks for.
+struct EncryptionChoice {
+  std::string sse = "AES256";  // "AES256" or "aws:kms"
+  std::string kms_key;         // aws:kms: any key reference; empty: alias/aws/s3
+  bool bucket_key = false;
+  bool operator==(const EncryptionChoice&) const = default;
+};
+
+// What an envelope says, for xattrs and inventory.
+struct EnvelopeSummary {
+  std::string sse = "AES256";
+  std::string kms_key_arn;  // aws:kms only
+  bool bucket_key = false;
+};
+Result<EnvelopeSummary> SummarizeEnvelope(std::string_view envelope);
+
+inline constexpr TimeNs kBucketKeyLifetime = TimeNs{3600} * 1'000'000'000;  // one hour
+
+class ContentKeys {
+ public:
+  // `root` and `kms` must outlive this.
+  ContentKeys(const crypto::RootKey& root, crypto::Kms& kms) : root_(root), kms_(kms) {}
+  ContentKeys(const ContentKeys&) = delete;
+  ContentKeys& operator=(const ContentKeys&) = delete;
+
+  // An envelope of `data_key` for version `version_id` of `key`, as `how`
+  // says. REQUIRES: key.bucket_name is set (also below).
+  Result<std::string> Seal(const crypto::Key& data_key, const ObjectKey& key,
+                           std::string_view version_id, const EncryptionChoice& how, TimeNs now,
+                           std::uint32_t uid);
+  // The data key in `envelope`, for version `version_id` of `key`.
+  Result<crypto::Key> Open(std::string_view envelope, const ObjectKey& key,
+                           std::string_view version_id, TimeNs now, std::uint32_t uid);
+  // The same data key in an envelope for its new place (a rename): SSE-S3
+  // and Bucket Key envelopes are re-wrapped locally; an SSE-KMS one costs a
+  // Decrypt and a GenerateDataKey for the new ARN, as S3's copy does.
+  Result<std::string> Move(std::string_view envelope, const ObjectKey& from,
+                           std::string_view from_version, const ObjectKey& to,
+                           std::string_view to_version, TimeNs now, std::uint32_t uid);
+  // The same data key under another choice (re-encryption in place).
+  Result<std::string> Rewrap(std::string_view envelope, const ObjectKey& key,
+                             std::string_view version_id, const EncryptionChoice& to, TimeNs now,
+                             std::uint32_t uid);
+  // Drops the cached Bucket Keys, so that the next use asks KMS again (a
+  // KMS key was disabled, scheduled for deletion or rotated).
+  void ForgetBucketKeys() EXCLUDES(mu_);
+
+ private:
+  struct CachedKey {
+    crypto::Key key;
+    std::string blob;
+    TimeNs made = 0;
+  };
+  // A KMS data key for the bucket and KMS key `arn`, cached (writes).
+  Result<CachedKey> BucketKeyFor(const std::string& bucket, const std::string& arn, TimeNs now,
+                                 std::uint32_t uid) EXCLUDES(mu_);
+  // The plaintext of Bucket Key blob `blob` of `bucket`, cached (reads).
+  Result<crypto::Key> OpenBucketKey(const std::string& bucket, const std::string& blob, TimeNs now,
+                                    std::uint32_t uid) EXCLUDES(mu_);
+  // The ARN of the KMS key `how` names (alias/aws/s3, made on first use,
+  // when it names none).
+  Result<std::string> KeyArnFor(const EncryptionChoice& how, TimeNs now, std::uint32_t uid);
+
+  const crypto::RootKey& root_;
+  crypto::Kms& kms_;
+  Mutex mu_;
+  std::map<std::pair<std::string, std::string>, CachedKey> write_keys_ GUARDED_BY(mu_);
+  std::map<std::string, CachedKey> read_keys_ GUARDED_BY(mu_);  // by blob
+};
+
+// The KMS encryption context S3 uses: the object's (or bucket's) ARN.
+crypto::EncryptionContext ObjectContext(const ObjectKey& key);
+crypto::EncryptionContext BucketContext(std::string_view bucket);
+
+}  // namespace shoal::fs

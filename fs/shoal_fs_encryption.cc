@@ -1,0 +1,198 @@
+// ShoalFs: how objects are encrypted at rest (DESIGN §2.1, §2.3, §2.4).
+//   MNT/.s3/<bucket>/encryption.json   the bucket's default encryption, the
+//       JSON of put-bucket-encryption (SSE-S3 when absent); it applies to
+//       every PUT (commit) from then on.
+//   setfattr -n user.s3.sse -v aws:kms F          re-encrypts F in place under
+//       the bucket's default KMS key (or alias/aws/s3); AES256 goes back
+//       to SSE-S3.
+//   setfattr -n user.s3.sse_kms_key_id -v alias/k F   ... under that KMS key.
+// Re-encryption in place re-wraps the object's data key (the blob stays);
+// like a copy onto itself it is billed as a COPY request.
+
+#include "crypto/bucket_encryption.h"
+#include "fs/object_class.h"
+#include "fs/shoal_fs.h"
+
+namespace shoal::fs {
+
+using store::Entry;
+using store::EntryKind;
+using store::Txn;
+namespace {
+
+constexpr std::size_t kBucketBatch = 1000;
+
+Result<store::EntryId> BucketIdOf(Txn& txn, const std::string& bucket) {
+  auto b = txn.Get(store::kRootId, bucket, true);
+  if (!b.ok()) return b.status();
+  if (!*b) return Status(Code::kNoSuchBucket, "The specified bucket does not exist");
+  return (*b)->id;
+}
+
+// The choice a bucket document makes. aws:kms:dsse is refused: DSSE-KMS's
+// second layer is not built yet.
+Result<EncryptionChoice> ChoiceOf(const crypto::BucketEncryption& e) {
+  if (e.algorithm == "aws:kms:dsse") {
+    return Status(Code::kNotSupported,
+                  "aws:kms:dsse (DSSE-KMS) is not supported by this version of shoal");
+  }
+  return EncryptionChoice{
+      .sse = e.algorithm, .kms_key = e.kms_key_id, .bucket_key = e.bucket_key_enabled};
+}
+
+}  // namespace
+
+Status ShoalFs::LoadEncryptions() {
+  std::map<store::EntryId, EncryptionChoice> loaded;
+  Status s = meta_->View([&](Txn& txn) -> Status {
+    std::optional<Txn::Cursor> after;
+    for (;;) {
+      auto buckets = txn.List(store::kRootId, after, kBucketBatch);
+      if (!buckets.ok()) return buckets.status();
+      for (const auto& b : *buckets) {
+        if (b.damaged) continue;
+        auto doc = txn.GetConfig(b.entry.id, crypto::kBucketEncryptionFile);
+        if (!doc.ok()) return doc.status();
+        if (!*doc) continue;
+        auto parsed = crypto::ParseBucketEncryption(**doc);
+        Result<EncryptionChoice> choice =
+            parsed.ok() ? ChoiceOf(*parsed) : Result<EncryptionChoice>(parsed.status());
+        if (!choice.ok()) {
+          // Stored only after validation: damage. New objects get SSE-S3.
+          errors_.Record(".s3/" + b.name + "/" + std::string(crypto::kBucketEncryptionFile),
+                         choice.status());
+          continue;
+        }
+        loaded.emplace(b.entry.id, std::move(*choice));
+      }
+      if (buckets->size() < kBucketBatch) return Status::Ok();
+      after = Txn::Cursor{buckets->back().name, true};
+    }
+  });
+  if (!s.ok()) return s;
+  MutexLock lock(encryption_mu_);
+  encryptions_ = std::move(loaded);
+  return Status::Ok();
+}
+
+EncryptionChoice ShoalFs::EncryptionOf(store::EntryId bucket) {
+  MutexLock lock(encryption_mu_);
+  auto it = encryptions_.find(bucket);
+  return it == encryptions_.end() ? EncryptionChoice{} : it->second;
+}
+
+Result<std::string> ShoalFs::ReadEncryption(const std::string& bucket) {
+  std::optional<std::string> doc;
+  Status s = meta_->View([&](Txn& txn) -> Status {
+    auto id = BucketIdOf(txn, bucket);
+    if (!id.ok()) return id.status();
+    auto got = txn.GetConfig(*id, crypto::kBucketEncryptionFile);
+    if (!got.ok()) return got.status();
+    doc = std::move(*got);
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  // Absent: what GetBucketEncryption reports for every bucket since 2023.
+  return doc ? *doc : crypto::BucketEncryptionJson({});
+}
+
+Status ShoalFs::ReplaceEncryption(const std::string& bucket, std::string_view json) {
+  // An empty document deletes the configuration (DeleteBucketEncryption):
+  // SSE-S3 again.
+  const bool remove = json.find_first_not_of(" \t\r\n") == std::string_view::npos;
+  std::string canonical;
+  EncryptionChoice choice;
+  if (!remove) {
+    auto parsed = crypto::ParseBucketEncryption(json);
+    if (!parsed.ok()) return parsed.status();
+    auto chosen = ChoiceOf(*parsed);
+    if (!chosen.ok()) return chosen.status();
+    choice = std::move(*chosen);
+    canonical = crypto::BucketEncryptionJson(*parsed);
+  }
+  return meta_->Update([&](Txn& txn) -> Status {
+    auto id = BucketIdOf(txn, bucket);
+    if (!id.ok()) return id.status();
+    Status s = remove ? txn.RemoveConfig(*id, crypto::kBucketEncryptionFile)
+                      : txn.PutConfig(*id, crypto::kBucketEncryptionFile, canonical);
+    if (!s.ok()) return s;
+    // Writers are serialised: no commit sees the new default before this
+    // transaction is decided, and a failed one is undone below.
+    MutexLock lock(encryption_mu_);
+    if (remove) {
+      encryptions_.erase(*id);
+    } else {
+      encryptions_[*id] = choice;
+    }
+    return Status::Ok();
+  });
+}
+
+Status ShoalFs::ChangeEncryption(Ino ino, std::string_view name, std::string_view value) {
+  auto inode = inodes_.Find(ino);
+  if (!inode) return NoSuchKey("the object no longer exists");
+  EncryptionChoice to;
+  auto stored = StoredObjectOf(ino);
+  if (!stored.ok()) return stored.status();
+  if (name == "user.s3.sse") {
+    if (value == "aws:kms:dsse" || value == "SSE-C") {
+      return {Code::kNotSupported,
+              std::string(value) + " is not supported by this version of shoal"};
+    }
+    if (value != "AES256" && value != "aws:kms") {
+      return InvalidArgument(
+          "The encryption method specified is not supported (AES256 or aws:kms)");
+    }
+    to.sse = std::string(value);
+    if (to.sse == "aws:kms") {
+      // The bucket's default KMS key if it has one, else alias/aws/s3.
+      const EncryptionChoice bucket = EncryptionOf(stored->key.bucket);
+      if (bucket.sse == "aws:kms") to = bucket;
+    }
+  } else {
+    if (value.empty()) return InvalidArgument("user.s3.sse_kms_key_id needs a KMS key");
+    auto key = kms_->Describe(value);
+    if (!key.ok()) return key.status();
+    to = EncryptionChoice{.sse = "aws:kms", .kms_key = key->arn};
+  }
+  if (stored->entry.kind != EntryKind::kFile) {
+    return {Code::kNotSupported, "only objects are encrypted"};
+  }
+  if (NeedsRestore(stored->entry, clock_.Now())) return ArchivedError(stored->entry);
+  // Serialises with commits of this object: what is re-wrapped is what is
+  // committed.
+  MutexLock commit_lock(inode->commit_mu);
+  const TimeNs now = clock_.Now();
+  std::optional<Entry> after;
+  Status s = meta_->Update([&](Txn& txn) -> Status {
+    after.reset();
+    auto found = ObjectIn(txn, ino);
+    if (!found.ok()) return found.status();
+    Entry e = std::move(found->entry);
+    auto key = KeyIn(txn, found->where.parent, found->where.name);
+    if (!key.ok()) return key.status();
+    if (!e.key_envelope.empty()) {
+      auto envelope =
+          content_keys_->Rewrap(e.key_envelope, *key, e.version_id, to, now, RequestUid());
+      if (!envelope.ok()) return envelope.status();
+      e.key_envelope = std::move(*envelope);
+    }
+    e.sse = to.sse;
+    e.ctime = now;
+    Status p = txn.Put(found->where.parent, found->where.name, e);
+    if (!p.ok()) return p;
+    after = std::move(e);
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  meter_->Request(tiers::RequestKind::kCopy, ClassOf(*after), now);
+  {
+    // Later opens read through the new envelope.
+    MutexLock lock(inode->content_mu);
+    inode->reader.reset();
+    inode->reader_blob.clear();
+  }
+  return Status::Ok();
+}
+
+}  // namespace shoal::fs

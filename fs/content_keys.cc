@@ -14,6 +14,11 @@ Status NeedBucketName(const ObjectKey& key) {
   return Status::Ok();
 }
 
+// A cached Bucket Key made at `made` may still be used at `now`.
+bool Fresh(TimeNs made, TimeNs now) {
+  return now >= made && now - made < kBucketKeyLifetime;
+}
+
 std::string KeyArnOfBlob(std::string_view blob) {
   // crypto/kms.h: the key id follows the 4-byte magic.
   return std::string(crypto::kKmsArnPrefix) + "key/" +
@@ -116,45 +121,55 @@ Result<std::string> ContentKeys::Rewrap(std::string_view envelope, const ObjectK
 
 void ContentKeys::ForgetBucketKeys() {
   MutexLock lock(mu_);
+  ++generation_;
   write_keys_.clear();
   read_keys_.clear();
+}
+
+void ContentKeys::Remember(std::map<std::pair<std::string, std::string>, CachedKey>& cache,
+                           std::pair<std::string, std::string> id, const CachedKey& key,
+                           std::uint64_t generation) {
+  if (generation != generation_) return;  // a key changed meanwhile: ask KMS next time
+  // Expired entries go, so that no unwrapped key outlives its use by long.
+  std::erase_if(cache, [&](const auto& kv) { return !Fresh(kv.second.made, key.made); });
+  cache[std::move(id)] = key;
 }
 
 Result<ContentKeys::CachedKey> ContentKeys::BucketKeyFor(const std::string& bucket,
                                                          const std::string& arn, TimeNs now,
                                                          std::uint32_t uid) {
-  const auto id = std::make_pair(bucket, arn);
+  auto id = std::make_pair(bucket, arn);
+  std::uint64_t generation = 0;
   {
     MutexLock lock(mu_);
     auto it = write_keys_.find(id);
-    if (it != write_keys_.end() && now >= it->second.made &&
-        now - it->second.made < kBucketKeyLifetime) {
-      return it->second;
-    }
+    if (it != write_keys_.end() && Fresh(it->second.made, now)) return it->second;
+    generation = generation_;
   }
   auto made = kms_.GenerateDataKey(arn, BucketContext(bucket), now, uid);
   if (!made.ok()) return made.status();
   CachedKey fresh{.key = made->plaintext, .blob = made->ciphertext_blob, .made = now};
   MutexLock lock(mu_);
-  write_keys_[id] = fresh;
-  read_keys_[fresh.blob] = fresh;
+  Remember(write_keys_, std::move(id), fresh, generation);
+  Remember(read_keys_, {bucket, fresh.blob}, fresh, generation);
   return fresh;
 }
 
 Result<crypto::Key> ContentKeys::OpenBucketKey(const std::string& bucket, const std::string& blob,
                                                TimeNs now, std::uint32_t uid) {
+  auto id = std::make_pair(bucket, blob);
+  std::uint64_t generation = 0;
   {
     MutexLock lock(mu_);
-    auto it = read_keys_.find(blob);
-    if (it != read_keys_.end() && now >= it->second.made &&
-        now - it->second.made < kBucketKeyLifetime) {
-      return it->second.key;
-    }
+    auto it = read_keys_.find(id);
+    if (it != read_keys_.end() && Fresh(it->second.made, now)) return it->second.key;
+    generation = generation_;
   }
   auto key = kms_.Decrypt(blob, BucketContext(bucket), now, uid);
   if (!key.ok()) return key.status();
   MutexLock lock(mu_);
-  read_keys_[blob] = CachedKey{.key = *key, .blob = blob, .made = now};
+  Remember(read_keys_, std::move(id), CachedKey{.key = *key, .blob = blob, .made = now},
+           generation);
   return *key;
 }
 

@@ -94,11 +94,20 @@ class ContentKeys {
   // when it names none).
   Result<std::string> KeyArnFor(const EncryptionChoice& how, TimeNs now, std::uint32_t uid);
 
+  // Caches a key KMS handed out when `generation` (read before the KMS
+  // call) is still current: a ForgetBucketKeys meanwhile wins.
+  void Remember(std::map<std::pair<std::string, std::string>, CachedKey>& cache,
+                std::pair<std::string, std::string> id, const CachedKey& key,
+                std::uint64_t generation) REQUIRES(mu_);
+
   const crypto::RootKey& root_;
   crypto::Kms& kms_;
   Mutex mu_;
+  std::uint64_t generation_ GUARDED_BY(mu_) = 0;  // bumped by ForgetBucketKeys
+  // (bucket, KMS key ARN) -> the Bucket Key new objects are sealed under.
   std::map<std::pair<std::string, std::string>, CachedKey> write_keys_ GUARDED_BY(mu_);
-  std::map<std::string, CachedKey> read_keys_ GUARDED_BY(mu_);  // by blob
+  // (bucket, KMS blob) -> its plaintext, for reads.
+  std::map<std::pair<std::string, std::string>, CachedKey> read_keys_ GUARDED_BY(mu_);
 };
 
 // The KMS encryption context S3 uses: the object's (or bucket's) ARN.

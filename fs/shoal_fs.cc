@@ -696,6 +696,14 @@ Status ShoalFs::MoveContentKeysBelow(Txn& txn, store::EntryId dir, const ObjectK
         } else if (!c.entry.key_envelope.empty()) {
           auto envelope = content_keys_->Move(c.entry.key_envelope, child_from, c.entry.version_id,
                                               child_to, c.entry.version_id, now, RequestUid());
+          const Code code = envelope.status().code();
+          if (code == Code::kKmsNotFound || code == Code::kCorrupt) {
+            // Unreadable for good (a deleted KMS key, a damaged envelope):
+            // it moves as it is and stays unreadable; one such object must
+            // not pin the whole directory.
+            errors_.Record("/" + child_to.bucket_name + "/" + child_to.key, envelope.status());
+            continue;
+          }
           if (!envelope.ok()) return envelope.status();
           c.entry.key_envelope = std::move(*envelope);
           Status s = txn.Put(p.dir, c.name, c.entry);

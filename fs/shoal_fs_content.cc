@@ -38,9 +38,13 @@ Result<std::shared_ptr<tiers::BlobReader>> ShoalFs::CommittedReader(
     auto reader = ReaderOf(inode, current);
     if (reader.ok() || attempt == 3) return reader;
     // The object may have been rewritten since `current` was read, and its
-    // old content be gone already: try again with the entry as it is now.
+    // old content be gone already, or renamed while it was being looked up
+    // (NoSuchKey): try again with the entry as it is now.
     auto fresh = EntryOf(inode->ino);
-    if (!fresh.ok() || ContentKey(*fresh) == ContentKey(current)) return reader;
+    if (!fresh.ok()) return reader;
+    if (ContentKey(*fresh) == ContentKey(current) && reader.status().code() != Code::kNoSuchKey) {
+      return reader;
+    }
     current = std::move(*fresh);
   }
 }

@@ -110,22 +110,25 @@ Status ShoalFs::ReplaceEncryption(const std::string& bucket, std::string_view js
     choice = std::move(*chosen);
     canonical = crypto::BucketEncryptionJson(*parsed);
   }
-  return meta_->Update([&](Txn& txn) -> Status {
-    auto id = BucketIdOf(txn, bucket);
-    if (!id.ok()) return id.status();
-    Status s = remove ? txn.RemoveConfig(*id, crypto::kBucketEncryptionFile)
+  store::EntryId bucket_id = 0;
+  return meta_->Update(
+      [&](Txn& txn) -> Status {
+        auto id = BucketIdOf(txn, bucket);
+        if (!id.ok()) return id.status();
+        bucket_id = *id;
+        return remove ? txn.RemoveConfig(*id, crypto::kBucketEncryptionFile)
                       : txn.PutConfig(*id, crypto::kBucketEncryptionFile, canonical);
-    if (!s.ok()) return s;
-    // Writers are serialised: no commit sees the new default before this
-    // transaction is decided, and a failed one is undone below.
-    MutexLock lock(encryption_mu_);
-    if (remove) {
-      encryptions_.erase(*id);
-    } else {
-      encryptions_[*id] = choice;
-    }
-    return Status::Ok();
-  });
+      },
+      // Before the next write transaction begins, so every commit after
+      // this one uses the new default.
+      [&] {
+        MutexLock lock(encryption_mu_);
+        if (remove) {
+          encryptions_.erase(bucket_id);
+        } else {
+          encryptions_[bucket_id] = choice;
+        }
+      });
 }
 
 Status ShoalFs::ChangeEncryption(Ino ino, std::string_view name, std::string_view value) {
@@ -133,6 +136,9 @@ Status ShoalFs::ChangeEncryption(Ino ino, std::string_view name, std::string_vie
   if (!inode) return NoSuchKey("the object no longer exists");
   EncryptionChoice to;
   auto stored = StoredObjectOf(ino);
+  if (!stored.ok() && stored.status().code() == Code::kIsADirectory) {
+    return {Code::kNotSupported, "only objects are encrypted"};
+  }
   if (!stored.ok()) return stored.status();
   if (name == "user.s3.sse") {
     if (value == "aws:kms:dsse" || value == "SSE-C") {
@@ -152,11 +158,19 @@ Status ShoalFs::ChangeEncryption(Ino ino, std::string_view name, std::string_vie
   } else {
     if (value.empty()) return InvalidArgument("user.s3.sse_kms_key_id needs a KMS key");
     auto key = kms_->Describe(value);
+    if (!key.ok() && key.status().code() == Code::kKmsNotFound) {
+      return InvalidArgument(key.status().message());  // a bad argument, not a refusal
+    }
     if (!key.ok()) return key.status();
     to = EncryptionChoice{.sse = "aws:kms", .kms_key = key->arn};
   }
-  if (stored->entry.kind != EntryKind::kFile) {
-    return {Code::kNotSupported, "only objects are encrypted"};
+  if (stored->entry.size > 0 && stored->entry.key_envelope.empty()) {
+    // Its key is inside a blob of format 1, under the root key: re-wrapping
+    // cannot move it. A rewrite (or a storage-class change) gives it an
+    // envelope.
+    return {Code::kNotSupported,
+            "the object predates key envelopes; rewrite it or change its storage class, then "
+            "re-encrypt it"};
   }
   if (NeedsRestore(stored->entry, clock_.Now())) return ArchivedError(stored->entry);
   // Serialises with commits of this object: what is re-wrapped is what is

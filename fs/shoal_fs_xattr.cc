@@ -103,7 +103,8 @@ Result<std::string> ShoalFs::ListXattr(Ino ino) {
       out += n;
       out += '\0';
     }
-    if (e->sse == "aws:kms") {
+    if (auto summary = SummarizeEnvelope(e->key_envelope);
+        summary.ok() && !summary->kms_key_arn.empty()) {
       out += "user.s3.sse_kms_key_id";
       out += '\0';
     }

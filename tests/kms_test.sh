@@ -116,6 +116,10 @@ check "setfattr user.s3.sse_kms_key_id=alias/k2 re-encrypts under k2" \
   setfattr -n user.s3.sse_kms_key_id -v alias/k2 "$MNT/lake/report.csv"
 equals "the object is under k2 now" "$K2" attr user.s3.sse_kms_key_id "$MNT/lake/report.csv"
 cp "$WORK/data" "$MNT/lake/stays-k1.csv"
+mkdir "$MNT/lake/mixed"
+cp "$WORK/data" "$MNT/lake/mixed/dead-key.csv"
+cp "$WORK/data" "$MNT/lake/mixed/live.csv"
+setfattr -n user.s3.sse_kms_key_id -v alias/k2 "$MNT/lake/mixed/live.csv"
 echo '{"PendingDeletionDays": 7}' >"$KEYS/k1/config.json"
 echo +6d >"$MNT/.shoal/clock"
 check "six days on, k1 is still there" test -d "$KEYS/k1"
@@ -125,8 +129,12 @@ check "DeleteKey is audited" test "$(audit_count DeleteKey)" = 1
 reject "an object under the deleted key is EACCES for good" "Permission denied" \
   KMS.NotFoundException /lake/stays-k1.csv cat "$MNT/lake/stays-k1.csv"
 check "the object moved to k2 before still reads" cmp "$WORK/data" "$MNT/lake/report.csv"
-expect_fail "alias/k1 is no more" "Permission denied" \
-  setfattr -n user.s3.sse_kms_key_id -v alias/k1 "$MNT/lake/report.csv"
+reject "alias/k1 is no more: naming it is a bad argument" "Invalid argument" InvalidArgument \
+  /lake/report.csv setfattr -n user.s3.sse_kms_key_id -v alias/k1 "$MNT/lake/report.csv"
+check "a directory holding an object under the deleted key still renames" \
+  mv "$MNT/lake/mixed" "$MNT/lake/mixed2"
+check "its live object reads under its new name" cmp "$WORK/data" "$MNT/lake/mixed2/live.csv"
+expect_fail "the dead one stays unreadable" "Permission denied" cat "$MNT/lake/mixed2/dead-key.csv"
 
 # --- re-encryption in place and the AWS managed key ------------------------------
 mkdir "$MNT/plain"
@@ -237,6 +245,8 @@ fsck_rc=$?
 check "fsck finds nothing damaged (exit $fsck_rc)" test "$fsck_rc" = 0
 check "fsck cannot verify the object under the deleted key, and says so" \
   grep -q "^UNVERIFIED /lake/stays-k1.csv: KMS.NotFoundException" <<<"$fsck_out"
-check "fsck names nothing else" test "$(grep -c '^DAMAGED\|^UNVERIFIED' <<<"$fsck_out")" = 1
+check "nor the moved one under the deleted key" \
+  grep -q "^UNVERIFIED /lake/mixed2/dead-key.csv: KMS.NotFoundException" <<<"$fsck_out"
+check "fsck names nothing else" test "$(grep -c '^DAMAGED\|^UNVERIFIED' <<<"$fsck_out")" = 2
 
 finish

@@ -54,12 +54,13 @@ Result<std::string> ContentKeys::KeyArnFor(const EncryptionChoice& how, TimeNs n
   return key->arn;
 }
 
-Result<std::string> ContentKeys::Seal(const crypto::Key& data_key, const ObjectKey& key,
-                                      std::string_view version_id, const EncryptionChoice& how,
-                                      TimeNs now, std::uint32_t uid) {
+Result<ContentKeys::Wrapping> ContentKeys::Prepare(const ObjectKey& key,
+                                                   const EncryptionChoice& how, TimeNs now,
+                                                   std::uint32_t uid) {
   Status s = NeedBucketName(key);
   if (!s.ok()) return s;
-  if (how.sse == "AES256") return crypto::SealEnvelope(root_, data_key, Binding(key, version_id));
+  Wrapping w{.how = how, .made_for = key};
+  if (how.sse == "AES256") return w;
   if (how.sse != "aws:kms") {
     return Status(Code::kNotSupported, "server-side encryption " + how.sse + " is not supported");
   }
@@ -68,13 +69,37 @@ Result<std::string> ContentKeys::Seal(const crypto::Key& data_key, const ObjectK
   if (how.bucket_key) {
     auto bucket_key = BucketKeyFor(key.bucket_name, *arn, now, uid);
     if (!bucket_key.ok()) return bucket_key.status();
-    return crypto::SealKmsEnvelope(bucket_key->key, bucket_key->blob, /*bucket_key=*/true, data_key,
-                                   Binding(key, version_id));
+    w.kms_key = bucket_key->key;
+    w.kms_blob = std::move(bucket_key->blob);
+    return w;
   }
-  auto kms_key = kms_.GenerateDataKey(*arn, ObjectContext(key), now, uid);
-  if (!kms_key.ok()) return kms_key.status();
-  return crypto::SealKmsEnvelope(kms_key->plaintext, kms_key->ciphertext_blob,
-                                 /*bucket_key=*/false, data_key, Binding(key, version_id));
+  auto made = kms_.GenerateDataKey(*arn, ObjectContext(key), now, uid);
+  if (!made.ok()) return made.status();
+  w.kms_key = made->plaintext;
+  w.kms_blob = std::move(made->ciphertext_blob);
+  return w;
+}
+
+Result<std::string> ContentKeys::SealWith(const Wrapping& w, const crypto::Key& data_key,
+                                          const ObjectKey& key, std::string_view version_id) const {
+  Status s = NeedBucketName(key);
+  if (!s.ok()) return s;
+  if (w.how.sse == "AES256") return crypto::SealEnvelope(root_, data_key, Binding(key, version_id));
+  // A Bucket Key serves its whole bucket; any other KMS data key, the one
+  // ARN it was made for (its encryption context).
+  const bool fits =
+      w.made_for.bucket_name == key.bucket_name && (w.how.bucket_key || w.made_for.key == key.key);
+  if (!fits) return Status(Code::kInvalidRequest, "the object moved while its key was made");
+  return crypto::SealKmsEnvelope(w.kms_key, w.kms_blob, w.how.bucket_key, data_key,
+                                 Binding(key, version_id));
+}
+
+Result<std::string> ContentKeys::Seal(const crypto::Key& data_key, const ObjectKey& key,
+                                      std::string_view version_id, const EncryptionChoice& how,
+                                      TimeNs now, std::uint32_t uid) {
+  auto w = Prepare(key, how, now, uid);
+  if (!w.ok()) return w.status();
+  return SealWith(*w, data_key, key, version_id);
 }
 
 Result<crypto::Key> ContentKeys::Open(std::string_view envelope, const ObjectKey& key,
@@ -109,14 +134,6 @@ Result<std::string> ContentKeys::Move(std::string_view envelope, const ObjectKey
   const EncryptionChoice same{
       .sse = summary->sse, .kms_key = summary->kms_key_arn, .bucket_key = summary->bucket_key};
   return Seal(*data_key, to, to_version, same, now, uid);
-}
-
-Result<std::string> ContentKeys::Rewrap(std::string_view envelope, const ObjectKey& key,
-                                        std::string_view version_id, const EncryptionChoice& to,
-                                        TimeNs now, std::uint32_t uid) {
-  auto data_key = Open(envelope, key, version_id, now, uid);
-  if (!data_key.ok()) return data_key.status();
-  return Seal(*data_key, key, version_id, to, now, uid);
 }
 
 void ContentKeys::ForgetBucketKeys() {

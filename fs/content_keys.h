@@ -56,8 +56,26 @@ class ContentKeys {
   ContentKeys(const ContentKeys&) = delete;
   ContentKeys& operator=(const ContentKeys&) = delete;
 
-  // An envelope of `data_key` for version `version_id` of `key`, as `how`
-  // says. REQUIRES: key.bucket_name is set (also below).
+  // What wraps new data keys: the root key, or a KMS data key (with its
+  // ciphertext blob) made for one object's ARN or for its bucket's.
+  struct Wrapping {
+    EncryptionChoice how;
+    ObjectKey made_for;    // the object whose envelopes it may seal
+    crypto::Key kms_key;   // SSE-KMS only
+    std::string kms_blob;  // SSE-KMS only
+  };
+  // Gets the wrapping for new envelopes of `key` under `how`: the KMS call,
+  // if any (which may wait for the quota), so that callers make it before a
+  // metadata transaction rather than inside one.
+  // REQUIRES: key.bucket_name is set (also below).
+  Result<Wrapping> Prepare(const ObjectKey& key, const EncryptionChoice& how, TimeNs now,
+                           std::uint32_t uid);
+  // An envelope of `data_key` for version `version_id` of `key`, sealed with
+  // `w`; computation only. kInvalidRequest when `w` was made for another
+  // object's ARN (it moved meanwhile): prepare again.
+  Result<std::string> SealWith(const Wrapping& w, const crypto::Key& data_key, const ObjectKey& key,
+                               std::string_view version_id) const;
+  // Prepare and SealWith in one.
   Result<std::string> Seal(const crypto::Key& data_key, const ObjectKey& key,
                            std::string_view version_id, const EncryptionChoice& how, TimeNs now,
                            std::uint32_t uid);
@@ -70,10 +88,6 @@ class ContentKeys {
   Result<std::string> Move(std::string_view envelope, const ObjectKey& from,
                            std::string_view from_version, const ObjectKey& to,
                            std::string_view to_version, TimeNs now, std::uint32_t uid);
-  // The same data key under another choice (re-encryption in place).
-  Result<std::string> Rewrap(std::string_view envelope, const ObjectKey& key,
-                             std::string_view version_id, const EncryptionChoice& to, TimeNs now,
-                             std::uint32_t uid);
   // Drops the cached Bucket Keys, so that the next use asks KMS again (a
   // KMS key was disabled, scheduled for deletion or rotated).
   void ForgetBucketKeys() EXCLUDES(mu_);

@@ -236,12 +236,17 @@ class ShoalFs {
     ObjectKey key;
   };
   Result<StoredObject> StoredObjectOf(Ino ino);
+  // For a commit of `ino`: the wrapping its new envelope is sealed with,
+  // made before the commit's transaction (nullopt when it is unlinked).
+  Result<std::optional<ContentKeys::Wrapping>> PrepareWrapping(Ino ino, TimeNs now);
   // After directory `dir` moved from key `from` to `to`: re-seals the key
   // envelope of every object below it for its new key.
   Status MoveContentKeysBelow(store::Txn& txn, store::EntryId dir, const ObjectKey& from,
                               const ObjectKey& to, TimeNs now);
   // How new content in bucket `bucket` is encrypted: its encryption.json.
-  EncryptionChoice EncryptionOf(store::EntryId bucket) EXCLUDES(encryption_mu_);
+  // Corrupt while a stored encryption.json cannot be read: new content is
+  // refused rather than sealed in a way the bucket did not ask for.
+  Result<EncryptionChoice> EncryptionOf(store::EntryId bucket) EXCLUDES(encryption_mu_);
   // The error for reading an archived object.
   static Status ArchivedError(const store::Entry& e);
   // Adds the due items `e` needs (restore events, its next tier step, its
@@ -440,6 +445,8 @@ class ShoalFs {
   Mutex encryption_mu_;
   // Buckets' default encryption (encryption.json), by bucket id; absent: SSE-S3.
   std::map<store::EntryId, EncryptionChoice> encryptions_ GUARDED_BY(encryption_mu_);
+  // Buckets whose stored encryption.json is damaged, and why.
+  std::map<store::EntryId, Status> damaged_encryptions_ GUARDED_BY(encryption_mu_);
   NodeId s3_dir_ = 0;  // MNT/.s3
   InodeTable inodes_;
   ControlTree control_;

@@ -173,6 +173,16 @@ Status ShoalFs::ChangeStorageClass(Ino ino, StorageClass to) {
   if (!summary.ok()) return summary.status();
   const EncryptionChoice same{
       .sse = summary->sse, .kms_key = summary->kms_key_arn, .bucket_key = summary->bucket_key};
+  // Any KMS call before the transaction; inside it only the seal.
+  std::optional<ContentKeys::Wrapping> wrapping;
+  if (!blob.id.empty()) {
+    auto w = content_keys_->Prepare(stored->key, same, clock_.Now(), RequestUid());
+    if (!w.ok()) {
+      if (!inline_content) (void)blobs_->Remove(blob.id);
+      return w.status();
+    }
+    wrapping = std::move(*w);
+  }
 
   TimeNs now = clock_.Now();
   std::optional<Entry> before, after;
@@ -193,8 +203,7 @@ Status ShoalFs::ChangeStorageClass(Ino ino, StorageClass to) {
         if (!blob.id.empty()) {
           auto key = KeyIn(txn, where.parent, where.name);
           if (!key.ok()) return key.status();
-          auto envelope =
-              content_keys_->Seal(blob.key, *key, e.version_id, same, now, RequestUid());
+          auto envelope = content_keys_->SealWith(*wrapping, blob.key, *key, e.version_id);
           if (!envelope.ok()) return envelope.status();
           e.key_envelope = std::move(*envelope);
         }

@@ -89,6 +89,21 @@ Result<std::shared_ptr<tiers::BlobReader>> ShoalFs::ReaderOf(const std::shared_p
 Result<std::shared_ptr<Staging>> ShoalFs::AcquireStaging(const std::shared_ptr<Inode>& inode,
                                                          bool truncate) {
   TimeNs now = clock_.Now();
+  bool shared = false;
+  {
+    MutexLock lock(inode->content_mu);
+    shared = inode->staging != nullptr;
+  }
+  if (shared && !truncate) {
+    // Joining a writer still reads the object: under SSE-KMS that needs
+    // KMS's consent (a Decrypt), as opening it for reading does.
+    auto entry = EntryOf(inode->ino);
+    if (!entry.ok()) return entry.status();
+    if (entry->sse == "aws:kms" && entry->size > 0) {
+      auto reader = CommittedReader(inode, *entry);
+      if (!reader.ok()) return reader.status();
+    }
+  }
   {
     MutexLock lock(inode->content_mu);
     if (inode->staging) {
@@ -149,6 +164,25 @@ Status ShoalFs::UploadAborted() {
           "discarded what this descriptor wrote"};
 }
 
+Result<std::optional<ContentKeys::Wrapping>> ShoalFs::PrepareWrapping(Ino ino, TimeNs now) {
+  std::optional<ObjectKey> key;
+  Status s = meta_->View([&](Txn& txn) -> Status {
+    auto where = inodes_.Where(ino);
+    if (!where || where->unlinked) return Status::Ok();  // the commit finds it gone
+    auto k = KeyIn(txn, where->parent, where->name);
+    if (!k.ok()) return k.status();
+    key = std::move(*k);
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  if (!key) return std::optional<ContentKeys::Wrapping>();
+  auto how = EncryptionOf(key->bucket);
+  if (!how.ok()) return how.status();
+  auto w = content_keys_->Prepare(*key, *how, now, RequestUid());
+  if (!w.ok()) return w.status();
+  return std::optional<ContentKeys::Wrapping>(std::move(*w));
+}
+
 Status ShoalFs::Commit(const std::shared_ptr<Inode>& inode) {
   MutexLock commit_lock(inode->commit_mu);
   std::shared_ptr<Staging> st;
@@ -178,80 +212,105 @@ Status ShoalFs::Commit(const std::shared_ptr<Inode>& inode) {
   }
   bool kept = false;  // the replaced version stays, as a noncurrent one
   std::vector<Entry> dropped;
-  Status s = meta_->Update(
-      [&](Txn& txn) -> Status {
-        gone = false;
-        kept = false;
-        dropped.clear();
-        before.reset();
-        after.reset();
-        auto where = inodes_.Where(inode->ino);
-        if (!where || where->unlinked) {
-          gone = true;
-          return Status::Ok();
-        }
-        auto got = txn.Get(where->parent, where->name, false);
-        if (!got.ok()) return got.status();
-        if (!*got || (*got)->id != inode->ino) {
-          gone = true;
-          return Status::Ok();
-        }
-        Entry e = std::move(**got);
-        before = e;
-        old_blob = e.blob_id;
-        auto key = KeyIn(txn, where->parent, where->name);
-        if (!key.ok()) return key.status();
-        if (!fresh) {
-          auto keep = KeepNoncurrent(txn, *key, e, now);
-          if (!keep.ok()) return keep.status();
-          kept = *keep;
-          auto vid = ClaimVersionId(txn, *key, now, dropped);
-          if (!vid.ok()) return vid.status();
-          e.version_id = std::move(*vid);
-        }
-        e.size = blob.size;
-        e.stored_bytes = blob.stored_bytes;
-        e.blob_id = inline_content ? std::string() : blob.id;
-        e.md5 = blob.md5;
-        e.key_envelope.clear();
-        const EncryptionChoice how = EncryptionOf(key->bucket);
-        e.sse = how.sse;
-        if (!blob.id.empty()) {
-          auto envelope = content_keys_->Seal(blob.key, *key, e.version_id, how, now, RequestUid());
-          if (!envelope.ok()) return envelope.status();
-          e.key_envelope = std::move(*envelope);
-        }
-        Status c = inline_content ? txn.PutContent(e.id, blob.image) : txn.RemoveContent(e.id);
-        if (!c.ok()) return c;
-        committed_key = ContentKey(e);
-        e.mtime = snap->mtime;
-        if (snap->amended.mode) e.mode = *snap->amended.mode;
-        if (snap->amended.uid) e.uid = *snap->amended.uid;
-        if (snap->amended.gid) e.gid = *snap->amended.gid;
-        e.ctime = now;
-        e.created = now;
-        // A PUT without x-amz-storage-class: the mount's default class, afresh.
-        EnterClass(e, default_class_, now);
-        Status p = txn.Put(where->parent, where->name, e);
-        if (!p.ok()) return p;
-        after = e;
-        Status w = ScheduleClassWork(txn, e, &*key);
-        if (w.ok() && (kept || !dropped.empty())) w = ScheduleKeyVersions(txn, *key);
-        return w;
-      },
-      [&] {
-        if (gone) return;
-        {
-          MutexLock lock(inode->content_mu);
-          inode->fresh = false;
-        }
-        if (kept) {
-          Bill(nullptr, &*after, now);  // the replaced version is still stored
-        } else {
-          Bill(&*before, &*after, now, /*fills_created=*/fresh);
-        }
-        meter_->Request(tiers::RequestKind::kPut, default_class_, now);
-      });
+  // An SSE-KMS PUT's KMS call comes first, outside the transaction (it may
+  // wait for the quota, and a transaction may run twice); the transaction
+  // only seals with what it made, and starts over if the object moved or
+  // its bucket's encryption changed meanwhile.
+  std::optional<ContentKeys::Wrapping> wrapping;
+  bool stale = false;
+  Status s;
+  for (int attempt = 0;; ++attempt) {
+    if (!blob.id.empty()) {
+      auto w = PrepareWrapping(inode->ino, now);
+      if (!w.ok()) {
+        s = w.status();  // the blob goes below, as for any failed commit
+        break;
+      }
+      wrapping = std::move(*w);
+    }
+    s = meta_->Update(
+        [&](Txn& txn) -> Status {
+          gone = false;
+          stale = false;
+          kept = false;
+          dropped.clear();
+          before.reset();
+          after.reset();
+          auto where = inodes_.Where(inode->ino);
+          if (!where || where->unlinked) {
+            gone = true;
+            return Status::Ok();
+          }
+          auto got = txn.Get(where->parent, where->name, false);
+          if (!got.ok()) return got.status();
+          if (!*got || (*got)->id != inode->ino) {
+            gone = true;
+            return Status::Ok();
+          }
+          Entry e = std::move(**got);
+          before = e;
+          old_blob = e.blob_id;
+          auto key = KeyIn(txn, where->parent, where->name);
+          if (!key.ok()) return key.status();
+          if (!fresh) {
+            auto keep = KeepNoncurrent(txn, *key, e, now);
+            if (!keep.ok()) return keep.status();
+            kept = *keep;
+            auto vid = ClaimVersionId(txn, *key, now, dropped);
+            if (!vid.ok()) return vid.status();
+            e.version_id = std::move(*vid);
+          }
+          e.size = blob.size;
+          e.stored_bytes = blob.stored_bytes;
+          e.blob_id = inline_content ? std::string() : blob.id;
+          e.md5 = blob.md5;
+          e.key_envelope.clear();
+          auto how = EncryptionOf(key->bucket);
+          if (!how.ok()) return how.status();
+          e.sse = how->sse;
+          if (!blob.id.empty()) {
+            if (!wrapping || wrapping->how != *how) {
+              stale = true;
+              return Status(Code::kInvalidRequest, "the bucket's encryption changed meanwhile");
+            }
+            auto envelope = content_keys_->SealWith(*wrapping, blob.key, *key, e.version_id);
+            stale = envelope.status().code() == Code::kInvalidRequest;
+            if (!envelope.ok()) return envelope.status();
+            e.key_envelope = std::move(*envelope);
+          }
+          Status c = inline_content ? txn.PutContent(e.id, blob.image) : txn.RemoveContent(e.id);
+          if (!c.ok()) return c;
+          committed_key = ContentKey(e);
+          e.mtime = snap->mtime;
+          if (snap->amended.mode) e.mode = *snap->amended.mode;
+          if (snap->amended.uid) e.uid = *snap->amended.uid;
+          if (snap->amended.gid) e.gid = *snap->amended.gid;
+          e.ctime = now;
+          e.created = now;
+          // A PUT without x-amz-storage-class: the mount's default class, afresh.
+          EnterClass(e, default_class_, now);
+          Status p = txn.Put(where->parent, where->name, e);
+          if (!p.ok()) return p;
+          after = e;
+          Status w = ScheduleClassWork(txn, e, &*key);
+          if (w.ok() && (kept || !dropped.empty())) w = ScheduleKeyVersions(txn, *key);
+          return w;
+        },
+        [&] {
+          if (gone) return;
+          {
+            MutexLock lock(inode->content_mu);
+            inode->fresh = false;
+          }
+          if (kept) {
+            Bill(nullptr, &*after, now);  // the replaced version is still stored
+          } else {
+            Bill(&*before, &*after, now, /*fills_created=*/fresh);
+          }
+          meter_->Request(tiers::RequestKind::kPut, default_class_, now);
+        });
+    if (!stale || attempt == 2) break;
+  }
   if (!s.ok() || gone) {
     if (!blob.id.empty() && !inline_content) (void)blobs_->Remove(blob.id);
     if (gone) st->MarkCommitted(snap->generation);  // written to a deleted file

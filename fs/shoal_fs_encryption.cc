@@ -44,6 +44,7 @@ Result<EncryptionChoice> ChoiceOf(const crypto::BucketEncryption& e) {
 
 Status ShoalFs::LoadEncryptions() {
   std::map<store::EntryId, EncryptionChoice> loaded;
+  std::map<store::EntryId, Status> damaged;
   Status s = meta_->View([&](Txn& txn) -> Status {
     std::optional<Txn::Cursor> after;
     for (;;) {
@@ -58,9 +59,13 @@ Status ShoalFs::LoadEncryptions() {
         Result<EncryptionChoice> choice =
             parsed.ok() ? ChoiceOf(*parsed) : Result<EncryptionChoice>(parsed.status());
         if (!choice.ok()) {
-          // Stored only after validation: damage. New objects get SSE-S3.
-          errors_.Record(".s3/" + b.name + "/" + std::string(crypto::kBucketEncryptionFile),
-                         choice.status());
+          // Stored only after validation: damage. PUTs are refused until
+          // the document is written again.
+          const std::string path =
+              ".s3/" + b.name + "/" + std::string(crypto::kBucketEncryptionFile);
+          errors_.Record(path, choice.status());
+          damaged.emplace(b.entry.id, Corrupt(path + " is damaged (" + choice.status().message() +
+                                              "); write it again to store objects here"));
           continue;
         }
         loaded.emplace(b.entry.id, std::move(*choice));
@@ -72,11 +77,15 @@ Status ShoalFs::LoadEncryptions() {
   if (!s.ok()) return s;
   MutexLock lock(encryption_mu_);
   encryptions_ = std::move(loaded);
+  damaged_encryptions_ = std::move(damaged);
   return Status::Ok();
 }
 
-EncryptionChoice ShoalFs::EncryptionOf(store::EntryId bucket) {
+Result<EncryptionChoice> ShoalFs::EncryptionOf(store::EntryId bucket) {
   MutexLock lock(encryption_mu_);
+  if (auto bad = damaged_encryptions_.find(bucket); bad != damaged_encryptions_.end()) {
+    return bad->second;
+  }
   auto it = encryptions_.find(bucket);
   return it == encryptions_.end() ? EncryptionChoice{} : it->second;
 }
@@ -123,6 +132,7 @@ Status ShoalFs::ReplaceEncryption(const std::string& bucket, std::string_view js
       // this one uses the new default.
       [&] {
         MutexLock lock(encryption_mu_);
+        damaged_encryptions_.erase(bucket_id);
         if (remove) {
           encryptions_.erase(bucket_id);
         } else {
@@ -152,8 +162,9 @@ Status ShoalFs::ChangeEncryption(Ino ino, std::string_view name, std::string_vie
     to.sse = std::string(value);
     if (to.sse == "aws:kms") {
       // The bucket's default KMS key if it has one, else alias/aws/s3.
-      const EncryptionChoice bucket = EncryptionOf(stored->key.bucket);
-      if (bucket.sse == "aws:kms") to = bucket;
+      auto bucket = EncryptionOf(stored->key.bucket);
+      if (!bucket.ok()) return bucket.status();
+      if (bucket->sse == "aws:kms") to = *bucket;
     }
   } else {
     if (value.empty()) return InvalidArgument("user.s3.sse_kms_key_id needs a KMS key");
@@ -177,6 +188,21 @@ Status ShoalFs::ChangeEncryption(Ino ino, std::string_view name, std::string_vie
   // committed.
   MutexLock commit_lock(inode->commit_mu);
   const TimeNs now = clock_.Now();
+  // The KMS calls (Decrypt of the old envelope, GenerateDataKey of the new)
+  // before the transaction; inside it only the seal.
+  stored = StoredObjectOf(ino);
+  if (!stored.ok()) return stored.status();
+  std::optional<crypto::Key> data_key;
+  std::optional<ContentKeys::Wrapping> wrapping;
+  if (!stored->entry.key_envelope.empty()) {
+    auto opened = content_keys_->Open(stored->entry.key_envelope, stored->key,
+                                      stored->entry.version_id, now, RequestUid());
+    if (!opened.ok()) return opened.status();
+    data_key = *opened;
+    auto w = content_keys_->Prepare(stored->key, to, now, RequestUid());
+    if (!w.ok()) return w.status();
+    wrapping = std::move(*w);
+  }
   std::optional<Entry> after;
   Status s = meta_->Update([&](Txn& txn) -> Status {
     after.reset();
@@ -185,9 +211,11 @@ Status ShoalFs::ChangeEncryption(Ino ino, std::string_view name, std::string_vie
     Entry e = std::move(found->entry);
     auto key = KeyIn(txn, found->where.parent, found->where.name);
     if (!key.ok()) return key.status();
-    if (!e.key_envelope.empty()) {
-      auto envelope =
-          content_keys_->Rewrap(e.key_envelope, *key, e.version_id, to, now, RequestUid());
+    if (e.key_envelope != stored->entry.key_envelope || key->key != stored->key.key) {
+      return Status(Code::kInvalidRequest, "the object changed meanwhile; try again");
+    }
+    if (data_key) {
+      auto envelope = content_keys_->SealWith(*wrapping, *data_key, *key, e.version_id);
       if (!envelope.ok()) return envelope.status();
       e.key_envelope = std::move(*envelope);
     }

@@ -191,6 +191,13 @@ echo '{"Enabled": false}' >"$KEYS/k2/config.json"
 expect_fail "disabling the key stops Bucket Key reads at once" "Permission denied" cat "$MNT/bktkey/o1"
 echo '{"Enabled": true}' >"$KEYS/k2/config.json"
 check "enabled again, Bucket Key objects read" test "$(cat "$MNT/bktkey/o7")" = "row 7"
+exec 3>>"$MNT/perobj/o2"  # a writer holds o2 open
+echo '{"Enabled": false}' >"$KEYS/k2/config.json"
+expect_fail "a second writer joining an open SSE-KMS object under a disabled key is refused" \
+  "Permission denied" bash -c "exec 4>>'$MNT/perobj/o2'"
+echo '{"Enabled": true}' >"$KEYS/k2/config.json"
+exec 3>&-
+check "the object is as it was" test "$(cat "$MNT/perobj/o2")" = "row 2"
 
 # --- rotation ------------------------------------------------------------------
 echo '{"KeyRotationEnabled": true}' >"$KEYS/k2/config.json"
@@ -248,5 +255,28 @@ check "fsck cannot verify the object under the deleted key, and says so" \
 check "nor the moved one under the deleted key" \
   grep -q "^UNVERIFIED /lake/mixed2/dead-key.csv: KMS.NotFoundException" <<<"$fsck_out"
 check "fsck names nothing else" test "$(grep -c '^DAMAGED\|^UNVERIFIED' <<<"$fsck_out")" = 2
+
+# --- a damaged encryption.json refuses PUTs rather than choosing for the bucket --
+check "damage every stored encryption.json (mdb_dump, mdb_load)" python3 - "$STORE/meta" <<'EOF'
+import subprocess, sys
+meta = sys.argv[1]
+lines = subprocess.run(['mdb_dump', '-s', 'configs', meta], check=True, capture_output=True,
+                       text=True).stdout.split('\n')
+hits = 0
+for i, line in enumerate(lines):
+    if line.startswith(' ') and line.strip().endswith(b'encryption.json'.hex()):
+        lines[i + 1] = ' ' + b'{"Rules": [ damaged'.hex()
+        hits += 1
+subprocess.run(['mdb_load', '-s', 'configs', meta], check=True, input='\n'.join(lines), text=True)
+sys.exit(0 if hits > 0 else 'no encryption.json stored')
+EOF
+check "remount" mount_store "$STORE" "$MNT" --clock-rate=0
+echo x >"$WORK/x"
+reject "a PUT into a bucket whose encryption.json is damaged fails with EIO" "Input/output error" \
+  DataCorrupted /perobj/refused cp "$WORK/x" "$MNT/perobj/refused"
+check "existing objects still read" test "$(cat "$MNT/perobj/o3")" = "row 3"
+check "writing encryption.json again mends it" sse_default perobj aws:kms alias/k2
+check "and PUTs work again" bash -c "echo y >'$MNT/perobj/accepted' && grep -qx y '$MNT/perobj/accepted'"
+check "unmount" umount_store
 
 finish

@@ -30,6 +30,7 @@ struct ObjectBinding {
 enum class EnvelopeMode : unsigned char {
   kSseS3 = 1,   // the store's root key
   kSseKms = 2,  // a KMS data key, whose KMS ciphertext blob the envelope carries
+  kSseC = 3,    // the customer's key, of which the envelope keeps only a salted HMAC
 };
 
 inline constexpr std::size_t kSseS3EnvelopeBytes = 2 + RootKey::kWrappedBytes;
@@ -38,6 +39,12 @@ inline constexpr std::size_t kKmsBlobInEnvelopeBytes = 104;  // crypto/kms.h kKm
 inline constexpr std::size_t kSseKmsEnvelopeBytes =
     3 + kKmsBlobInEnvelopeBytes + kNonceBytes + kKeyBytes + kTagBytes;
 
+// format | mode | salt | HMAC-SHA256(salt, customer key) | nonce | wrapped data key | tag
+inline constexpr std::size_t kSseCSaltBytes = 16;
+inline constexpr std::size_t kSseCHmacBytes = 32;
+inline constexpr std::size_t kSseCEnvelopeBytes =
+    2 + kSseCSaltBytes + kSseCHmacBytes + kNonceBytes + kKeyBytes + kTagBytes;
+
 // What an envelope says about itself before it is opened.
 struct EnvelopeInfo {
   EnvelopeMode mode = EnvelopeMode::kSseS3;
@@ -45,6 +52,8 @@ struct EnvelopeInfo {
   // Key (made for the bucket's ARN) rather than one made for this object.
   std::string kms_blob;
   bool bucket_key = false;
+  // SSE-C: the salt of the key's HMAC (for an ETag that is not the MD5).
+  std::string sse_c_salt;
 };
 // Corrupt when the envelope's size or header is not one of the above.
 Result<EnvelopeInfo> InspectEnvelope(std::string_view envelope);
@@ -66,6 +75,15 @@ Result<std::string> RebindEnvelope(const RootKey& root, std::string_view envelop
 // associated data covers, so the blob cannot be swapped either).
 Result<std::string> SealKmsEnvelope(const Key& kms_key, std::string_view kms_blob, bool bucket_key,
                                     const Key& data_key, const ObjectBinding& object);
+// SSE-C: wraps `data_key` for `object` under the customer's key, and keeps
+// only a salted HMAC of that key to recognise it.
+Result<std::string> SealSseCEnvelope(const Key& customer_key, const Key& data_key,
+                                     const ObjectBinding& object);
+// The data key of an SSE-C envelope. AccessDenied when `customer_key` is
+// not the key it was sealed with; Corrupt as OpenEnvelope.
+Result<Key> OpenSseCEnvelope(const Key& customer_key, std::string_view envelope,
+                             const ObjectBinding& object);
+
 // The data key of an SSE-KMS envelope, given the plaintext of its KMS blob.
 // Corrupt as OpenEnvelope.
 Result<Key> OpenKmsEnvelope(const Key& kms_key, std::string_view envelope,

@@ -126,3 +126,38 @@ TEST_CASE("an SSE-KMS envelope opens under its KMS key for its own object only",
 }
 
 }  // namespace shoal::crypto
+
+namespace shoal::crypto {
+
+TEST_CASE("an SSE-C envelope opens only with the customer's key, for its own object",
+          "[crypto][envelope]") {
+  auto envelope = SealSseCEnvelope(Filled(5), Filled(7), kObject);
+  REQUIRE(envelope.ok());
+  CHECK(envelope->size() == kSseCEnvelopeBytes);
+  // The customer's key itself is nowhere in it.
+  CHECK(envelope->find(std::string(32, '\x05')) == std::string::npos);
+  auto info = InspectEnvelope(*envelope);
+  REQUIRE(info.ok());
+  CHECK(info->mode == EnvelopeMode::kSseC);
+  CHECK(info->sse_c_salt.size() == kSseCSaltBytes);
+
+  auto opened = OpenSseCEnvelope(Filled(5), *envelope, kObject);
+  REQUIRE(opened.ok());
+  CHECK(opened->bytes == Filled(7).bytes);
+  CHECK(OpenSseCEnvelope(Filled(6), *envelope, kObject).status().code() == Code::kAccessDenied);
+  const ObjectBinding other{.bucket = "photos", .key = "2026/dog.jpg", .version_id = "null"};
+  CHECK(OpenSseCEnvelope(Filled(5), *envelope, other).status().code() == Code::kCorrupt);
+  int refused = 0;
+  for (std::size_t i = 0; i < envelope->size(); ++i) {
+    std::string damaged = *envelope;
+    damaged[i] = static_cast<char>(damaged[i] ^ 0x01);
+    if (!OpenSseCEnvelope(Filled(5), damaged, kObject).ok()) ++refused;
+  }
+  CHECK(refused == static_cast<int>(envelope->size()));
+  // Two envelopes of one key differ in salt, so their HMACs differ too.
+  auto again = SealSseCEnvelope(Filled(5), Filled(7), kObject);
+  REQUIRE(again.ok());
+  CHECK(again->substr(2, 48) != envelope->substr(2, 48));
+}
+
+}  // namespace shoal::crypto

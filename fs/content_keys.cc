@@ -1,5 +1,7 @@
 #include "fs/content_keys.h"
 
+#include "base/coding.h"
+
 namespace shoal::fs {
 namespace {
 
@@ -42,6 +44,9 @@ Result<EnvelopeSummary> SummarizeEnvelope(std::string_view envelope) {
   auto info = crypto::InspectEnvelope(envelope);
   if (!info.ok()) return info.status();
   if (info->mode == crypto::EnvelopeMode::kSseS3) return EnvelopeSummary{};
+  if (info->mode == crypto::EnvelopeMode::kSseC) {
+    return EnvelopeSummary{.sse = "SSE-C", .sse_c_salt = info->sse_c_salt};
+  }
   return EnvelopeSummary{.sse = "aws:kms",
                          .kms_key_arn = KeyArnOfBlob(info->kms_blob),
                          .bucket_key = info->bucket_key};
@@ -61,6 +66,12 @@ Result<ContentKeys::Wrapping> ContentKeys::Prepare(const ObjectKey& key,
   if (!s.ok()) return s;
   Wrapping w{.how = how, .made_for = key};
   if (how.sse == "AES256") return w;
+  if (how.sse == "SSE-C") {
+    auto customer = CustomerKey(key);
+    if (!customer.ok()) return customer.status();
+    w.kek = *customer;
+    return w;
+  }
   if (how.sse != "aws:kms") {
     return Status(Code::kNotSupported, "server-side encryption " + how.sse + " is not supported");
   }
@@ -69,13 +80,13 @@ Result<ContentKeys::Wrapping> ContentKeys::Prepare(const ObjectKey& key,
   if (how.bucket_key) {
     auto bucket_key = BucketKeyFor(key.bucket_name, *arn, now, uid);
     if (!bucket_key.ok()) return bucket_key.status();
-    w.kms_key = bucket_key->key;
+    w.kek = bucket_key->key;
     w.kms_blob = std::move(bucket_key->blob);
     return w;
   }
   auto made = kms_.GenerateDataKey(*arn, ObjectContext(key), now, uid);
   if (!made.ok()) return made.status();
-  w.kms_key = made->plaintext;
+  w.kek = made->plaintext;
   w.kms_blob = std::move(made->ciphertext_blob);
   return w;
 }
@@ -85,12 +96,18 @@ Result<std::string> ContentKeys::SealWith(const Wrapping& w, const crypto::Key& 
   Status s = NeedBucketName(key);
   if (!s.ok()) return s;
   if (w.how.sse == "AES256") return crypto::SealEnvelope(root_, data_key, Binding(key, version_id));
+  if (w.how.sse == "SSE-C") {
+    if (w.made_for.bucket != key.bucket) {
+      return Status(Code::kInvalidRequest, "the object moved while its key was made");
+    }
+    return crypto::SealSseCEnvelope(w.kek, data_key, Binding(key, version_id));
+  }
   // A Bucket Key serves its whole bucket; any other KMS data key, the one
   // ARN it was made for (its encryption context).
   const bool fits =
       w.made_for.bucket_name == key.bucket_name && (w.how.bucket_key || w.made_for.key == key.key);
   if (!fits) return Status(Code::kInvalidRequest, "the object moved while its key was made");
-  return crypto::SealKmsEnvelope(w.kms_key, w.kms_blob, w.how.bucket_key, data_key,
+  return crypto::SealKmsEnvelope(w.kek, w.kms_blob, w.how.bucket_key, data_key,
                                  Binding(key, version_id));
 }
 
@@ -110,6 +127,11 @@ Result<crypto::Key> ContentKeys::Open(std::string_view envelope, const ObjectKey
   if (!info.ok()) return info.status();
   if (info->mode == crypto::EnvelopeMode::kSseS3) {
     return crypto::OpenEnvelope(root_, envelope, Binding(key, version_id));
+  }
+  if (info->mode == crypto::EnvelopeMode::kSseC) {
+    auto customer = CustomerKey(key);
+    if (!customer.ok()) return customer.status();
+    return crypto::OpenSseCEnvelope(*customer, envelope, Binding(key, version_id));
   }
   Result<crypto::Key> kms_key = info->bucket_key
                                     ? OpenBucketKey(key.bucket_name, info->kms_blob, now, uid)
@@ -134,6 +156,39 @@ Result<std::string> ContentKeys::Move(std::string_view envelope, const ObjectKey
   const EncryptionChoice same{
       .sse = summary->sse, .kms_key = summary->kms_key_arn, .bucket_key = summary->bucket_key};
   return Seal(*data_key, to, to_version, same, now, uid);
+}
+
+std::string EtagHexOf(const store::Entry& e) {
+  if (e.sse != "SSE-C") return HexEncode(e.md5);
+  auto summary = SummarizeEnvelope(e.key_envelope);
+  crypto::Md5 md5;
+  md5.Update(summary.ok() ? summary->sse_c_salt : std::string());
+  md5.Update(e.md5);
+  return HexEncode(md5.Finish());
+}
+
+void ContentKeys::SetCustomerKey(store::EntryId bucket, const std::optional<crypto::Key>& key) {
+  MutexLock lock(mu_);
+  if (key) {
+    customer_keys_[bucket] = *key;
+  } else {
+    customer_keys_.erase(bucket);
+  }
+}
+
+bool ContentKeys::HasCustomerKey(store::EntryId bucket) {
+  MutexLock lock(mu_);
+  return customer_keys_.count(bucket) != 0;
+}
+
+Result<crypto::Key> ContentKeys::CustomerKey(const ObjectKey& key) {
+  MutexLock lock(mu_);
+  auto it = customer_keys_.find(key.bucket);
+  if (it == customer_keys_.end()) {
+    return Status(Code::kAccessDenied, "the object is encrypted with SSE-C: write its key to .s3/" +
+                                           key.bucket_name + "/sse-c-key to read it");
+  }
+  return it->second;
 }
 
 void ContentKeys::ForgetBucketKeys() {

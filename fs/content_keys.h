@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -27,6 +28,7 @@
 #include "crypto/kms.h"
 #include "crypto/root_key.h"
 #include "fs/object_key.h"
+#include "store/entry.h"
 
 namespace shoal::fs {
 
@@ -41,11 +43,17 @@ struct EncryptionChoice {
 
 // What an envelope says, for xattrs and inventory.
 struct EnvelopeSummary {
-  std::string sse = "AES256";
-  std::string kms_key_arn;  // aws:kms only
+  std::string sse = "AES256";  // "AES256", "aws:kms" or "SSE-C"
+  std::string kms_key_arn;     // aws:kms only
   bool bucket_key = false;
+  std::string sse_c_salt;  // SSE-C only
 };
 Result<EnvelopeSummary> SummarizeEnvelope(std::string_view envelope);
+
+// The hex ETag of object `e`: the MD5 of its content, except under SSE-C,
+// where S3's ETag is not the MD5 (here: the MD5 of the key HMAC's salt and
+// the content's MD5).
+std::string EtagHexOf(const store::Entry& e);
 
 inline constexpr TimeNs kBucketKeyLifetime = TimeNs{3600} * 1'000'000'000;  // one hour
 
@@ -61,7 +69,7 @@ class ContentKeys {
   struct Wrapping {
     EncryptionChoice how;
     ObjectKey made_for;    // the object whose envelopes it may seal
-    crypto::Key kms_key;   // SSE-KMS only
+    crypto::Key kek;       // SSE-KMS: the KMS data key; SSE-C: the customer's key
     std::string kms_blob;  // SSE-KMS only
   };
   // Gets the wrapping for new envelopes of `key` under `how`: the KMS call,
@@ -91,6 +99,10 @@ class ContentKeys {
   // Drops the cached Bucket Keys, so that the next use asks KMS again (a
   // KMS key was disabled, scheduled for deletion or rotated).
   void ForgetBucketKeys() EXCLUDES(mu_);
+  // SSE-C: the customer's key for `bucket` (DESIGN §2.4), held in memory
+  // only; nullopt forgets it. While one is set, new objects there are SSE-C.
+  void SetCustomerKey(store::EntryId bucket, const std::optional<crypto::Key>& key) EXCLUDES(mu_);
+  bool HasCustomerKey(store::EntryId bucket) EXCLUDES(mu_);
 
  private:
   struct CachedKey {
@@ -116,7 +128,11 @@ class ContentKeys {
 
   const crypto::RootKey& root_;
   crypto::Kms& kms_;
+  // The customer's key of `bucket`; AccessDenied when none was given.
+  Result<crypto::Key> CustomerKey(const ObjectKey& key) EXCLUDES(mu_);
+
   Mutex mu_;
+  std::map<store::EntryId, crypto::Key> customer_keys_ GUARDED_BY(mu_);
   std::uint64_t generation_ GUARDED_BY(mu_) = 0;  // bumped by ForgetBucketKeys
   // (bucket, KMS key ARN) -> the Bucket Key new objects are sealed under.
   std::map<std::pair<std::string, std::string>, CachedKey> write_keys_ GUARDED_BY(mu_);

@@ -196,12 +196,14 @@ int RunFsck(const std::string& store_path, std::ostream& out, std::ostream& err)
                          " is missing");
     }
   }
-  // Objects whose KMS key refuses (disabled, pending deletion, deleted):
-  // not damaged, but not verifiable either.
+  // Objects whose KMS key refuses (disabled, pending deletion, deleted), and
+  // SSE-C objects (whose key the store never holds): not damaged, but not
+  // verifiable either.
   std::vector<std::string> unverified;
   auto judge = [&](const std::string& name, const Status& v) {
     const Code c = v.code();
-    if (c == Code::kKmsDisabled || c == Code::kKmsInvalidState || c == Code::kKmsNotFound) {
+    if (c == Code::kKmsDisabled || c == Code::kKmsInvalidState || c == Code::kKmsNotFound ||
+        c == Code::kAccessDenied) {
       unverified.push_back(name + ": " + v.ToString());
     } else {
       problems.push_back(name + ": " + v.ToString());
@@ -242,7 +244,7 @@ int RunFsck(const std::string& store_path, std::ostream& out, std::ostream& err)
       << " objects and " << versions.size() << " noncurrent versions (" << bytes
       << " bytes verified), " << symlinks << " symlinks; " << problems.size() << " damaged";
   if (!unverified.empty()) {
-    out << "; " << unverified.size() << " not verifiable (their KMS key refuses)";
+    out << "; " << unverified.size() << " not verifiable (SSE-C, or their KMS key refuses)";
   }
   if (orphans > 0) out << "; " << orphans << " unreferenced blobs (from interrupted commits)";
   out << "\n";

@@ -324,6 +324,9 @@ class ShoalFs {
   Result<std::string> ReadEncryption(const std::string& bucket);
   Status ReplaceEncryption(const std::string& bucket, std::string_view json);
   Status ChangeEncryption(Ino ino, std::string_view name, std::string_view value);
+  // A write of .s3/<bucket>/sse-c-key: the customer's key (32 raw bytes or
+  // base64), held in memory only; empty forgets it.
+  Status SetSseCKey(const std::string& bucket, std::string_view key);
   Result<std::string> ReadLifecycle(const std::string& bucket);
   Status ReplaceLifecycle(const std::string& bucket, std::string_view json);
   // The due item of the next action on current object `e` of `key`.

@@ -10,6 +10,7 @@
 // like a copy onto itself it is billed as a COPY request.
 
 #include "crypto/bucket_encryption.h"
+#include "crypto/cse.h"
 #include "fs/object_class.h"
 #include "fs/shoal_fs.h"
 
@@ -82,6 +83,8 @@ Status ShoalFs::LoadEncryptions() {
 }
 
 Result<EncryptionChoice> ShoalFs::EncryptionOf(store::EntryId bucket) {
+  // A customer key given for the bucket wins: PUTs with SSE-C headers.
+  if (content_keys_->HasCustomerKey(bucket)) return EncryptionChoice{.sse = "SSE-C"};
   MutexLock lock(encryption_mu_);
   if (auto bad = damaged_encryptions_.find(bucket); bad != damaged_encryptions_.end()) {
     return bad->second;
@@ -141,6 +144,28 @@ Status ShoalFs::ReplaceEncryption(const std::string& bucket, std::string_view js
       });
 }
 
+Status ShoalFs::SetSseCKey(const std::string& bucket, std::string_view key) {
+  std::optional<store::EntryId> id;
+  Status s = meta_->View([&](Txn& txn) -> Status {
+    auto found = BucketIdOf(txn, bucket);
+    if (!found.ok()) return found.status();
+    id = *found;
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  if (key.empty()) {
+    content_keys_->SetCustomerKey(*id, std::nullopt);
+    return Status::Ok();
+  }
+  auto parsed = crypto::ParseKeyFile(key);
+  if (!parsed.ok()) {
+    return InvalidArgument("sse-c-key: " + parsed.status().message() +
+                           " (S3: The secret key was invalid for the specified algorithm)");
+  }
+  content_keys_->SetCustomerKey(*id, *parsed);
+  return Status::Ok();
+}
+
 Status ShoalFs::ChangeEncryption(Ino ino, std::string_view name, std::string_view value) {
   auto inode = inodes_.Find(ino);
   if (!inode) return NoSuchKey("the object no longer exists");
@@ -151,13 +176,12 @@ Status ShoalFs::ChangeEncryption(Ino ino, std::string_view name, std::string_vie
   }
   if (!stored.ok()) return stored.status();
   if (name == "user.s3.sse") {
-    if (value == "aws:kms:dsse" || value == "SSE-C") {
-      return {Code::kNotSupported,
-              std::string(value) + " is not supported by this version of shoal"};
+    if (value == "aws:kms:dsse") {
+      return {Code::kNotSupported, "aws:kms:dsse is not supported by this version of shoal"};
     }
-    if (value != "AES256" && value != "aws:kms") {
+    if (value != "AES256" && value != "aws:kms" && value != "SSE-C") {
       return InvalidArgument(
-          "The encryption method specified is not supported (AES256 or aws:kms)");
+          "The encryption method specified is not supported (AES256, aws:kms or SSE-C)");
     }
     to.sse = std::string(value);
     if (to.sse == "aws:kms") {

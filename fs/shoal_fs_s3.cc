@@ -62,7 +62,7 @@ void AppendInventoryRow(std::string& out, std::string_view bucket, std::string_v
                         const Entry& e, bool latest, TimeNs now) {
   const bool is_file = e.kind == EntryKind::kFile && !e.delete_marker;
   const std::string etag = e.delete_marker ? std::string()
-                           : is_file       ? HexEncode(e.md5)
+                           : is_file       ? EtagHexOf(e)
                                            : "d41d8cd98f00b204e9800998ecf8427e";
   const std::string tier = is_file && ClassOf(e) == tiers::StorageClass::kIntelligentTiering
                                ? std::string(tiers::AccessTierName(TierOf(e)))
@@ -220,6 +220,9 @@ void ShoalFs::AddBucketConfigDir(const std::string& bucket) {
       {.read = [this, bucket] { return ReadEncryption(bucket); },
        .replace = [this,
                    bucket](std::string_view json) { return ReplaceEncryption(bucket, json); }});
+  (void)control_.AddFile(*dir, "sse-c-key", {.replace = [this, bucket](std::string_view key) {
+    return SetSseCKey(bucket, key);
+  }});
   (void)control_.AddFile(
       *dir, "versioning",
       {.read = [this, bucket] { return ReadVersioning(bucket); },

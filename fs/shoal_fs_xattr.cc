@@ -37,7 +37,7 @@ bool StartsWith(std::string_view s, std::string_view p) {
 }
 
 std::string QuotedEtag(const Entry& e) {
-  return "\"" + HexEncode(e.md5) + "\"";
+  return "\"" + EtagHexOf(e) + "\"";
 }
 
 }  // namespace

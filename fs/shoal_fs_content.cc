@@ -54,9 +54,11 @@ Result<std::shared_ptr<tiers::BlobReader>> ShoalFs::ReaderOf(const std::shared_p
   const std::string key = ContentKey(entry);
   {
     MutexLock lock(inode->content_mu);
-    // SSE-KMS: every open asks KMS, as every GET does (and is refused once
-    // the key is disabled); open handles keep their reader.
-    if (inode->reader && inode->reader_blob == key && entry.sse != "aws:kms") {
+    // Only SSE-S3 readers are shared between opens. Under SSE-KMS every
+    // open asks KMS, as every GET does (and is refused once the key is
+    // disabled); under SSE-C every open needs the customer's key (and is
+    // refused once it is forgotten). Open handles keep their reader.
+    if (inode->reader && inode->reader_blob == key && entry.sse == "AES256") {
       return inode->reader;
     }
   }
@@ -96,10 +98,11 @@ Result<std::shared_ptr<Staging>> ShoalFs::AcquireStaging(const std::shared_ptr<I
   }
   if (shared && !truncate) {
     // Joining a writer still reads the object: under SSE-KMS that needs
-    // KMS's consent (a Decrypt), as opening it for reading does.
+    // KMS's consent (a Decrypt), under SSE-C the customer's key, as opening
+    // it for reading does.
     auto entry = EntryOf(inode->ino);
     if (!entry.ok()) return entry.status();
-    if (entry->sse == "aws:kms" && entry->size > 0) {
+    if (entry->sse != "AES256" && entry->size > 0) {
       auto reader = CommittedReader(inode, *entry);
       if (!reader.ok()) return reader.status();
     }

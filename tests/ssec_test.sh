@@ -56,8 +56,12 @@ EOF
 check "another key is taken (raw bytes this time)" cp "$WORK/other.raw" "$KEYFILE"
 reject "with another key, a read is EACCES" "Permission denied" AccessDenied /vault/big cat "$B/big"
 check "the SSE-S3 object still reads" cmp "$WORK/before" "$B/before-key"
+exec 3<"$B/small"  # an open handle: its reader stays, and the object's inode is known
 check "writing an empty key file forgets the key" cp "$WORK/empty" "$KEYFILE"
-reject "without a key, a read is EACCES" "Permission denied" AccessDenied /vault/small cat "$B/small"
+check "a handle opened with the key still reads" cmp "$WORK/small" /dev/fd/3
+reject "without a key, a new open is EACCES (no reader is reused)" "Permission denied" \
+  AccessDenied /vault/small cat "$B/small"
+exec 3<&-
 cp "$WORK/small" "$B/after-forget"
 equals "objects written with no key held are SSE-S3" "AES256" attr user.s3.sse "$B/after-forget"
 expect_fail "a rename needs the key too (the data key is re-wrapped)" "Permission denied" \

@@ -21,6 +21,10 @@ std::string SseS3Header() {
   return {static_cast<char>(kEnvelopeFormat), static_cast<char>(EnvelopeMode::kSseS3)};
 }
 
+Status MovedOrDamaged() {
+  return Corrupt("key envelope does not open for this object (moved, damaged or tampered)");
+}
+
 void PutField(std::string& out, std::string_view field) {
   PutFixed32(out, static_cast<std::uint32_t>(field.size()));
   out += field;
@@ -36,11 +40,50 @@ std::string AssociatedData(std::string_view header, const ObjectBinding& object)
   return aad;
 }
 
-std::string KmsHeader(std::string_view kms_blob, bool bucket_key) {
-  std::string header{static_cast<char>(kEnvelopeFormat), static_cast<char>(EnvelopeMode::kSseKms),
+// format | mode | flags | KMS blob: the header of SSE-KMS and DSSE-KMS envelopes.
+std::string KmsHeader(EnvelopeMode mode, std::string_view kms_blob, bool bucket_key) {
+  std::string header{static_cast<char>(kEnvelopeFormat), static_cast<char>(mode),
                      bucket_key ? '\1' : '\0'};
   header += kms_blob;
   return header;
+}
+
+// The AAD of a DSSE-KMS envelope's outer key: the envelope's header and
+// layer label, then the object.
+std::string OuterLayerAad(std::string_view header, const ObjectBinding& object) {
+  std::string labelled(header);
+  labelled += "outer layer";
+  return AssociatedData(labelled, object);
+}
+
+// `key` sealed under `kek` with a fresh nonce, appended to `envelope` whose
+// bytes so far are its header: nonce | ciphertext | tag.
+Status AppendWrapped(const Key& kek, const Key& key, const ObjectBinding& object,
+                     std::string& envelope) {
+  Nonce nonce;
+  Status s = RandomBytes(nonce);
+  if (!s.ok()) return s;
+  const std::string aad = AssociatedData(envelope, object);
+  envelope.append(reinterpret_cast<const char*>(nonce.data()), nonce.size());
+  return Seal(kek, nonce, aad,
+              std::string_view(reinterpret_cast<const char*>(key.bytes.data()), kKeyBytes),
+              envelope);
+}
+
+// The key AppendWrapped sealed after a header of `header_bytes`, within
+// `sealed` (header | nonce | ciphertext | tag).
+Result<Key> OpenWrapped(const Key& kek, std::string_view sealed, std::size_t header_bytes,
+                        const ObjectBinding& object) {
+  Nonce nonce;
+  std::copy_n(reinterpret_cast<const unsigned char*>(sealed.data()) + header_bytes, kNonceBytes,
+              nonce.begin());
+  Key key;
+  Status s = OpenInto(kek, nonce, AssociatedData(sealed.substr(0, header_bytes), object),
+                      sealed.substr(header_bytes + kNonceBytes),
+                      reinterpret_cast<char*>(key.bytes.data()));
+  if (!s.ok() && s.code() == Code::kCorrupt) return MovedOrDamaged();
+  if (!s.ok()) return s;
+  return key;
 }
 
 constexpr std::size_t kKmsHeaderBytes = 3 + kKmsBlobInEnvelopeBytes;
@@ -73,6 +116,14 @@ Result<EnvelopeInfo> InspectEnvelope(std::string_view envelope) {
                         .kms_blob = std::string(envelope.substr(3, kKmsBlobInEnvelopeBytes)),
                         .bucket_key = envelope[2] == '\1'};
   }
+  if (envelope.size() == kDsseKmsEnvelopeBytes &&
+      static_cast<unsigned char>(envelope[0]) == kEnvelopeFormat &&
+      static_cast<unsigned char>(envelope[1]) ==
+          static_cast<unsigned char>(EnvelopeMode::kDsseKms) &&
+      envelope[2] == '\0') {
+    return EnvelopeInfo{.mode = EnvelopeMode::kDsseKms,
+                        .kms_blob = std::string(envelope.substr(3, kKmsBlobInEnvelopeBytes))};
+  }
   if (envelope.size() == kSseCEnvelopeBytes &&
       static_cast<unsigned char>(envelope[0]) == kEnvelopeFormat &&
       static_cast<unsigned char>(envelope[1]) == static_cast<unsigned char>(EnvelopeMode::kSseC)) {
@@ -92,14 +143,7 @@ Result<std::string> SealSseCEnvelope(const Key& customer_key, const Key& data_ke
   if (!hmac.ok()) return hmac.status();
   envelope += salt;
   envelope += *hmac;
-  Nonce nonce;
-  s = RandomBytes(nonce);
-  if (!s.ok()) return s;
-  const std::string aad = AssociatedData(envelope, object);
-  envelope.append(reinterpret_cast<const char*>(nonce.data()), nonce.size());
-  s = Seal(customer_key, nonce, aad,
-           std::string_view(reinterpret_cast<const char*>(data_key.bytes.data()), kKeyBytes),
-           envelope);
+  s = AppendWrapped(customer_key, data_key, object, envelope);
   if (!s.ok()) return s;
   return envelope;
 }
@@ -117,32 +161,14 @@ Result<Key> OpenSseCEnvelope(const Key& customer_key, std::string_view envelope,
                   "The calculated MD5 hash of the key did not match the hash that was provided "
                   "(SSE-C: not the key this object was written with)");
   }
-  Nonce nonce;
-  std::copy_n(reinterpret_cast<const unsigned char*>(envelope.data()) + kSseCHeaderBytes,
-              kNonceBytes, nonce.begin());
-  Key key;
-  Status s = OpenInto(
-      customer_key, nonce, AssociatedData(envelope.substr(0, kSseCHeaderBytes), object),
-      envelope.substr(kSseCHeaderBytes + kNonceBytes), reinterpret_cast<char*>(key.bytes.data()));
-  if (!s.ok() && s.code() == Code::kCorrupt) {
-    return Corrupt("key envelope does not open for this object (moved, damaged or tampered)");
-  }
-  if (!s.ok()) return s;
-  return key;
+  return OpenWrapped(customer_key, envelope, kSseCHeaderBytes, object);
 }
 
 Result<std::string> SealKmsEnvelope(const Key& kms_key, std::string_view kms_blob, bool bucket_key,
                                     const Key& data_key, const ObjectBinding& object) {
   if (kms_blob.size() != kKmsBlobInEnvelopeBytes) return Internal("KMS blob of the wrong size");
-  std::string envelope = KmsHeader(kms_blob, bucket_key);
-  Nonce nonce;
-  Status s = RandomBytes(nonce);
-  if (!s.ok()) return s;
-  const std::string aad = AssociatedData(envelope, object);
-  envelope.append(reinterpret_cast<const char*>(nonce.data()), nonce.size());
-  s = Seal(kms_key, nonce, aad,
-           std::string_view(reinterpret_cast<const char*>(data_key.bytes.data()), kKeyBytes),
-           envelope);
+  std::string envelope = KmsHeader(EnvelopeMode::kSseKms, kms_blob, bucket_key);
+  Status s = AppendWrapped(kms_key, data_key, object, envelope);
   if (!s.ok()) return s;
   return envelope;
 }
@@ -152,18 +178,36 @@ Result<Key> OpenKmsEnvelope(const Key& kms_key, std::string_view envelope,
   auto info = InspectEnvelope(envelope);
   if (!info.ok()) return info.status();
   if (info->mode != EnvelopeMode::kSseKms) return Corrupt("not an SSE-KMS key envelope");
-  Nonce nonce;
-  std::copy_n(reinterpret_cast<const unsigned char*>(envelope.data()) + kKmsHeaderBytes,
-              kNonceBytes, nonce.begin());
-  Key key;
-  Status s = OpenInto(kms_key, nonce, AssociatedData(envelope.substr(0, kKmsHeaderBytes), object),
-                      envelope.substr(kKmsHeaderBytes + kNonceBytes),
-                      reinterpret_cast<char*>(key.bytes.data()));
-  if (!s.ok() && s.code() == Code::kCorrupt) {
-    return Corrupt("key envelope does not open for this object (moved, damaged or tampered)");
-  }
+  return OpenWrapped(kms_key, envelope, kKmsHeaderBytes, object);
+}
+
+Result<std::string> SealDsseEnvelope(const Key& kms_key, std::string_view kms_blob,
+                                     const RootKey& root, const Key& inner_key,
+                                     const Key& outer_key, const ObjectBinding& object) {
+  if (kms_blob.size() != kKmsBlobInEnvelopeBytes) return Internal("KMS blob of the wrong size");
+  std::string envelope = KmsHeader(EnvelopeMode::kDsseKms, kms_blob, /*bucket_key=*/false);
+  const std::string header = envelope;
+  Status s = AppendWrapped(kms_key, inner_key, object, envelope);
   if (!s.ok()) return s;
-  return key;
+  auto outer = root.Wrap(outer_key, OuterLayerAad(header, object));
+  if (!outer.ok()) return outer.status();
+  envelope += *outer;
+  return envelope;
+}
+
+Result<DualLayerKeys> OpenDsseEnvelope(const Key& kms_key, const RootKey& root,
+                                       std::string_view envelope, const ObjectBinding& object) {
+  auto info = InspectEnvelope(envelope);
+  if (!info.ok()) return info.status();
+  if (info->mode != EnvelopeMode::kDsseKms) return Corrupt("not a DSSE-KMS key envelope");
+  const std::size_t inner_end = kSseKmsEnvelopeBytes;
+  auto inner = OpenWrapped(kms_key, envelope.substr(0, inner_end), kKmsHeaderBytes, object);
+  if (!inner.ok()) return inner.status();
+  auto outer = root.Unwrap(envelope.substr(inner_end),
+                           OuterLayerAad(envelope.substr(0, kKmsHeaderBytes), object));
+  if (!outer.ok() && outer.status().code() == Code::kCorrupt) return MovedOrDamaged();
+  if (!outer.ok()) return outer.status();
+  return DualLayerKeys{.inner = *inner, .outer = *outer};
 }
 
 Result<std::string> SealEnvelope(const RootKey& root, const Key& data_key,
@@ -182,17 +226,8 @@ Result<Key> OpenEnvelope(const RootKey& root, std::string_view envelope,
     return Corrupt("key envelope is damaged or of an unknown kind");
   }
   auto key = root.Unwrap(envelope.substr(header.size()), AssociatedData(header, object));
-  if (!key.ok() && key.status().code() == Code::kCorrupt) {
-    return Corrupt("key envelope does not open for this object (moved, damaged or tampered)");
-  }
+  if (!key.ok() && key.status().code() == Code::kCorrupt) return MovedOrDamaged();
   return key;
-}
-
-Result<std::string> RebindEnvelope(const RootKey& root, std::string_view envelope,
-                                   const ObjectBinding& from, const ObjectBinding& to) {
-  auto key = OpenEnvelope(root, envelope, from);
-  if (!key.ok()) return key.status();
-  return SealEnvelope(root, *key, to);
 }
 
 }  // namespace shoal::crypto

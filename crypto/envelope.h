@@ -31,6 +31,9 @@ enum class EnvelopeMode : unsigned char {
   kSseS3 = 1,   // the store's root key
   kSseKms = 2,  // a KMS data key, whose KMS ciphertext blob the envelope carries
   kSseC = 3,    // the customer's key, of which the envelope keeps only a salted HMAC
+  // DSSE-KMS: two data keys, one per layer of a dual-layer blob; the inner
+  // one wrapped as SSE-KMS's, the outer one by the store's root key.
+  kDsseKms = 4,
 };
 
 inline constexpr std::size_t kSseS3EnvelopeBytes = 2 + RootKey::kWrappedBytes;
@@ -38,6 +41,9 @@ inline constexpr std::size_t kSseS3EnvelopeBytes = 2 + RootKey::kWrappedBytes;
 inline constexpr std::size_t kKmsBlobInEnvelopeBytes = 104;  // crypto/kms.h kKmsBlobBytes
 inline constexpr std::size_t kSseKmsEnvelopeBytes =
     3 + kKmsBlobInEnvelopeBytes + kNonceBytes + kKeyBytes + kTagBytes;
+
+// format | mode | flags | KMS blob | nonce | wrapped inner key | tag | root-wrapped outer key
+inline constexpr std::size_t kDsseKmsEnvelopeBytes = kSseKmsEnvelopeBytes + RootKey::kWrappedBytes;
 
 // format | mode | salt | HMAC-SHA256(salt, customer key) | nonce | wrapped data key | tag
 inline constexpr std::size_t kSseCSaltBytes = 16;
@@ -48,7 +54,7 @@ inline constexpr std::size_t kSseCEnvelopeBytes =
 // What an envelope says about itself before it is opened.
 struct EnvelopeInfo {
   EnvelopeMode mode = EnvelopeMode::kSseS3;
-  // SSE-KMS: the KMS key's ciphertext blob, and whether it is an S3 Bucket
+  // SSE-KMS, DSSE-KMS: the KMS key's ciphertext blob, and whether it is an S3 Bucket
   // Key (made for the bucket's ARN) rather than one made for this object.
   std::string kms_blob;
   bool bucket_key = false;
@@ -65,10 +71,6 @@ Result<std::string> SealEnvelope(const RootKey& root, const Key& data_key,
 // to another object, or was sealed by another root key.
 Result<Key> OpenEnvelope(const RootKey& root, std::string_view envelope,
                          const ObjectBinding& object);
-// The same data key, re-wrapped for `to` (a rename): no content is touched.
-// Fails as OpenEnvelope when the envelope does not open for `from`.
-Result<std::string> RebindEnvelope(const RootKey& root, std::string_view envelope,
-                                   const ObjectBinding& from, const ObjectBinding& to);
 
 // SSE-KMS: wraps `data_key` for `object` under `kms_key`, the plaintext of
 // the KMS ciphertext blob `kms_blob` (which the envelope carries, and its
@@ -88,5 +90,20 @@ Result<Key> OpenSseCEnvelope(const Key& customer_key, std::string_view envelope,
 // Corrupt as OpenEnvelope.
 Result<Key> OpenKmsEnvelope(const Key& kms_key, std::string_view envelope,
                             const ObjectBinding& object);
+
+// DSSE-KMS: the two keys of a dual-layer blob, for `object`: `inner_key`
+// under `kms_key` (the plaintext of `kms_blob`), as SealKmsEnvelope does,
+// and `outer_key` under the root key. Either layer's key alone opens
+// nothing, and each is bound to the object and to this envelope's header.
+Result<std::string> SealDsseEnvelope(const Key& kms_key, std::string_view kms_blob,
+                                     const RootKey& root, const Key& inner_key,
+                                     const Key& outer_key, const ObjectBinding& object);
+struct DualLayerKeys {
+  Key inner;
+  Key outer;
+};
+// Both keys of a DSSE-KMS envelope. Corrupt as OpenEnvelope.
+Result<DualLayerKeys> OpenDsseEnvelope(const Key& kms_key, const RootKey& root,
+                                       std::string_view envelope, const ObjectBinding& object);
 
 }  // namespace shoal::crypto

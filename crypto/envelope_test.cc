@@ -70,21 +70,6 @@ TEST_CASE("two envelopes of one key for one object differ (fresh nonces)", "[cry
   CHECK(*a != *b);
 }
 
-TEST_CASE("rebinding moves an envelope to a new key and keeps the data key", "[crypto][envelope]") {
-  auto root = RootKey::FromKey(Filled(1));
-  const ObjectBinding moved{.bucket = "photos", .key = "archive/cat.jpg", .version_id = "3f2a"};
-  auto envelope = SealEnvelope(*root, Filled(9), kObject);
-  REQUIRE(envelope.ok());
-  auto rebound = RebindEnvelope(*root, *envelope, kObject, moved);
-  REQUIRE(rebound.ok());
-  auto opened = OpenEnvelope(*root, *rebound, moved);
-  REQUIRE(opened.ok());
-  CHECK(opened->bytes == Filled(9).bytes);
-  CHECK(OpenEnvelope(*root, *rebound, kObject).status().code() == Code::kCorrupt);
-  // Rebinding from the wrong object fails rather than laundering the envelope.
-  CHECK(RebindEnvelope(*root, *envelope, moved, kObject).status().code() == Code::kCorrupt);
-}
-
 }  // namespace shoal::crypto
 
 namespace shoal::crypto {
@@ -158,6 +143,51 @@ TEST_CASE("an SSE-C envelope opens only with the customer's key, for its own obj
   auto again = SealSseCEnvelope(Filled(5), Filled(7), kObject);
   REQUIRE(again.ok());
   CHECK(again->substr(2, 48) != envelope->substr(2, 48));
+}
+
+}  // namespace shoal::crypto
+
+namespace shoal::crypto {
+
+TEST_CASE("a DSSE-KMS envelope needs both its KMS key and the root key", "[crypto][envelope]") {
+  auto root = RootKey::FromKey(Filled(1));
+  const std::string kms_blob(kKmsBlobInEnvelopeBytes, 'k');
+  auto envelope = SealDsseEnvelope(Filled(3), kms_blob, *root, Filled(7), Filled(8), kObject);
+  REQUIRE(envelope.ok());
+  CHECK(envelope->size() == kDsseKmsEnvelopeBytes);
+  auto info = InspectEnvelope(*envelope);
+  REQUIRE(info.ok());
+  CHECK(info->mode == EnvelopeMode::kDsseKms);
+  CHECK(!info->bucket_key);
+  CHECK(info->kms_blob == kms_blob);
+
+  auto opened = OpenDsseEnvelope(Filled(3), *root, *envelope, kObject);
+  REQUIRE(opened.ok());
+  CHECK(opened->inner.bytes == Filled(7).bytes);
+  CHECK(opened->outer.bytes == Filled(8).bytes);
+  // Another KMS key, another root key or another object: nothing opens.
+  CHECK(OpenDsseEnvelope(Filled(4), *root, *envelope, kObject).status().code() == Code::kCorrupt);
+  auto other_root = RootKey::FromKey(Filled(2));
+  CHECK(OpenDsseEnvelope(Filled(3), *other_root, *envelope, kObject).status().code() ==
+        Code::kCorrupt);
+  const ObjectBinding other{.bucket = "photos", .key = "2026/dog.jpg", .version_id = "null"};
+  CHECK(OpenDsseEnvelope(Filled(3), *root, *envelope, other).status().code() == Code::kCorrupt);
+  // Every byte counts.
+  int refused = 0;
+  for (std::size_t i = 0; i < envelope->size(); ++i) {
+    std::string damaged = *envelope;
+    damaged[i] = static_cast<char>(damaged[i] ^ 0x01);
+    if (!OpenDsseEnvelope(Filled(3), *root, damaged, kObject).ok()) ++refused;
+  }
+  CHECK(refused == static_cast<int>(envelope->size()));
+  // Its first part does not pass for an SSE-KMS envelope (the mode byte is
+  // in the AAD), nor an SSE-KMS envelope for a DSSE-KMS one.
+  std::string as_kms = envelope->substr(0, kSseKmsEnvelopeBytes);
+  as_kms[1] = static_cast<char>(EnvelopeMode::kSseKms);
+  CHECK(OpenKmsEnvelope(Filled(3), as_kms, kObject).status().code() == Code::kCorrupt);
+  auto kms = SealKmsEnvelope(Filled(3), kms_blob, false, Filled(7), kObject);
+  REQUIRE(kms.ok());
+  CHECK(OpenDsseEnvelope(Filled(3), *root, *kms, kObject).status().code() == Code::kCorrupt);
 }
 
 }  // namespace shoal::crypto

@@ -47,7 +47,8 @@ Result<EnvelopeSummary> SummarizeEnvelope(std::string_view envelope) {
   if (info->mode == crypto::EnvelopeMode::kSseC) {
     return EnvelopeSummary{.sse = "SSE-C", .sse_c_salt = info->sse_c_salt};
   }
-  return EnvelopeSummary{.sse = "aws:kms",
+  const bool dual = info->mode == crypto::EnvelopeMode::kDsseKms;
+  return EnvelopeSummary{.sse = dual ? std::string(kDsseKms) : "aws:kms",
                          .kms_key_arn = KeyArnOfBlob(info->kms_blob),
                          .bucket_key = info->bucket_key};
 }
@@ -65,6 +66,7 @@ Result<ContentKeys::Wrapping> ContentKeys::Prepare(const ObjectKey& key,
   Status s = NeedBucketName(key);
   if (!s.ok()) return s;
   Wrapping w{.how = how, .made_for = key};
+  if (IsDualLayer(how)) w.how.bucket_key = false;  // S3 Bucket Keys do not apply to DSSE-KMS
   if (how.sse == "AES256") return w;
   if (how.sse == "SSE-C") {
     auto customer = CustomerKey(key);
@@ -72,12 +74,12 @@ Result<ContentKeys::Wrapping> ContentKeys::Prepare(const ObjectKey& key,
     w.kek = *customer;
     return w;
   }
-  if (how.sse != "aws:kms") {
+  if (how.sse != "aws:kms" && !IsDualLayer(how)) {
     return Status(Code::kNotSupported, "server-side encryption " + how.sse + " is not supported");
   }
   auto arn = KeyArnFor(how, now, uid);
   if (!arn.ok()) return arn.status();
-  if (how.bucket_key) {
+  if (w.how.bucket_key) {
     auto bucket_key = BucketKeyFor(key.bucket_name, *arn, now, uid);
     if (!bucket_key.ok()) return bucket_key.status();
     w.kek = bucket_key->key;
@@ -91,10 +93,15 @@ Result<ContentKeys::Wrapping> ContentKeys::Prepare(const ObjectKey& key,
   return w;
 }
 
-Result<std::string> ContentKeys::SealWith(const Wrapping& w, const crypto::Key& data_key,
+Result<std::string> ContentKeys::SealWith(const Wrapping& w, const DataKeys& keys,
                                           const ObjectKey& key, std::string_view version_id) const {
   Status s = NeedBucketName(key);
   if (!s.ok()) return s;
+  if (IsDualLayer(w.how) != keys.outer.has_value()) {
+    return Internal("a " + std::string(keys.outer ? "dual" : "single") +
+                    "-layer blob cannot be sealed for " + w.how.sse);
+  }
+  const crypto::Key& data_key = keys.key;
   if (w.how.sse == "AES256") return crypto::SealEnvelope(root_, data_key, Binding(key, version_id));
   if (w.how.sse == "SSE-C") {
     if (w.made_for.bucket != key.bucket) {
@@ -107,31 +114,40 @@ Result<std::string> ContentKeys::SealWith(const Wrapping& w, const crypto::Key& 
   const bool fits =
       w.made_for.bucket_name == key.bucket_name && (w.how.bucket_key || w.made_for.key == key.key);
   if (!fits) return Status(Code::kInvalidRequest, "the object moved while its key was made");
+  if (keys.outer) {
+    return crypto::SealDsseEnvelope(w.kek, w.kms_blob, root_, data_key, *keys.outer,
+                                    Binding(key, version_id));
+  }
   return crypto::SealKmsEnvelope(w.kek, w.kms_blob, w.how.bucket_key, data_key,
                                  Binding(key, version_id));
 }
 
-Result<std::string> ContentKeys::Seal(const crypto::Key& data_key, const ObjectKey& key,
+Result<std::string> ContentKeys::Seal(const DataKeys& keys, const ObjectKey& key,
                                       std::string_view version_id, const EncryptionChoice& how,
                                       TimeNs now, std::uint32_t uid) {
   auto w = Prepare(key, how, now, uid);
   if (!w.ok()) return w.status();
-  return SealWith(*w, data_key, key, version_id);
+  return SealWith(*w, keys, key, version_id);
 }
 
-Result<crypto::Key> ContentKeys::Open(std::string_view envelope, const ObjectKey& key,
-                                      std::string_view version_id, TimeNs now, std::uint32_t uid) {
+Result<DataKeys> ContentKeys::Open(std::string_view envelope, const ObjectKey& key,
+                                   std::string_view version_id, TimeNs now, std::uint32_t uid) {
   Status s = NeedBucketName(key);
   if (!s.ok()) return s;
   auto info = crypto::InspectEnvelope(envelope);
   if (!info.ok()) return info.status();
+  const crypto::ObjectBinding object = Binding(key, version_id);
+  auto single = [](Result<crypto::Key> k) -> Result<DataKeys> {
+    if (!k.ok()) return k.status();
+    return DataKeys{.key = *k};
+  };
   if (info->mode == crypto::EnvelopeMode::kSseS3) {
-    return crypto::OpenEnvelope(root_, envelope, Binding(key, version_id));
+    return single(crypto::OpenEnvelope(root_, envelope, object));
   }
   if (info->mode == crypto::EnvelopeMode::kSseC) {
     auto customer = CustomerKey(key);
     if (!customer.ok()) return customer.status();
-    return crypto::OpenSseCEnvelope(*customer, envelope, Binding(key, version_id));
+    return single(crypto::OpenSseCEnvelope(*customer, envelope, object));
   }
   Result<crypto::Key> kms_key = info->bucket_key
                                     ? OpenBucketKey(key.bucket_name, info->kms_blob, now, uid)
@@ -143,7 +159,12 @@ Result<crypto::Key> ContentKeys::Open(std::string_view envelope, const ObjectKey
     }
     return kms_key.status();
   }
-  return crypto::OpenKmsEnvelope(*kms_key, envelope, Binding(key, version_id));
+  if (info->mode == crypto::EnvelopeMode::kDsseKms) {
+    auto both = crypto::OpenDsseEnvelope(*kms_key, root_, envelope, object);
+    if (!both.ok()) return both.status();
+    return DataKeys{.key = both->inner, .outer = both->outer};
+  }
+  return single(crypto::OpenKmsEnvelope(*kms_key, envelope, object));
 }
 
 Result<std::string> ContentKeys::Move(std::string_view envelope, const ObjectKey& from,
@@ -151,11 +172,11 @@ Result<std::string> ContentKeys::Move(std::string_view envelope, const ObjectKey
                                       std::string_view to_version, TimeNs now, std::uint32_t uid) {
   auto summary = SummarizeEnvelope(envelope);
   if (!summary.ok()) return summary.status();
-  auto data_key = Open(envelope, from, from_version, now, uid);
-  if (!data_key.ok()) return data_key.status();
+  auto keys = Open(envelope, from, from_version, now, uid);
+  if (!keys.ok()) return keys.status();
   const EncryptionChoice same{
       .sse = summary->sse, .kms_key = summary->kms_key_arn, .bucket_key = summary->bucket_key};
-  return Seal(*data_key, to, to_version, same, now, uid);
+  return Seal(*keys, to, to_version, same, now, uid);
 }
 
 std::string EtagHexOf(const store::Entry& e) {

@@ -7,7 +7,12 @@
 //     blob the envelope carries; opening the object calls Decrypt. With an
 //     S3 Bucket Key the KMS data key is made for the bucket's ARN instead
 //     and reused, for writes and reads, for kBucketKeyLifetime of simulated
-//     time, which is what cuts the KMS calls.
+//     time, which is what cuts the KMS calls;
+//   - for DSSE-KMS ("aws:kms:dsse"), whose blobs are dual-layer
+//     (tiers/blob.h), one envelope holds both layers' keys: the inner one
+//     wrapped as SSE-KMS's (never under a Bucket Key: S3 has none for
+//     DSSE-KMS), the outer one by the root key;
+//   - the customer's key (SSE-C).
 // KMS errors (disabled, pending deletion, deleted key, throttling) come back
 // as their Status codes; a damaged or misplaced envelope is Corrupt.
 //
@@ -35,16 +40,30 @@ namespace shoal::fs {
 // How new content is encrypted: the bucket's default (encryption.json) or
 // what a write of user.s3.sse / user.s3.sse_kms_key_id asks for.
 struct EncryptionChoice {
-  std::string sse = "AES256";  // "AES256" or "aws:kms"
-  std::string kms_key;         // aws:kms: any key reference; empty: alias/aws/s3
-  bool bucket_key = false;
+  std::string sse = "AES256";  // "AES256", "aws:kms", "aws:kms:dsse" or "SSE-C"
+  std::string kms_key;         // aws:kms(:dsse): any key reference; empty: alias/aws/s3
+  bool bucket_key = false;     // aws:kms only
   bool operator==(const EncryptionChoice&) const = default;
+};
+
+inline constexpr std::string_view kDsseKms = "aws:kms:dsse";
+// Whether content under `how` goes into dual-layer blobs (DSSE-KMS).
+inline bool IsDualLayer(const EncryptionChoice& how) {
+  return how.sse == kDsseKms;
+}
+
+// The keys an object's blob is sealed under: its data key and, for a
+// dual-layer blob, the outer layer's key.
+struct DataKeys {
+  crypto::Key key;
+  std::optional<crypto::Key> outer;
+  const crypto::Key* outer_or_null() const { return outer ? &*outer : nullptr; }
 };
 
 // What an envelope says, for xattrs and inventory.
 struct EnvelopeSummary {
-  std::string sse = "AES256";  // "AES256", "aws:kms" or "SSE-C"
-  std::string kms_key_arn;     // aws:kms only
+  std::string sse = "AES256";  // "AES256", "aws:kms", "aws:kms:dsse" or "SSE-C"
+  std::string kms_key_arn;     // aws:kms(:dsse) only
   bool bucket_key = false;
   std::string sse_c_salt;  // SSE-C only
 };
@@ -78,18 +97,18 @@ class ContentKeys {
   // REQUIRES: key.bucket_name is set (also below).
   Result<Wrapping> Prepare(const ObjectKey& key, const EncryptionChoice& how, TimeNs now,
                            std::uint32_t uid);
-  // An envelope of `data_key` for version `version_id` of `key`, sealed with
+  // An envelope of `keys` for version `version_id` of `key`, sealed with
   // `w`; computation only. kInvalidRequest when `w` was made for another
-  // object's ARN (it moved meanwhile): prepare again.
-  Result<std::string> SealWith(const Wrapping& w, const crypto::Key& data_key, const ObjectKey& key,
+  // object's ARN (it moved meanwhile): prepare again. Internal when the
+  // keys' layers do not match `w`'s mode (an outer key iff DSSE-KMS).
+  Result<std::string> SealWith(const Wrapping& w, const DataKeys& keys, const ObjectKey& key,
                                std::string_view version_id) const;
   // Prepare and SealWith in one.
-  Result<std::string> Seal(const crypto::Key& data_key, const ObjectKey& key,
-                           std::string_view version_id, const EncryptionChoice& how, TimeNs now,
-                           std::uint32_t uid);
-  // The data key in `envelope`, for version `version_id` of `key`.
-  Result<crypto::Key> Open(std::string_view envelope, const ObjectKey& key,
-                           std::string_view version_id, TimeNs now, std::uint32_t uid);
+  Result<std::string> Seal(const DataKeys& keys, const ObjectKey& key, std::string_view version_id,
+                           const EncryptionChoice& how, TimeNs now, std::uint32_t uid);
+  // The keys in `envelope`, for version `version_id` of `key`.
+  Result<DataKeys> Open(std::string_view envelope, const ObjectKey& key,
+                        std::string_view version_id, TimeNs now, std::uint32_t uid);
   // The same data key in an envelope for its new place (a rename): SSE-S3
   // and Bucket Key envelopes are re-wrapped locally; an SSE-KMS one costs a
   // Decrypt and a GenerateDataKey for the new ARN, as S3's copy does.

@@ -236,9 +236,20 @@ class ShoalFs {
     ObjectKey key;
   };
   Result<StoredObject> StoredObjectOf(Ino ino);
+  // Copies `stored`, the committed object of `inode`, onto itself: its
+  // content re-encoded into class `to` and sealed as `how` says (a new
+  // blob, a new LastModified, billed as a COPY).
+  // REQUIRES: inode.commit_mu is held; stored is not archived.
+  Status CopyInPlace(Inode& inode, const StoredObject& stored, tiers::StorageClass to,
+                     const EncryptionChoice& how);
   // For a commit of `ino`: the wrapping its new envelope is sealed with,
   // made before the commit's transaction (nullopt when it is unlinked).
   Result<std::optional<ContentKeys::Wrapping>> PrepareWrapping(Ino ino, TimeNs now);
+  // The key object `ino` is linked at; nullopt when it is unlinked.
+  Result<std::optional<ObjectKey>> LinkedKeyOf(Ino ino);
+  // How content of `ino` is encoded: the mount's class encoding, in two
+  // layers if its bucket's encryption is DSSE-KMS.
+  Result<tiers::EncodeOptions> EncodeOptionsOf(Ino ino);
   // After directory `dir` moved from key `from` to `to`: re-seals the key
   // envelope of every object below it for its new key.
   Status MoveContentKeysBelow(store::Txn& txn, store::EntryId dir, const ObjectKey& from,

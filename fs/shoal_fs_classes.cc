@@ -140,11 +140,25 @@ Status ShoalFs::ChangeStorageClass(Ino ino, StorageClass to) {
                 ClassLabel(*entry) + ": restore it first"};
   }
 
-  // Re-encode the committed content into the new tier's encoding.
-  const tiers::EncodeOptions& options = tiers::InfoOf(to).encoding;
+  // The copy keeps the object's encryption.
+  auto summary = SummarizeEnvelope(entry->key_envelope);
+  if (!summary.ok()) return summary.status();
+  EncryptionChoice same{
+      .sse = summary->sse, .kms_key = summary->kms_key_arn, .bucket_key = summary->bucket_key};
+  if (entry->key_envelope.empty()) same.sse = entry->sse;  // empty: no key, only the label
+  return CopyInPlace(*inode, *stored, to, same);
+}
+
+Status ShoalFs::CopyInPlace(Inode& inode, const StoredObject& stored, StorageClass to,
+                            const EncryptionChoice& how) {
+  const Entry* entry = &stored.entry;
+  // Re-encode the committed content into the new tier's encoding, in one
+  // layer or two as `how` has it.
+  tiers::EncodeOptions options = tiers::InfoOf(to).encoding;
+  options.dual_layer = IsDualLayer(how);
   tiers::BlobInfo blob{};
   if (entry->size > 0) {
-    auto reader = OpenObjectContent(*meta_, *blobs_, *content_keys_, stored->key, *entry,
+    auto reader = OpenObjectContent(*meta_, *blobs_, *content_keys_, stored.key, *entry,
                                     clock_.Now(), RequestUid());
     if (!reader.ok()) return reader.status();
     auto writer = entry->size <= kInlineMaxBytes ? blobs_->NewInlineWriter(options)
@@ -168,15 +182,10 @@ Status ShoalFs::ChangeStorageClass(Ino ino, StorageClass to) {
     }
   }
   const bool inline_content = !blob.image.empty();
-  // The copy keeps the object's encryption.
-  auto summary = SummarizeEnvelope(entry->key_envelope);
-  if (!summary.ok()) return summary.status();
-  const EncryptionChoice same{
-      .sse = summary->sse, .kms_key = summary->kms_key_arn, .bucket_key = summary->bucket_key};
   // Any KMS call before the transaction; inside it only the seal.
   std::optional<ContentKeys::Wrapping> wrapping;
   if (!blob.id.empty()) {
-    auto w = content_keys_->Prepare(stored->key, same, clock_.Now(), RequestUid());
+    auto w = content_keys_->Prepare(stored.key, how, clock_.Now(), RequestUid());
     if (!w.ok()) {
       if (!inline_content) (void)blobs_->Remove(blob.id);
       return w.status();
@@ -190,7 +199,7 @@ Status ShoalFs::ChangeStorageClass(Ino ino, StorageClass to) {
       [&](Txn& txn) -> Status {
         before.reset();
         after.reset();
-        auto found = ObjectIn(txn, ino);
+        auto found = ObjectIn(txn, inode.ino);
         if (!found.ok()) return found.status();
         Entry e = std::move(found->entry);
         const Location& where = found->where;
@@ -203,10 +212,12 @@ Status ShoalFs::ChangeStorageClass(Ino ino, StorageClass to) {
         if (!blob.id.empty()) {
           auto key = KeyIn(txn, where.parent, where.name);
           if (!key.ok()) return key.status();
-          auto envelope = content_keys_->SealWith(*wrapping, blob.key, *key, e.version_id);
+          auto envelope = content_keys_->SealWith(
+              *wrapping, DataKeys{.key = blob.key, .outer = blob.outer_key}, *key, e.version_id);
           if (!envelope.ok()) return envelope.status();
           e.key_envelope = std::move(*envelope);
         }
+        e.sse = how.sse;
         e.blob_id = inline_content ? std::string() : blob.id;
         e.stored_bytes = blob.stored_bytes;
         Status c = inline_content ? txn.PutContent(e.id, blob.image) : txn.RemoveContent(e.id);
@@ -230,9 +241,9 @@ Status ShoalFs::ChangeStorageClass(Ino ino, StorageClass to) {
   }
   {
     // Later opens read the new blob; open handles keep the one they have.
-    MutexLock lock(inode->content_mu);
-    inode->reader.reset();
-    inode->reader_blob.clear();
+    MutexLock lock(inode.content_mu);
+    inode.reader.reset();
+    inode.reader_blob.clear();
   }
   if (!before->blob_id.empty()) RemoveBlobAfterSync(before->blob_id);
   return Status::Ok();

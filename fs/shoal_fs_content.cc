@@ -133,8 +133,10 @@ Result<std::shared_ptr<Staging>> ShoalFs::AcquireStaging(const std::shared_ptr<I
     if (!reader.ok()) return reader.status();
     base = std::move(*reader);
   }
+  auto options = EncodeOptionsOf(inode->ino);
+  if (!options.ok()) return options.status();
   auto created = Staging::Create(dir_->staging_dir(), std::move(base), entry->mtime,
-                                 Staging::StreamTarget{blobs_.get(), encode_options_});
+                                 Staging::StreamTarget{blobs_.get(), *options});
   if (!created.ok()) return created.status();
   std::shared_ptr<Staging> st = std::move(*created);
   if (entry->size > 0 && truncate) {
@@ -167,21 +169,38 @@ Status ShoalFs::UploadAborted() {
           "discarded what this descriptor wrote"};
 }
 
-Result<std::optional<ContentKeys::Wrapping>> ShoalFs::PrepareWrapping(Ino ino, TimeNs now) {
+Result<std::optional<ObjectKey>> ShoalFs::LinkedKeyOf(Ino ino) {
   std::optional<ObjectKey> key;
   Status s = meta_->View([&](Txn& txn) -> Status {
     auto where = inodes_.Where(ino);
-    if (!where || where->unlinked) return Status::Ok();  // the commit finds it gone
+    if (!where || where->unlinked) return Status::Ok();
     auto k = KeyIn(txn, where->parent, where->name);
     if (!k.ok()) return k.status();
     key = std::move(*k);
     return Status::Ok();
   });
   if (!s.ok()) return s;
-  if (!key) return std::optional<ContentKeys::Wrapping>();
-  auto how = EncryptionOf(key->bucket);
+  return key;
+}
+
+Result<tiers::EncodeOptions> ShoalFs::EncodeOptionsOf(Ino ino) {
+  tiers::EncodeOptions options = encode_options_;
+  auto key = LinkedKeyOf(ino);
+  if (!key.ok()) return key.status();
+  if (!*key) return options;  // unlinked: the commit finds it gone
+  auto how = EncryptionOf((*key)->bucket);
   if (!how.ok()) return how.status();
-  auto w = content_keys_->Prepare(*key, *how, now, RequestUid());
+  options.dual_layer = IsDualLayer(*how);
+  return options;
+}
+
+Result<std::optional<ContentKeys::Wrapping>> ShoalFs::PrepareWrapping(Ino ino, TimeNs now) {
+  auto key = LinkedKeyOf(ino);
+  if (!key.ok()) return key.status();
+  if (!*key) return std::optional<ContentKeys::Wrapping>();  // the commit finds it gone
+  auto how = EncryptionOf((*key)->bucket);
+  if (!how.ok()) return how.status();
+  auto w = content_keys_->Prepare(**key, *how, now, RequestUid());
   if (!w.ok()) return w.status();
   return std::optional<ContentKeys::Wrapping>(std::move(*w));
 }
@@ -196,10 +215,12 @@ Status ShoalFs::Commit(const std::shared_ptr<Inode>& inode) {
   }
   if (!st || !st->dirty()) return Status::Ok();
 
-  auto snap = st->Encode(*blobs_, encode_options_);
+  auto options = EncodeOptionsOf(inode->ino);
+  if (!options.ok()) return options.status();
+  auto snap = st->Encode(*blobs_, *options);
   if (!snap.ok()) return snap.status();
   const tiers::BlobInfo& blob = snap->blob;
-  const bool inline_content = !blob.image.empty();
+  bool inline_content = !blob.image.empty();
 
   TimeNs now = clock_.Now();
   std::string old_blob;
@@ -221,8 +242,22 @@ Status ShoalFs::Commit(const std::shared_ptr<Inode>& inode) {
   // its bucket's encryption changed meanwhile.
   std::optional<ContentKeys::Wrapping> wrapping;
   bool stale = false;
+  bool relayer = false;  // the content needs a layer more or less
   Status s;
   for (int attempt = 0;; ++attempt) {
+    if (relayer) {
+      // The bucket's encryption moved into or out of DSSE-KMS since the
+      // content was encoded: encode it again.
+      if (!inline_content) (void)blobs_->Remove(blob.id);
+      options->dual_layer = !options->dual_layer;
+      auto again = st->Encode(*blobs_, *options);
+      if (!again.ok()) {
+        s = again.status();
+        break;
+      }
+      *snap = std::move(*again);
+      inline_content = !blob.image.empty();
+    }
     if (!blob.id.empty()) {
       auto w = PrepareWrapping(inode->ino, now);
       if (!w.ok()) {
@@ -235,6 +270,7 @@ Status ShoalFs::Commit(const std::shared_ptr<Inode>& inode) {
         [&](Txn& txn) -> Status {
           gone = false;
           stale = false;
+          relayer = false;
           kept = false;
           dropped.clear();
           before.reset();
@@ -272,11 +308,13 @@ Status ShoalFs::Commit(const std::shared_ptr<Inode>& inode) {
           if (!how.ok()) return how.status();
           e.sse = how->sse;
           if (!blob.id.empty()) {
-            if (!wrapping || wrapping->how != *how) {
+            relayer = IsDualLayer(*how) != blob.outer_key.has_value();
+            if (!wrapping || wrapping->how != *how || relayer) {
               stale = true;
               return Status(Code::kInvalidRequest, "the bucket's encryption changed meanwhile");
             }
-            auto envelope = content_keys_->SealWith(*wrapping, blob.key, *key, e.version_id);
+            auto envelope = content_keys_->SealWith(
+                *wrapping, DataKeys{.key = blob.key, .outer = blob.outer_key}, *key, e.version_id);
             stale = envelope.status().code() == Code::kInvalidRequest;
             if (!envelope.ok()) return envelope.status();
             e.key_envelope = std::move(*envelope);
@@ -321,8 +359,9 @@ Status ShoalFs::Commit(const std::shared_ptr<Inode>& inode) {
   }
   std::shared_ptr<tiers::BlobReader> reader;
   if (!blob.id.empty()) {
-    auto opened = inline_content ? blobs_->OpenInline(snap->blob.image, &blob.key)
-                                 : blobs_->OpenReader(blob.id, &blob.key);
+    auto opened = inline_content
+                      ? blobs_->OpenInline(snap->blob.image, &blob.key, tiers::OuterKeyOf(blob))
+                      : blobs_->OpenReader(blob.id, &blob.key, tiers::OuterKeyOf(blob));
     if (opened.ok()) reader = std::move(*opened);
   }
   {

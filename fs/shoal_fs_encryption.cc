@@ -5,9 +5,13 @@
 //   setfattr -n user.s3.sse -v aws:kms F          re-encrypts F in place under
 //       the bucket's default KMS key (or alias/aws/s3); AES256 goes back
 //       to SSE-S3.
-//   setfattr -n user.s3.sse_kms_key_id -v alias/k F   ... under that KMS key.
+//   setfattr -n user.s3.sse -v aws:kms:dsse F     ... in two layers (DSSE-KMS).
+//   setfattr -n user.s3.sse_kms_key_id -v alias/k F   ... under that KMS key
+//       (DSSE-KMS objects stay DSSE-KMS).
 // Re-encryption in place re-wraps the object's data key (the blob stays);
-// like a copy onto itself it is billed as a COPY request.
+// like a copy onto itself it is billed as a COPY request. Into or out of
+// DSSE-KMS the content gains or loses a layer: the object is copied onto
+// itself (a new blob and a new LastModified, as S3's copy gives).
 
 #include "crypto/bucket_encryption.h"
 #include "crypto/cse.h"
@@ -30,15 +34,12 @@ Result<store::EntryId> BucketIdOf(Txn& txn, const std::string& bucket) {
   return (*b)->id;
 }
 
-// The choice a bucket document makes. aws:kms:dsse is refused: DSSE-KMS's
-// second layer is not built yet.
+// The choice a bucket document makes. BucketKeyEnabled is accepted with
+// aws:kms:dsse but, as on S3, has no effect there.
 Result<EncryptionChoice> ChoiceOf(const crypto::BucketEncryption& e) {
-  if (e.algorithm == "aws:kms:dsse") {
-    return Status(Code::kNotSupported,
-                  "aws:kms:dsse (DSSE-KMS) is not supported by this version of shoal");
-  }
+  const bool dual = e.algorithm == kDsseKms;
   return EncryptionChoice{
-      .sse = e.algorithm, .kms_key = e.kms_key_id, .bucket_key = e.bucket_key_enabled};
+      .sse = e.algorithm, .kms_key = e.kms_key_id, .bucket_key = e.bucket_key_enabled && !dual};
 }
 
 }  // namespace
@@ -176,19 +177,20 @@ Status ShoalFs::ChangeEncryption(Ino ino, std::string_view name, std::string_vie
   }
   if (!stored.ok()) return stored.status();
   if (name == "user.s3.sse") {
-    if (value == "aws:kms:dsse") {
-      return {Code::kNotSupported, "aws:kms:dsse is not supported by this version of shoal"};
-    }
-    if (value != "AES256" && value != "aws:kms" && value != "SSE-C") {
+    if (value != "AES256" && value != "aws:kms" && value != kDsseKms && value != "SSE-C") {
       return InvalidArgument(
-          "The encryption method specified is not supported (AES256, aws:kms or SSE-C)");
+          "The encryption method specified is not supported (AES256, aws:kms, aws:kms:dsse or "
+          "SSE-C)");
     }
     to.sse = std::string(value);
-    if (to.sse == "aws:kms") {
+    if (to.sse == "aws:kms" || IsDualLayer(to)) {
       // The bucket's default KMS key if it has one, else alias/aws/s3.
       auto bucket = EncryptionOf(stored->key.bucket);
       if (!bucket.ok()) return bucket.status();
-      if (bucket->sse == "aws:kms") to = *bucket;
+      if (bucket->sse == "aws:kms" || IsDualLayer(*bucket)) {
+        to.kms_key = bucket->kms_key;
+        to.bucket_key = bucket->bucket_key && !IsDualLayer(to);
+      }
     }
   } else {
     if (value.empty()) return InvalidArgument("user.s3.sse_kms_key_id needs a KMS key");
@@ -197,7 +199,8 @@ Status ShoalFs::ChangeEncryption(Ino ino, std::string_view name, std::string_vie
       return InvalidArgument(key.status().message());  // a bad argument, not a refusal
     }
     if (!key.ok()) return key.status();
-    to = EncryptionChoice{.sse = "aws:kms", .kms_key = key->arn};
+    const bool dual = stored->entry.sse == kDsseKms;
+    to = EncryptionChoice{.sse = dual ? std::string(kDsseKms) : "aws:kms", .kms_key = key->arn};
   }
   if (stored->entry.size > 0 && stored->entry.key_envelope.empty()) {
     // Its key is inside a blob of format 1, under the root key: re-wrapping
@@ -212,17 +215,20 @@ Status ShoalFs::ChangeEncryption(Ino ino, std::string_view name, std::string_vie
   // committed.
   MutexLock commit_lock(inode->commit_mu);
   const TimeNs now = clock_.Now();
-  // The KMS calls (Decrypt of the old envelope, GenerateDataKey of the new)
-  // before the transaction; inside it only the seal.
   stored = StoredObjectOf(ino);
   if (!stored.ok()) return stored.status();
-  std::optional<crypto::Key> data_key;
+  if (IsDualLayer(to) != (stored->entry.sse == kDsseKms) && stored->entry.size > 0) {
+    return CopyInPlace(*inode, *stored, ClassOf(stored->entry), to);  // a layer more or less
+  }
+  // The KMS calls (Decrypt of the old envelope, GenerateDataKey of the new)
+  // before the transaction; inside it only the seal.
+  std::optional<DataKeys> data_keys;
   std::optional<ContentKeys::Wrapping> wrapping;
   if (!stored->entry.key_envelope.empty()) {
     auto opened = content_keys_->Open(stored->entry.key_envelope, stored->key,
                                       stored->entry.version_id, now, RequestUid());
     if (!opened.ok()) return opened.status();
-    data_key = *opened;
+    data_keys = std::move(*opened);
     auto w = content_keys_->Prepare(stored->key, to, now, RequestUid());
     if (!w.ok()) return w.status();
     wrapping = std::move(*w);
@@ -238,8 +244,8 @@ Status ShoalFs::ChangeEncryption(Ino ino, std::string_view name, std::string_vie
     if (e.key_envelope != stored->entry.key_envelope || key->key != stored->key.key) {
       return Status(Code::kInvalidRequest, "the object changed meanwhile; try again");
     }
-    if (data_key) {
-      auto envelope = content_keys_->SealWith(*wrapping, *data_key, *key, e.version_id);
+    if (data_keys) {
+      auto envelope = content_keys_->SealWith(*wrapping, *data_keys, *key, e.version_id);
       if (!envelope.ok()) return envelope.status();
       e.key_envelope = std::move(*envelope);
     }

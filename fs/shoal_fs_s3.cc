@@ -51,9 +51,9 @@ std::string_view EncryptionStatus(const Entry& e) {
   return "SSE-S3";
 }
 
-// The KMS key ARN of an SSE-KMS object (SSEKMSKeyId), else empty.
+// The KMS key ARN of an SSE-KMS or DSSE-KMS object (SSEKMSKeyId), else empty.
 std::string KmsKeyIdOf(const Entry& e) {
-  if (e.sse != "aws:kms") return {};
+  if (e.sse != "aws:kms" && e.sse != kDsseKms) return {};
   auto summary = SummarizeEnvelope(e.key_envelope);
   return summary.ok() ? summary->kms_key_arn : std::string();
 }

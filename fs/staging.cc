@@ -288,7 +288,11 @@ Result<Staging::Snapshot> Staging::Encode(tiers::BlobStore& blobs,
   std::unique_ptr<tiers::BlobWriter> streamed;
   {
     MutexLock streaming(stream_mu_);
-    if (stream_ && streamed_ == size) streamed = std::move(stream_);
+    // A stream of other options (the bucket's encryption changed meanwhile)
+    // is dropped.
+    if (stream_ && streamed_ == size && stream_target_->options == options) {
+      streamed = std::move(stream_);
+    }
     // Later appends would have to stream from the start again.
     stream_.reset();
     streamable_ = false;

@@ -52,7 +52,8 @@ class Staging {
   // starts empty and only ever grows by writes at its end (cp, dd, a
   // download) streams its bytes into a blob writer as they arrive, so that
   // its commit has only the tail left to encode. Any other change drops the
-  // stream and the commit encodes the whole copy as usual.
+  // stream and the commit encodes the whole copy as usual, as it does when
+  // it encodes with other options than the stream's.
   struct StreamTarget {
     tiers::BlobStore* blobs = nullptr;
     tiers::EncodeOptions options;

@@ -53,8 +53,9 @@ struct Fixture {
     }
     // Small objects come back inline, larger ones as blob files.
     CHECK(snap->blob.image.empty() == (expected.size() > kInlineMaxBytes));
-    auto reader = snap->blob.image.empty() ? blobs->OpenReader(snap->blob.id, &snap->blob.key)
-                                           : blobs->OpenInline(snap->blob.image, &snap->blob.key);
+    auto reader = snap->blob.image.empty()
+                      ? blobs->OpenReader(snap->blob.id, &snap->blob.key, nullptr)
+                      : blobs->OpenInline(snap->blob.image, &snap->blob.key, nullptr);
     REQUIRE(reader.ok());
     std::string back(expected.size(), '\0');
     auto n = (*reader)->Read(0, back.data(), back.size());

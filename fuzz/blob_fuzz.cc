@@ -79,7 +79,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const bool damaged = edits > 0 && bytes != *file;
   if (damaged && !shoal::WriteFileDurably(path, bytes, 0600).ok()) std::abort();
 
-  auto reader = w.store->OpenReader(info->id, &info->key);
+  auto reader = w.store->OpenReader(info->id, &info->key, nullptr);
   if (reader.ok()) {
     std::string back(plain.size() + 1, '\0');
     auto n = (*reader)->Read(0, back.data(), back.size());

@@ -61,9 +61,6 @@ echo '{"Rules":[{"ApplyServerSideEncryptionByDefault":{"SSEAlgorithm":"AES256","
   >"$WORK/bad.json"
 reject "KMSMasterKeyID with AES256 is refused" "Invalid argument" InvalidArgument \
   /.s3/lake/encryption.json cp "$WORK/bad.json" "$MNT/.s3/lake/encryption.json"
-echo '{"Rules":[{"ApplyServerSideEncryptionByDefault":{"SSEAlgorithm":"aws:kms:dsse"}}]}' >"$WORK/bad.json"
-expect_fail "aws:kms:dsse is refused as not supported" "not supported" \
-  cp "$WORK/bad.json" "$MNT/.s3/lake/encryption.json"
 check "encryption.json takes aws:kms with alias/k1" sse_default lake aws:kms alias/k1
 seq 1 200000 >"$WORK/data"
 cp "$WORK/data" "$MNT/lake/report.csv"

@@ -13,6 +13,9 @@
 // Each chunk's nonce is its index; its AAD binds the blob id, chunk index, a
 // final-chunk flag and the compression flag, so reordered, spliced, truncated
 // or tampered chunks fail to open (Corrupt). The index nonce is 2^64-1.
+// A dual-layer blob (format 3, DSSE-KMS) seals every chunk and its index
+// twice: under the data key, then under an independent outer key, so the
+// content stays sealed if either key alone is given away.
 // Every blob has its own random AES-256 data key. A blob does not carry it:
 // the writer hands it back (BlobInfo::key) for the object's key envelope
 // (crypto/envelope.h), and a reader is given it. Blobs of format 1 (older
@@ -25,6 +28,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -44,7 +48,14 @@ struct BlobInfo {
   std::uint64_t stored_bytes;  // bytes on disk
   std::string image;           // inline blobs only: the whole encoded blob
   crypto::Key key;             // the data key every part is sealed under
+  // Dual-layer blobs only: the outer layer's key.
+  std::optional<crypto::Key> outer_key;
 };
+
+// The outer key to open `blob` with: null unless it is dual-layer.
+inline const crypto::Key* OuterKeyOf(const BlobInfo& blob) {
+  return blob.outer_key ? &*blob.outer_key : nullptr;
+}
 
 // How a blob is compressed; each storage class has its own (storage_class.h).
 // Readers need none of it: the chunk size is in the header, and zstd frames
@@ -54,6 +65,8 @@ struct BlobInfo {
 struct EncodeOptions {
   int zstd_level = 1;  // level 3: 16% slower on mixed data, 0.8% smaller
   std::uint32_t chunk_size = 64 * 1024;
+  bool dual_layer = false;  // seal twice, under two keys (format 3)
+  bool operator==(const EncodeOptions&) const = default;
 };
 
 // Streams plaintext in, writes the encoded blob to a temporary file.
@@ -93,13 +106,16 @@ class BlobStore {
   virtual Result<std::unique_ptr<BlobWriter>> NewInlineWriter(const EncodeOptions& options) = 0;
   // Opens and verifies header, footer and index with the blob's data key
   // `key`, or for a format-1 blob with key == nullptr, the key in its
-  // header. NoSuchKey if absent, Corrupt if damaged or sealed under another
-  // key (or, for format 2, if no key is given).
+  // header; a dual-layer blob needs its `outer_key` too, and any other blob
+  // none. NoSuchKey if absent, Corrupt if damaged or sealed under another
+  // key (or, for formats 2 and 3, if a key is missing, or an outer key is
+  // given for a single-layer blob).
   virtual Result<std::unique_ptr<BlobReader>> OpenReader(std::string_view id,
-                                                         const crypto::Key* key) = 0;
+                                                         const crypto::Key* key,
+                                                         const crypto::Key* outer_key) = 0;
   // Opens an inline blob's image (verified as OpenReader verifies a file).
-  virtual Result<std::unique_ptr<BlobReader>> OpenInline(std::string image,
-                                                         const crypto::Key* key) = 0;
+  virtual Result<std::unique_ptr<BlobReader>> OpenInline(std::string image, const crypto::Key* key,
+                                                         const crypto::Key* outer_key) = 0;
   // Removes a blob file (ok if already absent).
   virtual Status Remove(std::string_view id) = 0;
   // Ids of every finished blob on disk (for fsck and orphan sweeps).

@@ -8,6 +8,10 @@ std::size_t HeaderBytes(std::uint8_t format) {
   return format == kLegacyFormatVersion ? kLegacyHeaderBytes : kHeaderBytes;
 }
 
+std::size_t SealOverhead(std::uint8_t format) {
+  return format == kDualLayerFormatVersion ? 2 * crypto::kTagBytes : crypto::kTagBytes;
+}
+
 std::string EncodeHeader(const Header& header) {
   std::string out;
   out.reserve(HeaderBytes(header.format));
@@ -30,7 +34,8 @@ Status DecodeHeader(std::string_view bytes, Header& header) {
       !d.GetFixed32(header.chunk_size)) {
     return Corrupt("blob header truncated");
   }
-  if (header.format != kFormatVersion && header.format != kLegacyFormatVersion) {
+  if (header.format != kFormatVersion && header.format != kLegacyFormatVersion &&
+      header.format != kDualLayerFormatVersion) {
     return Corrupt("unknown blob format " + std::to_string(header.format));
   }
   if (header.chunk_size == 0 || header.chunk_size > kMaxChunkSize) {
@@ -57,7 +62,7 @@ std::string EncodeIndex(const Index& index) {
 }
 
 Status DecodeIndex(std::string_view bytes, std::uint32_t chunk_size, std::uint64_t header_bytes,
-                   std::uint64_t index_offset, Index& index) {
+                   std::uint64_t index_offset, std::size_t overhead, Index& index) {
   if (bytes.size() < kIndexTrailerBytes ||
       (bytes.size() - kIndexTrailerBytes) % kIndexEntryBytes != 0) {
     return Corrupt("blob index has a bad length");
@@ -69,7 +74,7 @@ Status DecodeIndex(std::string_view bytes, std::uint32_t chunk_size, std::uint64
   std::uint64_t expect_offset = header_bytes;
   std::uint64_t plain_sum = 0;
   // The writer stores zstd output only when shorter than the plaintext.
-  const std::uint64_t max_stored = std::uint64_t{chunk_size} + crypto::kTagBytes;
+  const std::uint64_t max_stored = std::uint64_t{chunk_size} + overhead;
   for (std::size_t i = 0; i < n; ++i) {
     ChunkEntry c;
     std::uint8_t raw = 0;
@@ -78,11 +83,11 @@ Status DecodeIndex(std::string_view bytes, std::uint32_t chunk_size, std::uint64
       return Corrupt("blob index truncated");
     }
     const bool last = i + 1 == n;
-    if (raw > 1 || c.offset != expect_offset || c.stored_len < crypto::kTagBytes ||
+    if (raw > 1 || c.offset != expect_offset || c.stored_len < overhead ||
         c.stored_len > max_stored || c.plain_len == 0 || c.plain_len > chunk_size ||
         (!last && c.plain_len != chunk_size) ||
-        (raw == 1 && c.stored_len != std::uint64_t{c.plain_len} + crypto::kTagBytes) ||
-        (raw == 0 && c.stored_len >= std::uint64_t{c.plain_len} + crypto::kTagBytes)) {
+        (raw == 1 && c.stored_len != std::uint64_t{c.plain_len} + overhead) ||
+        (raw == 0 && c.stored_len >= std::uint64_t{c.plain_len} + overhead)) {
       return Corrupt("blob index entry " + std::to_string(i) + " is inconsistent");
     }
     c.raw = raw == 1;
@@ -146,6 +151,12 @@ std::string ChunkAad(std::string_view id, std::uint64_t chunk, bool final, bool 
   PutFixed64(aad, chunk);
   aad.push_back(final ? '\1' : '\0');
   aad.push_back(raw ? '\1' : '\0');
+  return aad;
+}
+
+std::string OuterAad(std::string_view inner_aad) {
+  std::string aad = "outer layer";
+  aad.append(inner_aad);
   return aad;
 }
 

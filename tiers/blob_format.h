@@ -21,6 +21,10 @@ inline constexpr std::uint8_t kFormatVersion = 2;
 // Format 1 is format 2 with the data key, wrapped by the root key for the
 // blob id, at the end of the header. Read, never written.
 inline constexpr std::uint8_t kLegacyFormatVersion = 1;
+// Format 3 is format 2 sealed twice (DSSE-KMS's dual layer): every chunk
+// and the index are sealed under the inner key, and that sealed text again
+// under an independent outer key, with the same nonce and OuterAad.
+inline constexpr std::uint8_t kDualLayerFormatVersion = 3;
 
 // magic | format | level | chunk_size | id
 inline constexpr std::size_t kHeaderBytes = kHeaderMagic.size() + 1 + 1 + 4 + kBlobIdBytes;
@@ -47,6 +51,8 @@ struct Header {
 
 // The header's length for a format: kHeaderBytes or kLegacyHeaderBytes.
 std::size_t HeaderBytes(std::uint8_t format);
+// Bytes sealing adds to each chunk and to the index: one tag per layer.
+std::size_t SealOverhead(std::uint8_t format);
 // REQUIRES: id has its fixed size; for format 1, so has wrapped_key.
 std::string EncodeHeader(const Header& header);
 // Decodes the first kHeaderBytes of a header: checks magic, version and
@@ -73,8 +79,9 @@ std::string EncodeIndex(const Index& index);
 // `index_offset`, every chunk but the
 // last exactly `chunk_size` plaintext bytes, sizes adding up to total_size,
 // stored lengths within what the writer can produce. Corrupt otherwise.
+// `overhead` is SealOverhead of the blob's format.
 Status DecodeIndex(std::string_view bytes, std::uint32_t chunk_size, std::uint64_t header_bytes,
-                   std::uint64_t index_offset, Index& index);
+                   std::uint64_t index_offset, std::size_t overhead, Index& index);
 
 struct Footer {
   std::uint64_t index_offset = 0;
@@ -92,6 +99,8 @@ crypto::Nonce ChunkNonce(std::uint64_t chunk);
 crypto::Nonce IndexNonce();
 // blob id | u64 chunk | u8 final | u8 raw.
 std::string ChunkAad(std::string_view id, std::uint64_t chunk, bool final, bool raw);
+// The outer layer's AAD (format 3): "outer layer" | the inner layer's AAD.
+std::string OuterAad(std::string_view inner_aad);
 // The index's AAD is the whole encoded header, so a change to any header byte
 // (level and chunk size included) makes the index fail to open.
 

@@ -59,11 +59,22 @@ struct SealedChunk {
   bool raw = false;
 };
 
+// Seals `plaintext` under `key`, and for a dual-layer blob (outer != null)
+// that sealed text again under `outer`, appending to `out`.
+Status SealLayers(const crypto::Key& key, const crypto::Key* outer, const crypto::Nonce& nonce,
+                  const std::string& aad, std::string_view plaintext, std::string& out) {
+  if (outer == nullptr) return crypto::Seal(key, nonce, aad, plaintext, out);
+  std::string inner;
+  Status s = crypto::Seal(key, nonce, aad, plaintext, inner);
+  if (!s.ok()) return s;
+  return crypto::Seal(*outer, nonce, format::OuterAad(aad), inner, out);
+}
+
 // Compresses (or keeps raw, whichever is shorter) and seals one chunk. Pure:
 // runs on any thread.
-Result<SealedChunk> EncodeChunk(const crypto::Key& key, const std::string& blob_id,
-                                std::uint64_t chunk, bool final, const EncodeOptions& options,
-                                const std::string& plain) {
+Result<SealedChunk> EncodeChunk(const crypto::Key& key, const crypto::Key* outer,
+                                const std::string& blob_id, std::uint64_t chunk, bool final,
+                                const EncodeOptions& options, const std::string& plain) {
   ZSTD_CCtx* cctx = ThreadCctx();
   if (cctx == nullptr) return Internal("ZSTD_createCCtx failed");
   const std::size_t bound = ZSTD_compressBound(plain.size());
@@ -76,8 +87,8 @@ Result<SealedChunk> EncodeChunk(const crypto::Key& key, const std::string& blob_
   out.raw = n >= plain.size();
   std::string_view payload =
       out.raw ? std::string_view(plain) : std::string_view(compressed.get(), n);
-  Status s = crypto::Seal(key, format::ChunkNonce(chunk),
-                          format::ChunkAad(blob_id, chunk, final, out.raw), payload, out.bytes);
+  Status s = SealLayers(key, outer, format::ChunkNonce(chunk),
+                        format::ChunkAad(blob_id, chunk, final, out.raw), payload, out.bytes);
   if (!s.ok()) return s;
   return out;
 }
@@ -135,6 +146,7 @@ class DirBlobWriter final : public BlobWriter {
     UniqueFd fd;
     std::string id;
     crypto::Key key;
+    std::optional<crypto::Key> outer_key;  // dual-layer blobs only
     std::string header;
     EncodeOptions options;
     WorkPool* pool = nullptr;  // encodes full chunks; null: on the caller
@@ -149,6 +161,7 @@ class DirBlobWriter final : public BlobWriter {
         fd_(std::move(p.fd)),
         id_(std::move(p.id)),
         key_(p.key),
+        outer_key_(p.outer_key),
         header_(std::move(p.header)),
         options_(p.options),
         pool_(p.pool),
@@ -202,7 +215,8 @@ class DirBlobWriter final : public BlobWriter {
                     .md5 = std::move(md5),
                     .stored_bytes = pos_,
                     .image = std::move(image_),
-                    .key = key_};
+                    .key = key_,
+                    .outer_key = outer_key_};
   }
 
  private:
@@ -211,20 +225,23 @@ class DirBlobWriter final : public BlobWriter {
   Status SubmitChunk() {
     const std::uint64_t chunk = next_chunk_++;
     if (pool_ == nullptr) {
-      auto sealed = EncodeChunk(key_, id_, chunk, /*final=*/false, options_, pending_);
+      auto sealed = EncodeChunk(key_, Outer(), id_, chunk, /*final=*/false, options_, pending_);
       pending_.clear();
       if (!sealed.ok()) return sealed.status();
       return WriteChunk(*sealed);
     }
-    in_flight_.push_back(pool_->Submit(
-        [key = key_, id = id_, chunk, options = options_, plain = std::move(pending_)] {
-          return EncodeChunk(key, id, chunk, /*final=*/false, options, plain);
-        }));
+    in_flight_.push_back(pool_->Submit([key = key_, outer = outer_key_, id = id_, chunk,
+                                        options = options_, plain = std::move(pending_)] {
+      return EncodeChunk(key, outer ? &*outer : nullptr, id, chunk, /*final=*/false, options,
+                         plain);
+    }));
     pending_ = std::string();
     pending_.reserve(options_.chunk_size);
     if (in_flight_.size() > max_in_flight_) return WriteOldest();
     return Status::Ok();
   }
+
+  const crypto::Key* Outer() const { return outer_key_ ? &*outer_key_ : nullptr; }
 
   Status WriteOldest() {
     Result<SealedChunk> sealed = in_flight_.front().get();
@@ -256,7 +273,8 @@ class DirBlobWriter final : public BlobWriter {
       if (!s.ok()) return s;
     }
     if (!pending_.empty()) {
-      auto sealed = EncodeChunk(key_, id_, next_chunk_++, /*final=*/true, options_, pending_);
+      auto sealed =
+          EncodeChunk(key_, Outer(), id_, next_chunk_++, /*final=*/true, options_, pending_);
       if (!sealed.ok()) return sealed.status();
       Status s = WriteChunk(*sealed);
       if (!s.ok()) return s;
@@ -267,7 +285,8 @@ class DirBlobWriter final : public BlobWriter {
 
     const std::uint64_t index_offset = pos_;
     std::string tail;
-    Status s = crypto::Seal(key_, format::IndexNonce(), header_, format::EncodeIndex(index_), tail);
+    Status s =
+        SealLayers(key_, Outer(), format::IndexNonce(), header_, format::EncodeIndex(index_), tail);
     if (!s.ok()) return s;
     if (tail.size() > UINT32_MAX) return {Code::kEntityTooLarge, "blob index too large"};
     const auto index_len = static_cast<std::uint32_t>(tail.size());
@@ -302,6 +321,7 @@ class DirBlobWriter final : public BlobWriter {
   UniqueFd fd_;
   const std::string id_;
   const crypto::Key key_;
+  const std::optional<crypto::Key> outer_key_;
   const std::string header_;
   const EncodeOptions options_;
 
@@ -328,6 +348,7 @@ class DirBlobWriter final : public BlobWriter {
 struct VerifiedBlob {
   std::string id;
   crypto::Key key;
+  std::optional<crypto::Key> outer_key;  // dual-layer blobs only
   std::uint32_t chunk_size = 0;
   format::Index index;
 };
@@ -340,6 +361,7 @@ class DirBlobReader final : public BlobReader {
         image_(std::move(image)),
         id_(std::move(blob.id)),
         key_(blob.key),
+        outer_key_(blob.outer_key),
         chunk_size_(blob.chunk_size),
         index_(std::move(blob.index)) {}
 
@@ -413,22 +435,26 @@ class DirBlobReader final : public BlobReader {
       sealed = std::string_view(image_).substr(static_cast<std::size_t>(e.offset), e.stored_len);
       if (sealed.size() != e.stored_len) return Corrupt("blob chunk truncated");
     }
-    // DecodeIndex checked stored_len against plain_len (raw) and the tag size.
-    const std::size_t payload_len = e.stored_len - crypto::kTagBytes;
+    const bool final = chunk + 1 == index_.chunks.size();
+    const std::string aad = format::ChunkAad(id_, chunk, final, e.raw);
+    std::unique_ptr<char[]> inner_buf;
+    if (outer_key_) {  // the outer layer first
+      inner_buf = std::make_unique_for_overwrite<char[]>(e.stored_len - crypto::kTagBytes);
+      Status s = crypto::OpenInto(*outer_key_, format::ChunkNonce(chunk), format::OuterAad(aad),
+                                  sealed, inner_buf.get());
+      if (!s.ok()) return ChunkFailure(s, chunk);
+      sealed = std::string_view(inner_buf.get(), e.stored_len - crypto::kTagBytes);
+    }
+    // DecodeIndex checked stored_len against plain_len (raw) and the tags' size.
+    const std::size_t payload_len = sealed.size() - crypto::kTagBytes;
     std::unique_ptr<char[]> payload_buf;
     char* payload = plain;
     if (!e.raw) {
       payload_buf = std::make_unique_for_overwrite<char[]>(payload_len);
       payload = payload_buf.get();
     }
-    const bool final = chunk + 1 == index_.chunks.size();
-    Status s = crypto::OpenInto(key_, format::ChunkNonce(chunk),
-                                format::ChunkAad(id_, chunk, final, e.raw), sealed, payload);
-    if (!s.ok()) {
-      if (s.code() != Code::kCorrupt) return s;
-      return Corrupt("blob " + HexEncode(id_) + " chunk " + std::to_string(chunk) +
-                     " fails verification");
-    }
+    Status s = crypto::OpenInto(key_, format::ChunkNonce(chunk), aad, sealed, payload);
+    if (!s.ok()) return ChunkFailure(s, chunk);
     if (e.raw) return Status::Ok();
     ZSTD_DCtx* dctx = ThreadDctx();
     if (dctx == nullptr) return Internal("ZSTD_createDCtx failed");
@@ -440,10 +466,17 @@ class DirBlobReader final : public BlobReader {
     return Status::Ok();
   }
 
+  Status ChunkFailure(const Status& s, std::uint64_t chunk) const {
+    if (s.code() != Code::kCorrupt) return s;
+    return Corrupt("blob " + HexEncode(id_) + " chunk " + std::to_string(chunk) +
+                   " fails verification");
+  }
+
   const UniqueFd fd_;
   const std::string image_;
   const std::string id_;
   const crypto::Key key_;
+  const std::optional<crypto::Key> outer_key_;
   const std::uint32_t chunk_size_;
   const format::Index index_;
 
@@ -471,8 +504,8 @@ class DirBlobStore final : public BlobStore {
     return StartWriter(options, /*in_memory=*/true);
   }
 
-  Result<std::unique_ptr<BlobReader>> OpenReader(std::string_view id,
-                                                 const crypto::Key* key) override {
+  Result<std::unique_ptr<BlobReader>> OpenReader(std::string_view id, const crypto::Key* key,
+                                                 const crypto::Key* outer_key) override {
     if (id.size() != kBlobIdBytes) return InvalidArgument("blob id must be 16 bytes");
     const std::string path = PathOf(id);
     UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
@@ -483,15 +516,15 @@ class DirBlobStore final : public BlobStore {
     auto read_at = [&](std::string& buf, std::uint64_t offset) {
       return ReadExactly(raw_fd, buf, offset, path);
     };
-    auto opened = Verify(read_at, static_cast<std::uint64_t>(st.st_size), path, key);
+    auto opened = Verify(read_at, static_cast<std::uint64_t>(st.st_size), path, key, outer_key);
     if (!opened.ok()) return opened.status();
     if (opened->id != id) return Corrupt(path + ": file holds another blob's id");
     return std::unique_ptr<BlobReader>(
         std::make_unique<DirBlobReader>(std::move(fd), std::string(), std::move(*opened)));
   }
 
-  Result<std::unique_ptr<BlobReader>> OpenInline(std::string image,
-                                                 const crypto::Key* key) override {
+  Result<std::unique_ptr<BlobReader>> OpenInline(std::string image, const crypto::Key* key,
+                                                 const crypto::Key* outer_key) override {
     const std::string name = "inline blob";
     auto read_at = [&](std::string& buf, std::uint64_t offset) -> Status {
       if (offset > image.size() || buf.size() > image.size() - offset) {
@@ -500,7 +533,7 @@ class DirBlobStore final : public BlobStore {
       buf.assign(image, static_cast<std::size_t>(offset), buf.size());
       return Status::Ok();
     };
-    auto opened = Verify(read_at, image.size(), name, key);
+    auto opened = Verify(read_at, image.size(), name, key, outer_key);
     if (!opened.ok()) return opened.status();
     return std::unique_ptr<BlobReader>(
         std::make_unique<DirBlobReader>(UniqueFd(), std::move(image), std::move(*opened)));
@@ -607,10 +640,11 @@ class DirBlobStore final : public BlobStore {
 
   // Reads and verifies header, footer and index through `read_at` (fills a
   // buffer of the given size from an offset) of a blob of `size` bytes,
-  // sealed under `given_key` (or, format 1 only, the key in its header).
+  // sealed under `given_key` (or, format 1 only, the key in its header) and,
+  // format 3 only, `outer_key`.
   template <typename ReadAt>
   Result<VerifiedBlob> Verify(ReadAt& read_at, std::uint64_t size, const std::string& path,
-                              const crypto::Key* given_key) {
+                              const crypto::Key* given_key, const crypto::Key* outer_key) {
     if (size < format::kHeaderBytes + format::kFooterBytes) {
       return Corrupt(path + ": too short for a blob");
     }
@@ -636,6 +670,13 @@ class DirBlobStore final : public BlobStore {
       return Corrupt(path + ": no data key for the blob (its object's key envelope is missing)");
     }
     if (!key.ok()) return Annotate(path, key.status());
+    const bool dual = header.format == format::kDualLayerFormatVersion;
+    if (dual && outer_key == nullptr) {
+      return Corrupt(path + ": a dual-layer blob, but its object has one layer's key");
+    }
+    if (!dual && outer_key != nullptr) {
+      return Corrupt(path + ": a single-layer blob, but its object is dual-layer (DSSE-KMS)");
+    }
 
     std::string footer_bytes(format::kFooterBytes, '\0');
     s = read_at(footer_bytes, size - format::kFooterBytes);
@@ -649,15 +690,23 @@ class DirBlobStore final : public BlobStore {
     s = read_at(sealed_index, footer.index_offset);
     if (!s.ok()) return s;
     std::string index_bytes;
-    s = crypto::Open(*key, format::IndexNonce(), header_bytes, sealed_index, index_bytes);
+    if (dual) {
+      std::string inner;
+      s = crypto::Open(*outer_key, format::IndexNonce(), format::OuterAad(header_bytes),
+                       sealed_index, inner);
+      if (s.ok()) s = crypto::Open(*key, format::IndexNonce(), header_bytes, inner, index_bytes);
+    } else {
+      s = crypto::Open(*key, format::IndexNonce(), header_bytes, sealed_index, index_bytes);
+    }
     if (!s.ok()) {
       if (s.code() != Code::kCorrupt) return s;
       return Corrupt(path + ": blob index or header fails verification (damaged, or another " +
                      "object's data key)");
     }
     VerifiedBlob out{.id = header.id, .key = *key, .chunk_size = header.chunk_size};
+    if (dual) out.outer_key = *outer_key;
     s = format::DecodeIndex(index_bytes, header.chunk_size, header_bytes.size(),
-                            footer.index_offset, out.index);
+                            footer.index_offset, format::SealOverhead(header.format), out.index);
     if (!s.ok()) return Annotate(path, s);
     return out;
   }
@@ -676,10 +725,18 @@ class DirBlobStore final : public BlobStore {
     if (!s.ok()) return s;
     Result<crypto::Key> key = crypto::RandomKey();
     if (!key.ok()) return key.status();
+    std::optional<crypto::Key> outer_key;
+    if (options.dual_layer) {
+      Result<crypto::Key> outer = crypto::RandomKey();
+      if (!outer.ok()) return outer.status();
+      outer_key = *outer;
+    }
 
-    format::Header header{.level = static_cast<std::uint8_t>(options.zstd_level),
-                          .chunk_size = options.chunk_size,
-                          .id = id};
+    format::Header header{
+        .format = options.dual_layer ? format::kDualLayerFormatVersion : format::kFormatVersion,
+        .level = static_cast<std::uint8_t>(options.zstd_level),
+        .chunk_size = options.chunk_size,
+        .id = id};
     std::string header_bytes = format::EncodeHeader(header);
     if (in_memory) {
       return std::unique_ptr<BlobWriter>(
@@ -687,6 +744,7 @@ class DirBlobStore final : public BlobStore {
                                                                 .temps = temps_,
                                                                 .id = std::move(id),
                                                                 .key = *key,
+                                                                .outer_key = outer_key,
                                                                 .header = std::move(header_bytes),
                                                                 .options = options,
                                                                 .pool = &pool_,
@@ -720,6 +778,7 @@ class DirBlobStore final : public BlobStore {
                                                               .fd = std::move(fd),
                                                               .id = std::move(id),
                                                               .key = *key,
+                                                              .outer_key = outer_key,
                                                               .header = std::move(header_bytes),
                                                               .options = options,
                                                               .pool = &pool_});

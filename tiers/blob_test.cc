@@ -114,7 +114,7 @@ struct Fixture {
   }
 
   std::unique_ptr<BlobReader> Open(const BlobInfo& info) {
-    auto r = store->OpenReader(info.id, &info.key);
+    auto r = store->OpenReader(info.id, &info.key, OuterKeyOf(info));
     REQUIRE(r.ok());
     return std::move(*r);
   }
@@ -141,7 +141,7 @@ Result<std::string> ReadAll(BlobReader& reader) {
 // After damage, the blob must either refuse to open or refuse to read as
 // Corrupt; it must never return data that differs from the original.
 void ExpectCorrupt(Fixture& f, const BlobInfo& info, const std::string& original) {
-  auto r = f.store->OpenReader(info.id, &info.key);
+  auto r = f.store->OpenReader(info.id, &info.key, nullptr);
   if (!r.ok()) {
     CHECK(r.status().code() == Code::kCorrupt);
     return;
@@ -293,13 +293,13 @@ TEST_CASE("damage anywhere in a blob file is Corrupt, never wrong data", "[blob]
          n += (n < 200 || n + 200 > pristine.size()) ? 1u : 61u) {
       CAPTURE(n);
       WriteWholeFile(path, pristine.substr(0, n));
-      auto r = f.store->OpenReader(info.id, &info.key);
+      auto r = f.store->OpenReader(info.id, &info.key, nullptr);
       CHECK(r.status().code() == Code::kCorrupt);
     }
   }
   SECTION("appended garbage") {
     WriteWholeFile(path, pristine + "x");
-    CHECK(f.store->OpenReader(info.id, &info.key).status().code() == Code::kCorrupt);
+    CHECK(f.store->OpenReader(info.id, &info.key, nullptr).status().code() == Code::kCorrupt);
   }
   SECTION("a damaged chunk fails only reads that touch it") {
     std::string bad = pristine;
@@ -343,15 +343,15 @@ TEST_CASE("a blob file copied under another id's name is Corrupt", "[blob]") {
   BlobInfo a = f.Put("contents of a");
   BlobInfo b = f.Put("contents of b");
   fs::copy_file(f.store->PathOf(a.id), f.store->PathOf(b.id), fs::copy_options::overwrite_existing);
-  CHECK(f.store->OpenReader(b.id, &b.key).status().code() == Code::kCorrupt);
-  CHECK(f.store->OpenReader(b.id, &a.key).status().code() == Code::kCorrupt);
+  CHECK(f.store->OpenReader(b.id, &b.key, nullptr).status().code() == Code::kCorrupt);
+  CHECK(f.store->OpenReader(b.id, &a.key, nullptr).status().code() == Code::kCorrupt);
 
   // Rewriting the header's id to match the name does not help either.
   std::string file = ReadWholeFile(f.store->PathOf(a.id));
   file.replace(format::kHeaderMagic.size() + 6, kBlobIdBytes, b.id);
   WriteWholeFile(f.store->PathOf(b.id), file);
-  CHECK(f.store->OpenReader(b.id, &b.key).status().code() == Code::kCorrupt);
-  CHECK(f.store->OpenReader(b.id, &a.key).status().code() == Code::kCorrupt);
+  CHECK(f.store->OpenReader(b.id, &b.key, nullptr).status().code() == Code::kCorrupt);
+  CHECK(f.store->OpenReader(b.id, &a.key, nullptr).status().code() == Code::kCorrupt);
 }
 
 TEST_CASE("a blob opens only under its own data key", "[blob]") {
@@ -359,12 +359,65 @@ TEST_CASE("a blob opens only under its own data key", "[blob]") {
   BlobInfo a = f.Put("contents of a");
   BlobInfo b = f.Put("contents of b");
   CHECK(a.key.bytes != b.key.bytes);
-  CHECK(f.store->OpenReader(a.id, &b.key).status().code() == Code::kCorrupt);
+  CHECK(f.store->OpenReader(a.id, &b.key, nullptr).status().code() == Code::kCorrupt);
   // A blob of the current format carries no key: without one it cannot open.
-  CHECK(f.store->OpenReader(a.id, nullptr).status().code() == Code::kCorrupt);
+  CHECK(f.store->OpenReader(a.id, nullptr, nullptr).status().code() == Code::kCorrupt);
   // Nor is the key anywhere in the file.
   const std::string file = ReadWholeFile(f.store->PathOf(a.id));
   CHECK(file.find(std::string(a.key.bytes.begin(), a.key.bytes.end())) == std::string::npos);
+}
+
+TEST_CASE("a dual-layer blob is sealed twice, under two independent keys", "[blob]") {
+  Fixture f;
+  const std::string data = MixedData(300 * 1024 + 17, 31);
+  BlobInfo info = f.Put(data, EncodeOptions{.chunk_size = 64 * 1024, .dual_layer = true});
+  REQUIRE(info.outer_key.has_value());
+  CHECK(info.outer_key->bytes != info.key.bytes);
+  const std::string file = ReadWholeFile(f.store->PathOf(info.id));
+  CHECK(static_cast<unsigned char>(file[format::kHeaderMagic.size()]) ==
+        format::kDualLayerFormatVersion);
+  auto all = ReadAll(*f.Open(info));
+  REQUIRE(all.ok());
+  CHECK(*all == data);
+  // Both layers are needed: either key alone, or the two swapped, opens nothing.
+  CHECK(f.store->OpenReader(info.id, &info.key, nullptr).status().code() == Code::kCorrupt);
+  CHECK(f.store->OpenReader(info.id, &*info.outer_key, nullptr).status().code() == Code::kCorrupt);
+  CHECK(f.store->OpenReader(info.id, &*info.outer_key, &info.key).status().code() ==
+        Code::kCorrupt);
+  const crypto::Key other = TestKey(9);
+  CHECK(f.store->OpenReader(info.id, &info.key, &other).status().code() == Code::kCorrupt);
+  CHECK(f.store->OpenReader(info.id, &other, &*info.outer_key).status().code() == Code::kCorrupt);
+  // A single-layer blob does not pass for a dual-layer one, nor the reverse.
+  BlobInfo single = f.Put(data);
+  CHECK(f.store->OpenReader(single.id, &single.key, &*info.outer_key).status().code() ==
+        Code::kCorrupt);
+  // Each chunk carries one more tag than a single-layer one.
+  CHECK(info.stored_bytes > single.stored_bytes);
+}
+
+TEST_CASE("every damaged byte of a dual-layer blob's chunks is Corrupt", "[blob]") {
+  Fixture f;
+  const std::string data = MixedData(10000, 5);
+  BlobInfo info = f.Put(data, EncodeOptions{.chunk_size = 4096, .dual_layer = true});
+  const std::string path = f.store->PathOf(info.id);
+  const std::string file = ReadWholeFile(path);
+  for (std::size_t at = format::kHeaderBytes; at < file.size(); at += 97) {
+    std::string damaged = file;
+    damaged[at] = static_cast<char>(damaged[at] ^ 0x20);
+    WriteWholeFile(path, damaged);
+    auto r = f.store->OpenReader(info.id, &info.key, OuterKeyOf(info));
+    if (r.ok()) CHECK(ReadAll(**r).status().code() == Code::kCorrupt);
+  }
+  WriteWholeFile(path, file);
+  auto inline_writer = f.store->NewInlineWriter(EncodeOptions{.dual_layer = true});
+  REQUIRE(inline_writer.ok());
+  REQUIRE((*inline_writer)->Append("a small dual-layer object").ok());
+  auto small = (*inline_writer)->Finish();
+  REQUIRE(small.ok());
+  auto r = f.store->OpenInline(small->image, &small->key, OuterKeyOf(*small));
+  REQUIRE(r.ok());
+  CHECK(*ReadAll(**r) == "a small dual-layer object");
+  CHECK(f.store->OpenInline(small->image, &small->key, nullptr).status().code() == Code::kCorrupt);
 }
 
 // Rewrites a format-2 blob file as format 1: the data key wrapped by `root`
@@ -393,7 +446,7 @@ std::string AsFormatOne(const std::string& file, const BlobInfo& info,
               .ok());
   format::Index index;
   REQUIRE(format::DecodeIndex(index_plain, header.chunk_size, format::kHeaderBytes,
-                              footer.index_offset, index)
+                              footer.index_offset, crypto::kTagBytes, index)
               .ok());
   const std::size_t shift = new_header.size() - format::kHeaderBytes;
   for (format::ChunkEntry& c : index.chunks) c.offset += shift;
@@ -418,7 +471,7 @@ TEST_CASE("a format-1 blob (key in its header) still opens, with or without a ke
   const std::string path = f.store->PathOf(info.id);
   WriteWholeFile(path, AsFormatOne(ReadWholeFile(path), info, *f.root));
   for (const crypto::Key* key : std::array<const crypto::Key*, 2>{nullptr, &info.key}) {
-    auto r = f.store->OpenReader(info.id, key);
+    auto r = f.store->OpenReader(info.id, key, nullptr);
     REQUIRE(r.ok());
     auto back = ReadAll(**r);
     REQUIRE(back.ok());
@@ -428,17 +481,17 @@ TEST_CASE("a format-1 blob (key in its header) still opens, with or without a ke
   auto other_root = crypto::RootKey::FromKey(TestKey(8));
   auto other = BlobStore::Open(f.tmp.path() + "/blobs", *other_root);
   REQUIRE(other.ok());
-  CHECK((*other)->OpenReader(info.id, nullptr).status().code() == Code::kCorrupt);
+  CHECK((*other)->OpenReader(info.id, nullptr, nullptr).status().code() == Code::kCorrupt);
   // Its header's wrapped key is covered too: a flipped byte there is Corrupt.
   std::string file = ReadWholeFile(path);
   file[format::kHeaderBytes + 20] = static_cast<char>(file[format::kHeaderBytes + 20] ^ 1);
   WriteWholeFile(path, file);
-  CHECK(f.store->OpenReader(info.id, nullptr).status().code() == Code::kCorrupt);
+  CHECK(f.store->OpenReader(info.id, nullptr, nullptr).status().code() == Code::kCorrupt);
 }
 
 TEST_CASE("a missing blob is NoSuchKey", "[blob]") {
   Fixture f;
-  CHECK(f.store->OpenReader(std::string(kBlobIdBytes, 'z'), nullptr).status().code() ==
+  CHECK(f.store->OpenReader(std::string(kBlobIdBytes, 'z'), nullptr, nullptr).status().code() ==
         Code::kNoSuchKey);
 }
 
@@ -467,7 +520,7 @@ TEST_CASE("List, Remove and SweepTemporaries manage the files", "[blob]") {
 
   REQUIRE(f.store->Remove(b.id).ok());
   REQUIRE(f.store->Remove(b.id).ok());  // already gone is fine
-  CHECK(f.store->OpenReader(b.id, &b.key).status().code() == Code::kNoSuchKey);
+  CHECK(f.store->OpenReader(b.id, &b.key, nullptr).status().code() == Code::kNoSuchKey);
   listed = f.store->List();
   REQUIRE(listed.ok());
   CHECK(listed->size() == 2);
@@ -547,7 +600,7 @@ TEST_CASE("inline blobs round-trip without a file and verify like files", "[blob
     auto listed = f.store->List();
     REQUIRE(listed.ok());
     CHECK(listed->empty());  // nothing on disk
-    auto r = f.store->OpenInline(info->image, &info->key);
+    auto r = f.store->OpenInline(info->image, &info->key, nullptr);
     REQUIRE(r.ok());
     CHECK((*r)->md5() == info->md5);
     auto back = ReadAll(**r);
@@ -558,7 +611,7 @@ TEST_CASE("inline blobs round-trip without a file and verify like files", "[blob
     for (std::size_t at = 0; at < info->image.size(); at += 97) {
       std::string damaged = info->image;
       damaged[at] = static_cast<char>(damaged[at] ^ 0x20);
-      auto bad = f.store->OpenInline(damaged, &info->key);
+      auto bad = f.store->OpenInline(damaged, &info->key, nullptr);
       if (!bad.ok()) {
         CHECK(bad.status().code() == Code::kCorrupt);
         continue;
@@ -568,7 +621,8 @@ TEST_CASE("inline blobs round-trip without a file and verify like files", "[blob
       CHECK(got.status().code() == Code::kCorrupt);
     }
     // Truncated: Corrupt.
-    auto cut = f.store->OpenInline(info->image.substr(0, info->image.size() - 1), &info->key);
+    auto cut =
+        f.store->OpenInline(info->image.substr(0, info->image.size() - 1), &info->key, nullptr);
     REQUIRE_FALSE(cut.ok());
     CHECK(cut.status().code() == Code::kCorrupt);
   }
@@ -583,10 +637,10 @@ TEST_CASE("an inline blob opens only under its own data key", "[blob]") {
   REQUIRE(info.ok());
   CHECK(info->image.find("secret") == std::string::npos);
   const crypto::Key other_key = TestKey(8);
-  auto r = f.store->OpenInline(info->image, &other_key);
+  auto r = f.store->OpenInline(info->image, &other_key, nullptr);
   REQUIRE_FALSE(r.ok());
   CHECK(r.status().code() == Code::kCorrupt);
-  CHECK(f.store->OpenInline(info->image, nullptr).status().code() == Code::kCorrupt);
+  CHECK(f.store->OpenInline(info->image, nullptr, nullptr).status().code() == Code::kCorrupt);
 }
 
 }  // namespace shoal::tiers

@@ -246,7 +246,7 @@ TEST_CASE("every class's encoding writes blobs that read back, whatever the read
     auto blob = (*writer)->Finish();
     REQUIRE(blob.ok());
     CHECK(blob->stored_bytes < data.size());
-    auto reader = dir.store().OpenReader(blob->id, &blob->key);
+    auto reader = dir.store().OpenReader(blob->id, &blob->key, nullptr);
     REQUIRE(reader.ok());
     std::string back(data.size(), '\0');
     auto n = (*reader)->Read(0, back.data(), back.size());

@@ -7,6 +7,8 @@
 #include <utility>
 #include <vector>
 
+#include "base/json_text.h"
+
 // Where the messages come from.
 //  - The MalformedXML sentence is S3's. S3 answers it, with nothing more, for
 //    Rules: [] and for two rules (LocalStack's snapshot test
@@ -60,54 +62,6 @@ Status Malformed(const std::string& detail) {
 
 Status NotSupported(std::string msg) {
   return {Code::kNotSupported, std::move(msg)};
-}
-
-// Collects nlohmann's description of the first syntax error without an
-// exception. A copy of the one in tiers/json_document.cc (and
-// crypto/kms_config.cc): crypto/ sits below tiers/.
-class SyntaxErrorFinder final : public nlohmann::json_sax<Json> {
- public:
-  bool null() override { return true; }
-  bool boolean(bool /*val*/) override { return true; }
-  bool number_integer(number_integer_t /*val*/) override { return true; }
-  bool number_unsigned(number_unsigned_t /*val*/) override { return true; }
-  bool number_float(number_float_t /*val*/, const string_t& /*s*/) override { return true; }
-  bool string(string_t& /*val*/) override { return true; }
-  bool binary(binary_t& /*val*/) override { return true; }
-  bool start_object(std::size_t /*elements*/) override { return true; }
-  bool key(string_t& /*val*/) override { return true; }
-  bool end_object() override { return true; }
-  bool start_array(std::size_t /*elements*/) override { return true; }
-  bool end_array() override { return true; }
-  bool parse_error(std::size_t /*position*/, const std::string& /*last_token*/,
-                   const nlohmann::detail::exception& ex) override {
-    message_ = ex.what();
-    return false;
-  }
-  const std::string& message() const { return message_; }
-
- private:
-  std::string message_;
-};
-
-Status SyntaxError(std::string_view text) {
-  SyntaxErrorFinder finder;
-  Json::sax_parse(text, &finder);
-  std::string what = finder.message();
-  // "[json.exception.parse_error.101] parse error at line 1, column 2: ..."
-  if (const auto end = what.find("] ");
-      !what.empty() && what[0] == '[' && end != std::string::npos) {
-    what.erase(0, end + 2);
-  }
-  for (char& c : what) {
-    if (c >= 0 && c < 0x20) c = ' ';
-  }
-  if (what.empty()) what = "syntax error";
-  return {Code::kMalformedJson, "The JSON you provided was not well-formed: " + what};
-}
-
-bool IsBlank(std::string_view text) {
-  return text.find_first_not_of(" \t\r\n") == std::string_view::npos;
 }
 
 std::string Path(std::string_view where, std::string_view member) {
@@ -317,14 +271,15 @@ Status ReadRule(const Json& j, std::string_view where, GivenRule* g) {
 }  // namespace
 
 Result<BucketEncryption> ParseBucketEncryption(std::string_view json) {
-  if (IsBlank(json)) return BucketEncryption{};
+  if (IsBlankJson(json)) return BucketEncryption{};
   if (json.size() > kMaxBucketEncryptionBytes) {
     return InvalidArgument("the encryption configuration is " + std::to_string(json.size()) +
                            " bytes; at most " + std::to_string(kMaxBucketEncryptionBytes) +
                            " are allowed");
   }
-  const Json parsed = Json::parse(json, nullptr, /*allow_exceptions=*/false);
-  if (parsed.is_discarded()) return SyntaxError(json);
+  auto document = ParseJsonDocument(json);
+  if (!document.ok()) return document.status();
+  const Json& parsed = *document;
   if (!parsed.is_object()) {
     return Malformed("the document must be a JSON object: {\"Rules\": [...]}");
   }

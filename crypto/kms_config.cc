@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/clock.h"
+#include "base/json_text.h"
 #include "crypto/kms.h"
 
 namespace shoal::crypto {
@@ -19,49 +20,6 @@ constexpr std::array<std::string_view, 8> kReadOnly = {
 
 Status Malformed(std::string msg) {
   return {Code::kMalformedJson, std::move(msg)};
-}
-
-// Collects nlohmann's description of the first syntax error without an
-// exception (as tiers/json_document.cc does; crypto/ sits below tiers/).
-class SyntaxErrorFinder final : public nlohmann::json_sax<Json> {
- public:
-  bool null() override { return true; }
-  bool boolean(bool /*val*/) override { return true; }
-  bool number_integer(number_integer_t /*val*/) override { return true; }
-  bool number_unsigned(number_unsigned_t /*val*/) override { return true; }
-  bool number_float(number_float_t /*val*/, const string_t& /*s*/) override { return true; }
-  bool string(string_t& /*val*/) override { return true; }
-  bool binary(binary_t& /*val*/) override { return true; }
-  bool start_object(std::size_t /*elements*/) override { return true; }
-  bool key(string_t& /*val*/) override { return true; }
-  bool end_object() override { return true; }
-  bool start_array(std::size_t /*elements*/) override { return true; }
-  bool end_array() override { return true; }
-  bool parse_error(std::size_t /*position*/, const std::string& /*last_token*/,
-                   const nlohmann::detail::exception& ex) override {
-    message_ = ex.what();
-    return false;
-  }
-  const std::string& message() const { return message_; }
-
- private:
-  std::string message_;
-};
-
-Status SyntaxError(std::string_view text) {
-  SyntaxErrorFinder finder;
-  Json::sax_parse(text, &finder);
-  std::string what = finder.message();
-  // "[json.exception.parse_error.101] parse error at line 1, column 2: ..."
-  if (const auto end = what.find("] ");
-      !what.empty() && what[0] == '[' && end != std::string::npos) {
-    what.erase(0, end + 2);
-  }
-  for (char& c : what) {
-    if (c >= 0 && c < 0x20) c = ' ';
-  }
-  if (what.empty()) what = "syntax error";
-  return Malformed("The JSON you provided was not well-formed: " + what);
 }
 
 OrderedJson KeyDocument(const KmsKey& key) {
@@ -123,8 +81,9 @@ Result<KmsKeyConfig> ParseKmsKeyConfig(std::string_view json, const KmsKey& curr
                            " bytes; at most " + std::to_string(kMaxKmsKeyConfigBytes) +
                            " are allowed");
   }
-  const Json doc = Json::parse(json, nullptr, /*allow_exceptions=*/false);
-  if (doc.is_discarded()) return SyntaxError(json);
+  auto document = ParseJsonDocument(json);
+  if (!document.ok()) return document.status();
+  const Json& doc = *document;
   if (!doc.is_object()) {
     return Malformed("the key configuration must be a JSON object such as {\"Enabled\": false}");
   }

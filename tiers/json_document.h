@@ -1,8 +1,8 @@
 #pragma once
 // Helpers for the JSON documents that users write and shoal reads (the
 // Intelligent-Tiering and lifecycle configurations, the price table): the
-// checks that come before a document's schema, the wording of the errors
-// that are about JSON itself, and how a configuration is written back.
+// checks that come before a document's schema (from base/json_text.h),
+// member names, and how a configuration is written back.
 // Each document's own schema and messages stay with its parser.
 //
 // Thread-safety: plain functions over values; safe from any thread.
@@ -14,6 +14,7 @@
 #include <string>
 #include <string_view>
 
+#include "base/json_text.h"
 #include "base/status.h"
 
 namespace shoal::tiers {
@@ -23,23 +24,11 @@ namespace shoal::tiers {
 // memory for nothing; no valid configuration nests deeper than 6.
 inline constexpr std::size_t kMaxJsonDepth = 64;
 
-// Whether `text` holds nothing but JSON whitespace (space, tab, CR, LF);
-// true for "". Callers read such a file as "no configuration".
-bool IsBlankJson(std::string_view text);
-
-// Whether no '[' or '{' outside a string literal opens more than `max`
-// levels deep. A cheap scan to run on untrusted text before parsing it: it
-// stops at the first bracket past `max`, checks no syntax, and ignores a
-// closing bracket that has nothing to close.
-bool DepthWithin(std::string_view text, std::size_t max);
-
-// `text` parsed, without exceptions. On a syntax error (or trailing text
-// after the value): kMalformedJson, "The JSON you provided was not
-// well-formed: " followed by nlohmann's description of the first error
-// ("parse error at line 1, column 2: ...") without its exception prefix and
-// with control characters turned into spaces.
-// Does not check depth: call DepthWithin first.
-Result<nlohmann::json> ParseJsonDocument(std::string_view text);
+// The checks before the schema (base/json_text.h), here too for the
+// parsers of this layer.
+using shoal::DepthWithin;
+using shoal::IsBlankJson;
+using shoal::ParseJsonDocument;
 
 // Unicode characters in `s`: the bytes that do not continue a UTF-8
 // sequence (10xxxxxx). Exact for valid UTF-8, which every string that

@@ -167,16 +167,34 @@ Result<DataKeys> ContentKeys::Open(std::string_view envelope, const ObjectKey& k
   return single(crypto::OpenKmsEnvelope(*kms_key, envelope, object));
 }
 
-Result<std::string> ContentKeys::Move(std::string_view envelope, const ObjectKey& from,
-                                      std::string_view from_version, const ObjectKey& to,
-                                      std::string_view to_version, TimeNs now, std::uint32_t uid) {
+Result<ContentKeys::PreparedMove> ContentKeys::PrepareMove(std::string_view envelope,
+                                                           const ObjectKey& from,
+                                                           std::string_view from_version,
+                                                           const ObjectKey& to, TimeNs now,
+                                                           std::uint32_t uid) {
   auto summary = SummarizeEnvelope(envelope);
   if (!summary.ok()) return summary.status();
   auto keys = Open(envelope, from, from_version, now, uid);
   if (!keys.ok()) return keys.status();
   const EncryptionChoice same{
       .sse = summary->sse, .kms_key = summary->kms_key_arn, .bucket_key = summary->bucket_key};
-  return Seal(*keys, to, to_version, same, now, uid);
+  auto wrapping = Prepare(to, same, now, uid);
+  if (!wrapping.ok()) return wrapping.status();
+  return PreparedMove{.keys = std::move(*keys), .wrapping = std::move(*wrapping)};
+}
+
+Result<std::string> ContentKeys::Move(std::string_view envelope, const ObjectKey& from,
+                                      std::string_view from_version, const ObjectKey& to,
+                                      std::string_view to_version, TimeNs now, std::uint32_t uid) {
+  auto prepared = PrepareMove(envelope, from, from_version, to, now, uid);
+  if (!prepared.ok()) return prepared.status();
+  return SealWith(prepared->wrapping, prepared->keys, to, to_version);
+}
+
+bool ContentKeys::MoveAsksKms(std::string_view envelope) {
+  auto info = crypto::InspectEnvelope(envelope);
+  return info.ok() && (info->mode == crypto::EnvelopeMode::kSseKms ||
+                       info->mode == crypto::EnvelopeMode::kDsseKms);
 }
 
 std::string EtagHexOf(const store::Entry& e) {

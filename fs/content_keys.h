@@ -115,6 +115,19 @@ class ContentKeys {
   Result<std::string> Move(std::string_view envelope, const ObjectKey& from,
                            std::string_view from_version, const ObjectKey& to,
                            std::string_view to_version, TimeNs now, std::uint32_t uid);
+  // Move in two halves, so that its KMS calls come before a metadata
+  // transaction: PrepareMove opens the envelope and makes the wrapping for
+  // `to` (the KMS calls), then SealWith(prepared.wrapping, prepared.keys,
+  // to, to_version) seals inside the transaction.
+  struct PreparedMove {
+    DataKeys keys;
+    Wrapping wrapping;
+  };
+  Result<PreparedMove> PrepareMove(std::string_view envelope, const ObjectKey& from,
+                                   std::string_view from_version, const ObjectKey& to, TimeNs now,
+                                   std::uint32_t uid);
+  // Whether moving `envelope` may call KMS (SSE-KMS, DSSE-KMS).
+  static bool MoveAsksKms(std::string_view envelope);
   // Drops the cached Bucket Keys, so that the next use asks KMS again (a
   // KMS key was disabled, scheduled for deletion or rotated).
   void ForgetBucketKeys() EXCLUDES(mu_);

@@ -6,6 +6,8 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
+#include <string>
 
 #include "base/clock.h"
 #include "base/status.h"
@@ -18,13 +20,17 @@
 namespace shoal::fs {
 
 // A verified reader of `e`'s content, `e` being a version of `key`; `now`
-// and `uid` are for the KMS call an SSE-KMS envelope needs.
+// and `uid` are for the KMS call an SSE-KMS envelope needs. `inline_image`
+// is e's inline content if the caller read it in the same snapshot as `e`
+// (else it is read here: an object rewritten in between then reads as
+// Corrupt, its new image not opening under e's envelope).
 // REQUIRES: e is a non-empty file; key.bucket_name is set. Corrupt when the
 // inline image is missing or damaged, or the key envelope does not open for
 // this object (damaged, or moved from another object); a KMS error when KMS
 // refuses the key.
 Result<std::unique_ptr<tiers::BlobReader>> OpenObjectContent(
     store::MetaStore& meta, tiers::BlobStore& blobs, ContentKeys& keys, const ObjectKey& key,
-    const store::Entry& e, TimeNs now, std::uint32_t uid);
+    const store::Entry& e, TimeNs now, std::uint32_t uid,
+    std::optional<std::string> inline_image = std::nullopt);
 
 }  // namespace shoal::fs

@@ -574,6 +574,10 @@ Status ShoalFs::Rename(Ino parent, std::string_view name, Ino new_parent, std::s
   bool replaced_kept = false;
   std::vector<Entry> dropped;
   TimeNs now = clock_.Now();
+  // The KMS calls of re-wrapping moved objects' keys come first, outside
+  // the transaction; inside it only the seals.
+  auto moves = PrepareMoves(parent, name, new_parent, new_name, now);
+  if (!moves.ok()) return moves.status();
   Status s = meta_->Update(
       [&](Txn& txn) -> Status {
         moved.reset();
@@ -630,8 +634,8 @@ Status ShoalFs::Rename(Ino parent, std::string_view name, Ino new_parent, std::s
           if (!vid.ok()) return vid.status();
           const std::string old_version = std::exchange(e.version_id, std::move(*vid));
           if (!e.key_envelope.empty()) {
-            auto envelope = content_keys_->Move(e.key_envelope, *src_key, old_version, *dst_key,
-                                                e.version_id, now, RequestUid());
+            auto envelope =
+                MovedEnvelope(*moves, e, *src_key, old_version, *dst_key, e.version_id, now);
             if (!envelope.ok()) return envelope.status();
             e.key_envelope = std::move(*envelope);
           }
@@ -646,7 +650,7 @@ Status ShoalFs::Rename(Ino parent, std::string_view name, Ino new_parent, std::s
             auto dst_key = KeyIn(txn, new_parent, new_name);
             if (!src_key.ok()) return src_key.status();
             if (!dst_key.ok()) return dst_key.status();
-            r = MoveContentKeysBelow(txn, e.id, *src_key, *dst_key, now);
+            r = MoveContentKeysBelow(txn, *moves, e.id, *src_key, *dst_key, now);
           }
         }
         if (!r.ok()) return r;
@@ -667,53 +671,6 @@ Status ShoalFs::Rename(Ino parent, std::string_view name, Ino new_parent, std::s
     RemoveBlobAfterSync(replaced->blob_id);
   }
   FreeDropped(dropped, now);
-  return Status::Ok();
-}
-
-Status ShoalFs::MoveContentKeysBelow(Txn& txn, store::EntryId dir, const ObjectKey& from,
-                                     const ObjectKey& to, TimeNs now) {
-  struct Pending {
-    store::EntryId dir;
-    ObjectKey from, to;
-  };
-  std::vector<Pending> todo{{dir, from, to}};
-  constexpr std::size_t kBatch = 1024;
-  while (!todo.empty()) {
-    Pending p = std::move(todo.back());
-    todo.pop_back();
-    std::optional<Txn::Cursor> after;
-    for (;;) {
-      auto children = txn.List(p.dir, after, kBatch);
-      if (!children.ok()) return children.status();
-      for (store::Child& c : *children) {
-        if (c.damaged) continue;  // fsck reports it; it cannot be read anyway
-        ObjectKey child_from = p.from;
-        ObjectKey child_to = p.to;
-        child_from.key += (child_from.key.empty() ? "" : "/") + c.name;
-        child_to.key += (child_to.key.empty() ? "" : "/") + c.name;
-        if (c.entry.is_dir()) {
-          todo.push_back({c.entry.id, std::move(child_from), std::move(child_to)});
-        } else if (!c.entry.key_envelope.empty()) {
-          auto envelope = content_keys_->Move(c.entry.key_envelope, child_from, c.entry.version_id,
-                                              child_to, c.entry.version_id, now, RequestUid());
-          const Code code = envelope.status().code();
-          if (code == Code::kKmsNotFound || code == Code::kCorrupt) {
-            // Unreadable for good (a deleted KMS key, a damaged envelope):
-            // it moves as it is and stays unreadable; one such object must
-            // not pin the whole directory.
-            errors_.Record("/" + child_to.bucket_name + "/" + child_to.key, envelope.status());
-            continue;
-          }
-          if (!envelope.ok()) return envelope.status();
-          c.entry.key_envelope = std::move(*envelope);
-          Status s = txn.Put(p.dir, c.name, c.entry);
-          if (!s.ok()) return s;
-        }
-      }
-      if (children->size() < kBatch) break;
-      after = Txn::Cursor{.name = children->back().name, .is_dir = children->back().entry.is_dir()};
-    }
-  }
   return Status::Ok();
 }
 

@@ -18,6 +18,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -234,6 +235,9 @@ class ShoalFs {
   struct StoredObject {
     store::Entry entry;
     ObjectKey key;
+    // Inline content, read in the same snapshot (an object rewritten since
+    // may have another image, sealed under another data key).
+    std::optional<std::string> inline_image;
   };
   Result<StoredObject> StoredObjectOf(Ino ino);
   // Copies `stored`, the committed object of `inode`, onto itself: its
@@ -250,10 +254,28 @@ class ShoalFs {
   // How content of `ino` is encoded: the mount's class encoding, in two
   // layers if its bucket's encryption is DSSE-KMS.
   Result<tiers::EncodeOptions> EncodeOptionsOf(Ino ino);
+  // What a rename of `name` in `parent` to `new_name` in `new_parent` needs
+  // from KMS, asked before its transaction (fs/shoal_fs_moves.cc): the
+  // opened keys and new wrappings of the moved objects under SSE-KMS and
+  // DSSE-KMS, by entry id with the envelope they were made from.
+  struct PreparedMoves {
+    std::map<store::EntryId, std::pair<std::string, ContentKeys::PreparedMove>> ready;
+    // Objects of a moved directory that no KMS call can re-wrap (a deleted
+    // key, a damaged envelope): they move as they are.
+    std::set<store::EntryId> unmovable;
+  };
+  Result<PreparedMoves> PrepareMoves(Ino parent, std::string_view name, Ino new_parent,
+                                     std::string_view new_name, TimeNs now);
+  // The envelope of `e` (version `from_version` of `from`) re-sealed for
+  // version `to_version` of `to`: from `moves` when it was prepared for
+  // this envelope, else (an object written since) re-wrapped here.
+  Result<std::string> MovedEnvelope(const PreparedMoves& moves, const store::Entry& e,
+                                    const ObjectKey& from, std::string_view from_version,
+                                    const ObjectKey& to, std::string_view to_version, TimeNs now);
   // After directory `dir` moved from key `from` to `to`: re-seals the key
   // envelope of every object below it for its new key.
-  Status MoveContentKeysBelow(store::Txn& txn, store::EntryId dir, const ObjectKey& from,
-                              const ObjectKey& to, TimeNs now);
+  Status MoveContentKeysBelow(store::Txn& txn, const PreparedMoves& moves, store::EntryId dir,
+                              const ObjectKey& from, const ObjectKey& to, TimeNs now);
   // How new content in bucket `bucket` is encrypted: its encryption.json.
   // Corrupt while a stored encryption.json cannot be read: new content is
   // refused rather than sealed in a way the bucket did not ask for.
@@ -384,6 +406,7 @@ class ShoalFs {
                                                   bool truncate);
   Status ReleaseStaging(const std::shared_ptr<Inode>& inode);
   Status Commit(const std::shared_ptr<Inode>& inode);
+  Status CommitLocked(const std::shared_ptr<Inode>& inode) REQUIRES(inode->commit_mu);
   // What writes and closes of an aborted upload return.
   static Status UploadAborted();
   // If a lifecycle rule aborts incomplete uploads of this object, a due

@@ -46,6 +46,11 @@ Result<ShoalFs::StoredObject> ShoalFs::StoredObjectOf(Ino ino) {
     auto key = KeyIn(txn, found->where.parent, found->where.name);
     if (!key.ok()) return key.status();
     out = StoredObject{.entry = std::move(found->entry), .key = std::move(*key)};
+    if (out->entry.blob_id.empty() && out->entry.size > 0) {
+      auto image = txn.GetContent(out->entry.id);
+      if (!image.ok()) return image.status();
+      out->inline_image = std::move(*image);
+    }
     return Status::Ok();
   });
   if (!s.ok()) return s;
@@ -159,7 +164,7 @@ Status ShoalFs::CopyInPlace(Inode& inode, const StoredObject& stored, StorageCla
   tiers::BlobInfo blob{};
   if (entry->size > 0) {
     auto reader = OpenObjectContent(*meta_, *blobs_, *content_keys_, stored.key, *entry,
-                                    clock_.Now(), RequestUid());
+                                    clock_.Now(), RequestUid(), stored.inline_image);
     if (!reader.ok()) return reader.status();
     auto writer = entry->size <= kInlineMaxBytes ? blobs_->NewInlineWriter(options)
                                                  : blobs_->NewWriter(options);

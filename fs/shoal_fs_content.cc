@@ -72,7 +72,7 @@ Result<std::shared_ptr<tiers::BlobReader>> ShoalFs::ReaderOf(const std::shared_p
     return NoSuchKey("the object changed while it was being opened");
   }
   auto opened = OpenObjectContent(*meta_, *blobs_, *content_keys_, stored->key, stored->entry,
-                                  clock_.Now(), RequestUid());
+                                  clock_.Now(), RequestUid(), std::move(stored->inline_image));
   if (!opened.ok()) return opened.status();
   std::shared_ptr<tiers::BlobReader> reader = std::move(*opened);
   if (reader->size() != entry.size || reader->md5() != entry.md5) {
@@ -108,6 +108,9 @@ Result<std::shared_ptr<Staging>> ShoalFs::AcquireStaging(const std::shared_ptr<I
     }
   }
   {
+    // Not while a last close commits (ReleaseStaging): that commit is of
+    // what its writers wrote, not of this open's O_TRUNC or writes.
+    MutexLock commit_lock(inode->commit_mu);
     MutexLock lock(inode->content_mu);
     if (inode->staging) {
       ++inode->writers;
@@ -207,6 +210,10 @@ Result<std::optional<ContentKeys::Wrapping>> ShoalFs::PrepareWrapping(Ino ino, T
 
 Status ShoalFs::Commit(const std::shared_ptr<Inode>& inode) {
   MutexLock commit_lock(inode->commit_mu);
+  return CommitLocked(inode);
+}
+
+Status ShoalFs::CommitLocked(const std::shared_ptr<Inode>& inode) {
   std::shared_ptr<Staging> st;
   {
     MutexLock lock(inode->content_mu);
@@ -378,6 +385,10 @@ Status ShoalFs::Commit(const std::shared_ptr<Inode>& inode) {
 }
 
 Status ShoalFs::ReleaseStaging(const std::shared_ptr<Inode>& inode) {
+  // Held from seeing that this is the last writer to the end of its
+  // commit, so that no writer joins in between (AcquireStaging joins under
+  // it) and has its O_TRUNC or first writes committed as a PUT of their own.
+  MutexLock commit_lock(inode->commit_mu);
   bool last = false;
   bool aborted = false;
   {
@@ -401,7 +412,7 @@ Status ShoalFs::ReleaseStaging(const std::shared_ptr<Inode>& inode) {
   // Commit before dropping the staging copy so readers never see a gap.
   // Again while a change raced the commit (an attribute amendment made
   // during the encode), so that nothing reported done is dropped.
-  Status s = last ? Commit(inode) : Status::Ok();
+  Status s = last ? CommitLocked(inode) : Status::Ok();
   for (int again = 0; last && s.ok() && again < 3; ++again) {
     std::shared_ptr<Staging> st;
     {
@@ -409,7 +420,7 @@ Status ShoalFs::ReleaseStaging(const std::shared_ptr<Inode>& inode) {
       st = inode->staging;
     }
     if (!st || !st->dirty()) break;
-    s = Commit(inode);
+    s = CommitLocked(inode);
   }
   bool empty_put = false;
   {

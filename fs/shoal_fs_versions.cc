@@ -353,6 +353,7 @@ void ShoalFs::RefreshVersionsDir(ControlTree& tree, NodeId dir, const std::strin
 Result<std::string> ShoalFs::ReadVersion(const std::string& bucket, const std::string& key,
                                          const std::string& version_id) {
   std::optional<Entry> found;
+  std::optional<std::string> image;  // inline content, from the same snapshot
   Status s = meta_->View([&](Txn& txn) -> Status {
     auto b = txn.Get(store::kRootId, bucket, true);
     if (!b.ok()) return b.status();
@@ -362,18 +363,22 @@ Result<std::string> ShoalFs::ReadVersion(const std::string& bucket, const std::s
     if (*parent) {
       auto cur = txn.Get(**parent, BaseNameOf(key), false);
       if (!cur.ok()) return cur.status();
-      if (*cur && (*cur)->version_id == version_id) {
-        found = std::move(**cur);
-        return Status::Ok();
+      if (*cur && (*cur)->version_id == version_id) found = std::move(**cur);
+    }
+    if (!found) {
+      auto versions = KeptVersionsOf(txn, ObjectKey{.bucket = (*b)->id, .key = key});
+      if (!versions.ok()) return versions.status();
+      for (auto& r : *versions) {
+        if (r.entry.version_id == version_id) {
+          found = std::move(r.entry);
+          break;
+        }
       }
     }
-    auto versions = KeptVersionsOf(txn, ObjectKey{.bucket = (*b)->id, .key = key});
-    if (!versions.ok()) return versions.status();
-    for (auto& r : *versions) {
-      if (r.entry.version_id == version_id) {
-        found = std::move(r.entry);
-        break;
-      }
+    if (found && found->blob_id.empty() && found->size > 0) {
+      auto got = txn.GetContent(found->id);
+      if (!got.ok()) return got.status();
+      image = std::move(*got);
     }
     return Status::Ok();
   });
@@ -388,8 +393,8 @@ Result<std::string> ShoalFs::ReadVersion(const std::string& bucket, const std::s
   std::string out;
   if (found->size > 0) {
     const ObjectKey object{.key = std::string(key), .bucket_name = std::string(bucket)};
-    auto reader =
-        OpenObjectContent(*meta_, *blobs_, *content_keys_, object, *found, now, RequestUid());
+    auto reader = OpenObjectContent(*meta_, *blobs_, *content_keys_, object, *found, now,
+                                    RequestUid(), std::move(image));
     if (!reader.ok()) return reader.status();
     out.resize(static_cast<std::size_t>(found->size));
     std::size_t done = 0;

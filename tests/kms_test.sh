@@ -228,6 +228,34 @@ elapsed_ms=$((($(date +%s%N) - start) / 1000000))
 check "in pace mode every read succeeds (12 of 12)" test "$ok" = 12
 check "... paced to the quota: 12 reads at 4/s take at least 1.5 s (took ${elapsed_ms} ms)" \
   test "$elapsed_ms" -ge 1500
+# A rename's KMS calls come before its metadata transaction: under a paced
+# quota, other writers go on while it waits.
+mkdir "$MNT/perobj/tree" "$MNT/sidewalk"
+for i in 1 2 3 4 5 6; do echo "leaf $i" >"$MNT/perobj/tree/l$i"; done
+echo '{"RequestsPerSecond": 2, "Mode": "pace"}' >"$MNT/.kms/quota.json"
+sleep 1.1
+mv "$MNT/perobj/tree" "$MNT/perobj/tree2" &
+mv_pid=$!
+rename_started() {
+  jq -e -s 'any(.[]; .eventName == "Decrypt" and
+    (.requestParameters.encryptionContext["aws:s3:arn"] // "" | startswith("arn:aws:s3:::perobj/tree/")))' \
+    "$AUDIT" >/dev/null
+}
+for _ in $(seq 1 100); do rename_started && break; sleep 0.1; done
+check "the paced directory rename has begun its KMS calls" rename_started
+cp "$WORK/data" "$MNT/sidewalk/during"
+made=$(jq -c 'select(.eventName == "GenerateDataKey" and
+  (.requestParameters.encryptionContext["aws:s3:arn"] // "" | startswith("arn:aws:s3:::perobj/tree2/")))' \
+  "$AUDIT" | wc -l)
+check "a write elsewhere completes while the rename still waits for KMS ($made of 6 keys made)" \
+  test "$made" -lt 6
+check "... and the rename is still running" alive "$mv_pid"
+wait "$mv_pid"
+mv_rc=$?
+check "the rename completes (exit $mv_rc)" test "$mv_rc" = 0
+check "the moved objects read" cmp <(echo "leaf 6") "$MNT/perobj/tree2/l6"
+check "... under their new ARNs" test "$(audit_count GenerateDataKey arn:aws:s3:::perobj/tree2/l6)" = 1
+check "the write made meanwhile reads" cmp "$WORK/data" "$MNT/sidewalk/during"
 echo '{"Mode": "fast"}' >"$WORK/bad.json"
 reject "a bad quota is refused" "Invalid argument" InvalidArgument /.kms/quota.json \
   cp "$WORK/bad.json" "$MNT/.kms/quota.json"

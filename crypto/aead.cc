@@ -6,6 +6,7 @@
 #include <openssl/rand.h>
 
 #include <algorithm>
+#include <cstring>
 #include <memory>
 
 #include "base/raii.h"
@@ -71,6 +72,45 @@ Result<Key> RandomKey() {
   return key;
 }
 
+#if defined(SHOAL_UNSEALED_BASELINE)
+// --- The unsealed benchmark baseline: NO ENCRYPTION ---------------------------
+// Compiled only with the CMake option SHOAL_UNSEALED_BASELINE (preset
+// `unsealed`), for scripts/bench: encryption's cost is measured against the
+// same pipeline without AES (chunking, zstd, files, fsync, metadata, key
+// envelopes and KMS calls all stay as they are), so only Seal and OpenInto
+// differ. Seal appends the plaintext and kTagBytes zero bytes as the "tag";
+// OpenInto checks that tag and copies the plaintext. Data and wrapped keys are
+// stored in the clear: fs/cli.cc refuses to run this build unless the
+// environment says SHOAL_UNSEALED_BASELINE=1.
+
+bool IsUnsealedBaseline() {
+  return true;
+}
+
+Status Seal(const Key& /*key*/, const Nonce& /*nonce*/, std::string_view /*aad*/,
+            std::string_view plaintext, std::string& out) {
+  out.append(plaintext);
+  out.append(kTagBytes, '\0');
+  return Status::Ok();
+}
+
+Status OpenInto(const Key& /*key*/, const Nonce& /*nonce*/, std::string_view /*aad*/,
+                std::string_view sealed, char* out) {
+  if (sealed.size() < kTagBytes) return Corrupt("sealed data shorter than its tag");
+  std::string_view plaintext = sealed.substr(0, sealed.size() - kTagBytes);
+  if (sealed.substr(plaintext.size()).find_first_not_of('\0') != std::string_view::npos) {
+    return Corrupt("unsealed baseline: the tag is not zero (data sealed by a real shoal?)");
+  }
+  std::memmove(out, plaintext.data(), plaintext.size());
+  return Status::Ok();
+}
+
+#else  // AES-256-GCM through OpenSSL's EVP interface: every real build.
+
+bool IsUnsealedBaseline() {
+  return false;
+}
+
 Status Seal(const Key& key, const Nonce& nonce, std::string_view aad, std::string_view plaintext,
             std::string& out) {
   CipherCtx ctx(EVP_CIPHER_CTX_new());
@@ -96,16 +136,6 @@ Status Seal(const Key& key, const Nonce& nonce, std::string_view aad, std::strin
     return SslStatus("AES-256-GCM encrypt final");
   }
   return Status::Ok();
-}
-
-Status Open(const Key& key, const Nonce& nonce, std::string_view aad, std::string_view sealed,
-            std::string& out) {
-  out.clear();
-  if (sealed.size() < kTagBytes) return Corrupt("sealed data shorter than its tag");
-  out.resize(sealed.size() - kTagBytes);
-  Status s = OpenInto(key, nonce, aad, sealed, out.data());
-  if (!s.ok()) out.clear();
-  return s;
 }
 
 Status OpenInto(const Key& key, const Nonce& nonce, std::string_view aad, std::string_view sealed,
@@ -136,6 +166,18 @@ Status OpenInto(const Key& key, const Nonce& nonce, std::string_view aad, std::s
     return SslStatus(Code::kCorrupt, "AES-256-GCM tag mismatch");
   }
   return Status::Ok();
+}
+
+#endif  // SHOAL_UNSEALED_BASELINE
+
+Status Open(const Key& key, const Nonce& nonce, std::string_view aad, std::string_view sealed,
+            std::string& out) {
+  out.clear();
+  if (sealed.size() < kTagBytes) return Corrupt("sealed data shorter than its tag");
+  out.resize(sealed.size() - kTagBytes);
+  Status s = OpenInto(key, nonce, aad, sealed, out.data());
+  if (!s.ok()) out.clear();
+  return s;
 }
 
 // A digest failure cannot be reported through Update; it is remembered and

@@ -40,6 +40,12 @@ Status Open(const Key& key, const Nonce& nonce, std::string_view aad, std::strin
 Status OpenInto(const Key& key, const Nonce& nonce, std::string_view aad, std::string_view sealed,
                 char* out);
 
+// True only in the unsealed benchmark baseline build (CMake option
+// SHOAL_UNSEALED_BASELINE, preset `unsealed`), where Seal and Open do no AES
+// and data is stored in the clear; scripts/bench measures encryption's cost
+// against it. The command line refuses to run such a build unless asked to.
+bool IsUnsealedBaseline();
+
 // Streaming MD5 (ETags are MD5 of the content).
 class Md5 {
  public:

@@ -21,6 +21,7 @@
 #include "base/file_util.h"
 #include "base/raii.h"
 #include "base/sim_clock.h"
+#include "crypto/aead.h"
 #include "fs/cli_cse.h"
 #include "fs/fsck.h"
 #include "fs/fuse_adapter.h"
@@ -351,8 +352,20 @@ int RunCli(int argc, char** argv) {
     return 0;
   }
   if (cmd == "--version") {
-    std::cout << "shoal " << SHOAL_VERSION << "\n";
+    std::cout << "shoal " << SHOAL_VERSION
+              << (crypto::IsUnsealedBaseline() ? " (unsealed benchmark baseline)" : "") << "\n";
     return 0;
+  }
+  // The unsealed baseline build stores data unencrypted (crypto/aead.h); it
+  // must never pass for shoal, so it runs only when asked to by name.
+  if (crypto::IsUnsealedBaseline()) {
+    const char* allow = std::getenv("SHOAL_UNSEALED_BASELINE");
+    if (allow == nullptr || std::string(allow) != "1") {
+      return Fail(
+          "this is the unsealed benchmark baseline build: it stores data UNENCRYPTED and is "
+          "for scripts/bench only (use build/release/fs/shoal; SHOAL_UNSEALED_BASELINE=1 "
+          "runs it anyway)");
+    }
   }
   if (cmd == "mount") return Mount(rest);
   if (cmd == "umount" || cmd == "unmount") return Umount(rest);

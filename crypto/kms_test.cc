@@ -12,6 +12,7 @@
 
 #include "base/coding.h"
 #include "base/file_util.h"
+#include "base/temp_dir.h"
 
 namespace shoal::crypto {
 namespace {
@@ -24,25 +25,6 @@ constexpr TimeNs kT0 = 1'800'000'000 * kSecond;
 constexpr std::uint32_t kUid = 1000;
 
 // A fresh directory, removed with its contents at scope exit.
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "shoal-kms-XXXXXX").string();
-    char* made = ::mkdtemp(tmpl.data());
-    REQUIRE(made != nullptr);
-    path_ = made;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 std::unique_ptr<RootKey> TestRoot(unsigned char fill = 7) {
   Key key;

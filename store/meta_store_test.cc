@@ -12,30 +12,17 @@
 #include <thread>
 
 #include "base/coding.h"
+#include "base/temp_dir.h"
 
 namespace shoal::store {
 namespace {
 
 // A fresh directory under $TMPDIR, removed with everything in it.
-class TempDir {
+// A store directory for the tests: a TempDir whose metadata lives in meta/.
+class StoreDir : public TempDir {
  public:
-  TempDir() {
-    const char* tmp = std::getenv("TMPDIR");
-    std::string tmpl = std::string(tmp != nullptr ? tmp : "/tmp") + "/shoal_store_XXXXXX";
-    REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-  std::string meta() const { return path_ + "/meta"; }
-
- private:
-  std::string path_;
+  StoreDir() : TempDir("shoal-store") {}
+  std::string meta() const { return path() + "/meta"; }
 };
 
 std::unique_ptr<MetaStore> OpenOrDie(const std::string& dir) {
@@ -68,7 +55,7 @@ std::vector<std::string> Names(const std::vector<Child>& children) {
 }
 
 TEST_CASE("a directory lists in S3 key order", "[store]") {
-  TempDir tmp;
+  StoreDir tmp;
   auto store = OpenOrDie(tmp.meta());
   const EntryId dir = 7;
   REQUIRE(store
@@ -138,7 +125,7 @@ TEST_CASE("a directory lists in S3 key order", "[store]") {
 }
 
 TEST_CASE("Lookup prefers the directory over a file of the same name", "[store]") {
-  TempDir tmp;
+  StoreDir tmp;
   auto store = OpenOrDie(tmp.meta());
   REQUIRE(store
               ->Update([](Txn& t) {
@@ -172,7 +159,7 @@ TEST_CASE("Lookup prefers the directory over a file of the same name", "[store]"
 }
 
 TEST_CASE("bad names are InvalidArgument", "[store]") {
-  TempDir tmp;
+  StoreDir tmp;
   auto store = OpenOrDie(tmp.meta());
   Status s = store->Update([](Txn& t) {
     for (const std::string& name :
@@ -186,7 +173,7 @@ TEST_CASE("bad names are InvalidArgument", "[store]") {
 }
 
 TEST_CASE("removing an absent entry is NoSuchKey", "[store]") {
-  TempDir tmp;
+  StoreDir tmp;
   auto store = OpenOrDie(tmp.meta());
   Status s = store->Update([](Txn& t) { return t.Remove(kRootId, "nope", false); });
   CHECK(s.code() == Code::kNoSuchKey);
@@ -201,7 +188,7 @@ TEST_CASE("removing an absent entry is NoSuchKey", "[store]") {
 }
 
 TEST_CASE("inline contents are kept by entry id and survive a reopen", "[store]") {
-  TempDir tmp;
+  StoreDir tmp;
   const std::string image(5000, 'x');
   {
     auto store = OpenOrDie(tmp.meta());
@@ -238,7 +225,7 @@ TEST_CASE("inline contents are kept by entry id and survive a reopen", "[store]"
 }
 
 TEST_CASE("an Update whose callback fails leaves nothing behind", "[store]") {
-  TempDir tmp;
+  StoreDir tmp;
   auto store = OpenOrDie(tmp.meta());
   bool ran_after = false;
   Status s = store->Update(
@@ -272,7 +259,7 @@ TEST_CASE("an Update whose callback fails leaves nothing behind", "[store]") {
 }
 
 TEST_CASE("after_commit runs after a successful commit", "[store]") {
-  TempDir tmp;
+  StoreDir tmp;
   auto store = OpenOrDie(tmp.meta());
   int calls = 0;
   Status s = store->Update([](Txn& t) { return t.Put(kRootId, "f", MakeFile(3)); },
@@ -294,7 +281,7 @@ TEST_CASE("after_commit runs after a successful commit", "[store]") {
 }
 
 TEST_CASE("a read-only transaction refuses writes", "[store]") {
-  TempDir tmp;
+  StoreDir tmp;
   auto store = OpenOrDie(tmp.meta());
   CHECK(store
             ->View([](Txn& t) {
@@ -307,7 +294,7 @@ TEST_CASE("a read-only transaction refuses writes", "[store]") {
 }
 
 TEST_CASE("data and ids survive reopening, and ids are never reused", "[store]") {
-  TempDir tmp;
+  StoreDir tmp;
   std::set<EntryId> seen;
   auto take_ids = [&](MetaStore& store, int n) {
     REQUIRE(store
@@ -345,7 +332,7 @@ TEST_CASE("data and ids survive reopening, and ids are never reused", "[store]")
 }
 
 TEST_CASE("the map grows when a tiny map fills up", "[store]") {
-  TempDir tmp;
+  StoreDir tmp;
   Result<std::unique_ptr<MetaStore>> opened = MetaStore::Open(tmp.meta(), std::uint64_t{64} * 1024);
   REQUIRE(opened.ok());
   auto& store = *opened;
@@ -389,7 +376,7 @@ TEST_CASE("the map grows when a tiny map fills up", "[store]") {
 }
 
 TEST_CASE("readers run concurrently with writers", "[store]") {
-  TempDir tmp;
+  StoreDir tmp;
   Result<std::unique_ptr<MetaStore>> opened = MetaStore::Open(tmp.meta(), std::uint64_t{64} * 1024);
   REQUIRE(opened.ok());
   MetaStore& store = **opened;
@@ -428,7 +415,7 @@ TEST_CASE("readers run concurrently with writers", "[store]") {
 }
 
 TEST_CASE("ScanAll reports corrupt values and stops when fn fails", "[store]") {
-  TempDir tmp;
+  StoreDir tmp;
   {
     auto store = OpenOrDie(tmp.meta());
     REQUIRE(store
@@ -543,7 +530,7 @@ std::uint32_t ReadFormat(const std::string& meta) {
 }
 
 TEST_CASE("a store of an unknown format is refused", "[store]") {
-  TempDir tmp;
+  StoreDir tmp;
   { auto store = OpenOrDie(tmp.meta()); }
   WriteFormat(tmp.meta(), 5);
   Result<std::unique_ptr<MetaStore>> s = MetaStore::Open(tmp.meta());
@@ -554,7 +541,7 @@ TEST_CASE("a store of an unknown format is refused", "[store]") {
 
 TEST_CASE("format-1, 2 and 3 stores are upgraded on open, locations rebuilt", "[store]") {
   for (std::uint32_t old_format : {1u, 2u, 3u}) {
-    TempDir tmp;
+    StoreDir tmp;
     {
       auto store = OpenOrDie(tmp.meta());
       REQUIRE(store->Update([](Txn& t) { return t.Put(kRootId, "f", MakeFile(3)); }).ok());
@@ -579,7 +566,7 @@ TEST_CASE("format-1, 2 and 3 stores are upgraded on open, locations rebuilt", "[
 }
 
 TEST_CASE("Locate follows an entry through puts, renames and removal", "[store]") {
-  TempDir tmp;
+  StoreDir tmp;
   auto store = OpenOrDie(tmp.meta());
   auto where = [&](EntryId id) {
     std::optional<Location> out;
@@ -620,7 +607,7 @@ TEST_CASE("Locate follows an entry through puts, renames and removal", "[store]"
 }
 
 TEST_CASE("kept versions list by key, newest first, and are found by id", "[store]") {
-  TempDir tmp;
+  StoreDir tmp;
   auto store = OpenOrDie(tmp.meta());
   auto version = [](EntryId id, bool marker) {
     Entry e = MakeFile(id);
@@ -690,7 +677,7 @@ TEST_CASE("kept versions list by key, newest first, and are found by id", "[stor
 }
 
 TEST_CASE("due work comes out earliest first, including times before the epoch", "[store]") {
-  TempDir tmp;
+  StoreDir tmp;
   auto store = OpenOrDie(tmp.meta());
   const std::vector<DueItem> items = {{.at = 500, .id = 2, .kind = 1},
                                       {.at = -7, .id = 9, .kind = 0},
@@ -728,7 +715,7 @@ TEST_CASE("due work comes out earliest first, including times before the epoch",
 }
 
 TEST_CASE("bucket configurations and saved state are kept by name", "[store]") {
-  TempDir tmp;
+  StoreDir tmp;
   {
     auto store = OpenOrDie(tmp.meta());
     REQUIRE(store
@@ -775,7 +762,7 @@ TEST_CASE("bucket configurations and saved state are kept by name", "[store]") {
 }
 
 TEST_CASE("opening under a missing parent directory fails cleanly", "[store]") {
-  TempDir tmp;
+  StoreDir tmp;
   Result<std::unique_ptr<MetaStore>> s = MetaStore::Open(tmp.path() + "/no/such/meta");
   CHECK_FALSE(s.ok());
 }

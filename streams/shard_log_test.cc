@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "base/file_util.h"
+#include "base/temp_dir.h"
 
 namespace shoal::streams {
 namespace {
@@ -28,25 +29,11 @@ constexpr TimeNs kT0 = 1'800'000'000 * kSecond;  // 2027-01-15T08:00:00Z
 constexpr std::size_t kAll = std::size_t{1} << 40;
 
 // A fresh directory, removed with its contents at scope exit.
-class TempDir {
+// A TempDir with the shard log's directory in it.
+class ShardDir : public TempDir {
  public:
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "shoal-shardlog-XXXXXX").string();
-    char* made = ::mkdtemp(tmpl.data());
-    REQUIRE(made != nullptr);
-    path_ = made;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-  std::string shard() const { return path_ + "/shard"; }
-
- private:
-  std::string path_;
+  ShardDir() : TempDir("shoal-shardlog") {}
+  std::string shard() const { return path() + "/shard"; }
 };
 
 ShardLog::Options SmallSegments() {
@@ -171,7 +158,7 @@ bool Mentions(const std::vector<std::string>& lines, const std::string& what) {
 
 TEST_CASE("records read back in order across segment rolls, with keys, data and times",
           "[shard_log]") {
-  TempDir tmp;
+  ShardDir tmp;
   auto log = OpenLog(tmp.shard());
   CHECK(log->next_offset() == 0);
   CHECK(log->first_offset() == 0);
@@ -220,7 +207,7 @@ TEST_CASE("records read back in order across segment rolls, with keys, data and 
 
 TEST_CASE("Read stops at its record and byte limits and refuses offsets past the end",
           "[shard_log]") {
-  TempDir tmp;
+  ShardDir tmp;
   auto log = OpenLog(tmp.shard());
   std::vector<std::string> data = {std::string(100, 'a'), std::string(100, 'b'),
                                    std::string(100, 'c')};
@@ -255,7 +242,7 @@ TEST_CASE("Read stops at its record and byte limits and refuses offsets past the
 
 TEST_CASE("Append refuses oversized keys and data and appends nothing of the batch",
           "[shard_log]") {
-  TempDir tmp;
+  ShardDir tmp;
   ShardLog::Options o = SmallSegments();
   o.max_data_bytes = 1000;
   auto log = OpenLog(tmp.shard(), o);
@@ -276,7 +263,7 @@ TEST_CASE("Append refuses oversized keys and data and appends nothing of the bat
 }
 
 TEST_CASE("arrival times are stored non-decreasing", "[shard_log]") {
-  TempDir tmp;
+  ShardDir tmp;
   auto log = OpenLog(tmp.shard());
   std::vector<RecordIn> one = {{.partition_key = "k", .data = "d"}};
   REQUIRE(log->Append(one, kT0 + 10).ok());
@@ -296,7 +283,7 @@ TEST_CASE("arrival times are stored non-decreasing", "[shard_log]") {
 }
 
 TEST_CASE("offsets continue after the log is reopened", "[shard_log]") {
-  TempDir tmp;
+  ShardDir tmp;
   std::vector<Expected> want;
   {
     auto log = OpenLog(tmp.shard());
@@ -337,7 +324,7 @@ TEST_CASE("offsets continue after the log is reopened", "[shard_log]") {
 }
 
 TEST_CASE("a torn tail is cut off when the log is reopened", "[shard_log]") {
-  TempDir tmp;
+  ShardDir tmp;
   std::vector<Expected> want;
   std::string last_segment;
   std::uint64_t intact = 0;  // size of the last segment before the last batch
@@ -395,7 +382,7 @@ TEST_CASE("a torn tail is cut off when the log is reopened", "[shard_log]") {
 }
 
 TEST_CASE("a half-created last segment is rewritten when the log is reopened", "[shard_log]") {
-  TempDir tmp;
+  ShardDir tmp;
   std::vector<Expected> want;
   {
     auto log = OpenLog(tmp.shard());
@@ -421,7 +408,7 @@ TEST_CASE("a half-created last segment is rewritten when the log is reopened", "
 }
 
 TEST_CASE("damage inside the log is reported, never returned as data", "[shard_log]") {
-  TempDir tmp;
+  ShardDir tmp;
   std::vector<Expected> want;
   std::unique_ptr<ShardLog> log = OpenLog(tmp.shard());
   want = AppendMany(*log, 120, 4, 150, kT0, kSecond);
@@ -526,7 +513,7 @@ TEST_CASE("damage inside the log is reported, never returned as data", "[shard_l
 
 TEST_CASE("a damaged last batch that a checkpoint covered is damage, not a torn tail",
           "[shard_log]") {
-  TempDir tmp;
+  ShardDir tmp;
   std::vector<Expected> want;
   {
     auto log = OpenLog(tmp.shard());
@@ -556,7 +543,7 @@ TEST_CASE("a damaged last batch that a checkpoint covered is damage, not a torn 
 
 TEST_CASE("a segment of an unknown format version is refused and nothing is changed",
           "[shard_log]") {
-  TempDir tmp;
+  ShardDir tmp;
   std::vector<Expected> want;
   {
     auto log = OpenLog(tmp.shard());
@@ -604,7 +591,7 @@ TEST_CASE("a segment of an unknown format version is refused and nothing is chan
 }
 
 TEST_CASE("a lost segment in the middle is reported as missing offsets", "[shard_log]") {
-  TempDir tmp;
+  ShardDir tmp;
   std::vector<Expected> want;
   {
     auto log = OpenLog(tmp.shard());
@@ -627,7 +614,7 @@ TEST_CASE("a lost segment in the middle is reported as missing offsets", "[shard
 }
 
 TEST_CASE("a missing or damaged index file is rebuilt with the same results", "[shard_log]") {
-  TempDir tmp;
+  ShardDir tmp;
   std::vector<Expected> want;
   {
     auto log = OpenLog(tmp.shard());
@@ -679,7 +666,7 @@ TEST_CASE("a missing or damaged index file is rebuilt with the same results", "[
 }
 
 TEST_CASE("AT_TIMESTAMP finds the first record at or after a time", "[shard_log]") {
-  TempDir tmp;
+  ShardDir tmp;
   auto log = OpenLog(tmp.shard());
   // Uneven steps, several batches sharing a time.
   std::vector<Expected> want;
@@ -714,7 +701,7 @@ TEST_CASE("AT_TIMESTAMP finds the first record at or after a time", "[shard_log]
 
 TEST_CASE("retention drops whole segments whose newest record is older than the cutoff",
           "[shard_log]") {
-  TempDir tmp;
+  ShardDir tmp;
   auto log = OpenLog(tmp.shard());
   std::vector<Expected> want = AppendMany(*log, 200, 4, 100, kT0, kSecond);
   const std::size_t segments = log->segment_count();
@@ -774,7 +761,7 @@ TEST_CASE("retention drops whole segments whose newest record is older than the 
 }
 
 TEST_CASE("segments roll by age so that retention can free a slow stream", "[shard_log]") {
-  TempDir tmp;
+  ShardDir tmp;
   ShardLog::Options o = SmallSegments();
   o.segment_bytes = 1 << 20;
   o.segment_max_age = 3600 * kSecond;
@@ -788,7 +775,7 @@ TEST_CASE("segments roll by age so that retention can free a slow stream", "[sha
 
 TEST_CASE("a sealed log refuses appends and stays sealed and readable after a restart",
           "[shard_log]") {
-  TempDir tmp;
+  ShardDir tmp;
   std::vector<Expected> want;
   {
     auto log = OpenLog(tmp.shard());
@@ -818,7 +805,7 @@ TEST_CASE("a sealed log refuses appends and stays sealed and readable after a re
 }
 
 TEST_CASE("WaitForAppend wakes a waiting reader when records arrive", "[shard_log]") {
-  TempDir tmp;
+  ShardDir tmp;
   auto log = OpenLog(tmp.shard());
   using Clock = std::chrono::steady_clock;
   auto start = Clock::now();
@@ -838,7 +825,7 @@ TEST_CASE("WaitForAppend wakes a waiting reader when records arrive", "[shard_lo
 }
 
 TEST_CASE("a second open of the same directory is refused", "[shard_log]") {
-  TempDir tmp;
+  ShardDir tmp;
   auto log = OpenLog(tmp.shard());
   auto again = ShardLog::Open(tmp.shard(), SmallSegments());
   CHECK(again.status().code() == Code::kInvalidRequest);
@@ -847,7 +834,7 @@ TEST_CASE("a second open of the same directory is refused", "[shard_log]") {
 }
 
 TEST_CASE("Check reports a clean log as clean with its counts", "[shard_log]") {
-  TempDir tmp;
+  ShardDir tmp;
   std::vector<Expected> want;
   std::size_t segments = 0;
   {
@@ -931,7 +918,7 @@ class ThreadErrors {
 };
 
 TEST_CASE("readers beside a writer see whole batches and growing prefixes", "[shard_log]") {
-  TempDir tmp;
+  ShardDir tmp;
   ShardLog::Options o = SmallSegments();
   o.segment_bytes = 64 << 10;
   auto log = OpenLog(tmp.shard(), o);
@@ -1019,7 +1006,7 @@ TEST_CASE("readers beside a writer see whole batches and growing prefixes", "[sh
 }
 
 TEST_CASE("retention beside readers yields trimmed reads, never damage", "[shard_log]") {
-  TempDir tmp;
+  ShardDir tmp;
   ShardLog::Options o = SmallSegments();
   o.segment_bytes = 16 << 10;
   auto log = OpenLog(tmp.shard(), o);
@@ -1075,7 +1062,7 @@ TEST_CASE("retention beside readers yields trimmed reads, never damage", "[shard
 
 // Not run by default: `shoal_streams_tests "[.benchmark]"`.
 TEST_CASE("append and read rates of 100-byte records", "[.benchmark]") {
-  TempDir tmp;
+  ShardDir tmp;
   ShardLog::Options o;  // the defaults: 64 MiB segments
   auto log = OpenLog(tmp.shard(), o);
   using Clock = std::chrono::steady_clock;

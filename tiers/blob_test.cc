@@ -15,6 +15,7 @@
 
 #include "base/coding.h"
 #include "base/file_util.h"
+#include "base/temp_dir.h"
 #include "crypto/aead.h"
 #include "tiers/blob_format.h"
 
@@ -22,26 +23,6 @@ namespace shoal::tiers {
 namespace {
 
 namespace fs = std::filesystem;
-
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "shoal-blob-XXXXXX").string();
-    char* made = ::mkdtemp(tmpl.data());
-    REQUIRE(made != nullptr);
-    path_ = made;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 crypto::Key TestKey(unsigned char fill) {
   crypto::Key key;

@@ -621,20 +621,11 @@ Result<ReadResult> StreamStore::ReadShard(std::string_view name, std::string_vie
                                           std::uint64_t from_offset, std::size_t max_records,
                                           std::size_t max_bytes, std::vector<LogRecord>& out) {
   out.clear();
-  Result<StreamPtr> found = Find(name);
-  if (!found.ok()) return found.status();
-  Stream& stream = **found;
-  std::shared_ptr<ShardLog> log;
-  {
-    ReaderLock l(stream.mu);
-    Status s = stream.Usable();
-    if (!s.ok()) return s;
-    Result<ShardState> shard = stream.FindShard(shard_id);
-    if (!shard.ok()) return shard.status();
-    log = shard->log;
-  }
+  Result<ShardRef> ref = FindShardLog(name, shard_id);
+  if (!ref.ok()) return ref.status();
+  Stream& stream = *ref->stream;
   // Reads take no store lock: the log keeps readers apart from writers.
-  Result<ReadResult> r = log->Read(from_offset, max_records, max_bytes, out);
+  Result<ReadResult> r = ref->log->Read(from_offset, max_records, max_bytes, out);
   if (!r.ok()) return r;
   std::uint64_t bytes = 0;
   for (const LogRecord& record : out) bytes += record.partition_key.size() + record.data.size();
@@ -646,20 +637,10 @@ Result<ReadResult> StreamStore::ReadShard(std::string_view name, std::string_vie
 Result<std::uint64_t> StreamStore::StartOffset(std::string_view name, std::string_view shard_id,
                                                IteratorType type, std::string_view sequence_number,
                                                TimeNs timestamp) const {
-  Result<StreamPtr> found = Find(name);
-  if (!found.ok()) return found.status();
-  const Stream& stream = **found;
-  std::shared_ptr<ShardLog> log;
-  ShardOrdinal ordinal = 0;
-  {
-    ReaderLock l(stream.mu);
-    Status s = stream.Usable();
-    if (!s.ok()) return s;
-    Result<ShardState> shard = stream.FindShard(shard_id);
-    if (!shard.ok()) return shard.status();
-    log = shard->log;
-    ordinal = *ParseShardId(shard_id);
-  }
+  Result<ShardRef> ref = FindShardLog(name, shard_id);
+  if (!ref.ok()) return ref.status();
+  const std::shared_ptr<ShardLog>& log = ref->log;
+  const ShardOrdinal ordinal = ref->ordinal;
   switch (type) {
     case IteratorType::kTrimHorizon: return log->first_offset();
     case IteratorType::kLatest: return log->next_offset();
@@ -693,19 +674,22 @@ Result<std::uint64_t> StreamStore::StartOffset(std::string_view name, std::strin
 Result<WaitResult> StreamStore::WaitForAppend(
     std::string_view name, std::string_view shard_id, std::uint64_t offset,
     std::chrono::steady_clock::time_point deadline) const {
+  Result<ShardRef> ref = FindShardLog(name, shard_id);
+  if (!ref.ok()) return ref.status();
+  return ref->log->WaitForAppend(offset, deadline);
+}
+
+Result<StreamStore::ShardRef> StreamStore::FindShardLog(std::string_view name,
+                                                        std::string_view shard_id) const {
   Result<StreamPtr> found = Find(name);
   if (!found.ok()) return found.status();
   const Stream& stream = **found;
-  std::shared_ptr<ShardLog> log;
-  {
-    ReaderLock l(stream.mu);
-    Status s = stream.Usable();
-    if (!s.ok()) return s;
-    Result<ShardState> shard = stream.FindShard(shard_id);
-    if (!shard.ok()) return shard.status();
-    log = shard->log;
-  }
-  return log->WaitForAppend(offset, deadline);
+  ReaderLock l(stream.mu);
+  Status s = stream.Usable();
+  if (!s.ok()) return s;
+  Result<ShardState> shard = stream.FindShard(shard_id);
+  if (!shard.ok()) return shard.status();
+  return ShardRef{.stream = *found, .log = shard->log, .ordinal = *ParseShardId(shard_id)};
 }
 
 Status StreamStore::Tick(TimeNs now) {

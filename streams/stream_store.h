@@ -228,6 +228,15 @@ class StreamStore final {
   StreamStore(std::string dir, const Clock& sim_clock, const Clock& real_clock);
   // The stream `name`, or kNoSuchKey.
   Result<StreamPtr> Find(std::string_view name) const EXCLUDES(table_mu_);
+  // Stream `name` and the log of its shard `shard_id`, for reading (the log
+  // needs no store lock afterwards).
+  struct ShardRef {
+    StreamPtr stream;
+    std::shared_ptr<ShardLog> log;
+    ShardOrdinal ordinal = 0;
+  };
+  Result<ShardRef> FindShardLog(std::string_view name, std::string_view shard_id) const
+      EXCLUDES(table_mu_);
   StreamPtr Load(const std::string& name) const;
 
   const std::string dir_;

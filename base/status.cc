@@ -25,6 +25,8 @@ std::string_view CodeName(Code code) {
     case Code::kKmsNotFound: return "KMS.NotFoundException";
     case Code::kKmsInvalidState: return "KMS.KMSInvalidStateException";
     case Code::kKmsThrottling: return "KMS.ThrottlingException";
+    case Code::kThroughputExceeded: return "ProvisionedThroughputExceededException";
+    case Code::kRecordTooLarge: return "ValidationException";
     case Code::kInvalidArgument: return "InvalidArgument";
     case Code::kInvalidRequest: return "InvalidRequest";
     case Code::kBucketNotEmpty: return "BucketNotEmpty";

@@ -37,6 +37,9 @@ enum class Code : std::uint8_t {
   kKmsNotFound,      // NotFoundException: no such key (or it was deleted)
   kKmsInvalidState,  // KMSInvalidStateException: e.g. pending deletion
   kKmsThrottling,    // ThrottlingException: over the request quota (EAGAIN)
+  // Kinesis errors of a write.
+  kThroughputExceeded,  // ProvisionedThroughputExceededException: a shard over its limit (EAGAIN)
+  kRecordTooLarge,      // a record over MaxRecordSizeKiB (ValidationException, EMSGSIZE)
   kInvalidArgument,
   kInvalidRequest,
   kBucketNotEmpty,

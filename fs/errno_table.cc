@@ -25,7 +25,9 @@ int ErrnoFor(Code code) {
     case Code::kRestoreNotAllowed:
     case Code::kInvalidStorageClass: return EINVAL;
     case Code::kRestoreAlreadyInProgress:
-    case Code::kKmsThrottling: return EAGAIN;
+    case Code::kKmsThrottling:
+    case Code::kThroughputExceeded: return EAGAIN;
+    case Code::kRecordTooLarge: return EMSGSIZE;
     case Code::kBucketNotEmpty:
     case Code::kNotEmpty: return ENOTEMPTY;
     case Code::kBucketAlreadyExists:

@@ -28,6 +28,8 @@ TEST_CASE("service errors map to the errno of DESIGN's table", "[fs][errno]") {
   CHECK(ErrnoFor(Code::kInvalidStorageClass) == EINVAL);
   CHECK(ErrnoFor(Code::kRestoreAlreadyInProgress) == EAGAIN);
   CHECK(ErrnoFor(Code::kKmsThrottling) == EAGAIN);
+  CHECK(ErrnoFor(Code::kThroughputExceeded) == EAGAIN);
+  CHECK(ErrnoFor(Code::kRecordTooLarge) == EMSGSIZE);
   CHECK(ErrnoFor(Code::kKmsDisabled) == EACCES);
   CHECK(ErrnoFor(Code::kKmsNotFound) == EACCES);
   CHECK(ErrnoFor(Code::kKmsInvalidState) == EACCES);

@@ -144,7 +144,21 @@ Result<std::vector<std::string>> ListDir(const std::string& dir) {
 struct ShardState {
   std::shared_ptr<ShardLog> log;
   std::shared_ptr<TokenBucket> bucket;
+  std::shared_ptr<ShardText> text;  // the log as shards/<id> shows it
 };
+
+namespace {
+
+ShardState NewShardState(std::unique_ptr<ShardLog> log, ShardOrdinal ordinal,
+                         const Clock& real_clock) {
+  std::shared_ptr<ShardLog> shared(std::move(log));
+  auto text = std::make_shared<ShardText>(shared, ordinal);
+  return {.log = std::move(shared),
+          .bucket = std::make_shared<TokenBucket>(real_clock),
+          .text = std::move(text)};
+}
+
+}  // namespace
 
 struct StreamStore::Stream {
   std::string name;
@@ -254,8 +268,7 @@ StreamStore::StreamPtr StreamStore::Load(const std::string& name) const {
       Status s = (*log)->Seal();
       if (!s.ok()) return damaged(shard.id() + ": " + s.ToString());
     }
-    shards.emplace(shard.ordinal, ShardState{std::shared_ptr<ShardLog>(std::move(*log)),
-                                             std::make_shared<TokenBucket>(real_clock_)});
+    shards.emplace(shard.ordinal, NewShardState(std::move(*log), shard.ordinal, real_clock_));
   }
   // Logs of shards that a resharding created but never committed, or that
   // retention removed from the map before deleting them.
@@ -388,6 +401,19 @@ Result<std::string> StreamStore::DescribeJson(std::string_view name) const {
   return DescribeStreamJson(*stream.map, stream.config);
 }
 
+Result<std::vector<std::string>> StreamStore::ShardIds(std::string_view name) const {
+  Result<StreamPtr> found = Find(name);
+  if (!found.ok()) return found.status();
+  const Stream& stream = **found;
+  ReaderLock l(stream.mu);
+  Status s = stream.Usable();
+  if (!s.ok()) return s;
+  std::vector<std::string> ids;
+  ids.reserve(stream.shards.size());
+  for (const auto& [ordinal, shard] : stream.shards) ids.push_back(ShardIdName(ordinal));
+  return ids;
+}
+
 Status StreamStore::PutConfig(std::string_view name, std::string_view json, TimeNs now) {
   Result<StreamPtr> found = Find(name);
   if (!found.ok()) return found.status();
@@ -434,8 +460,7 @@ Status StreamStore::PutConfig(std::string_view name, std::string_view json, Time
       // A short-lived shard of the resharding: closed empty at once.
       s = shard.open() ? (*log)->Sync() : (*log)->Seal();
       if (!s.ok()) return fail(s);
-      created.emplace(shard.ordinal, ShardState{std::shared_ptr<ShardLog>(std::move(*log)),
-                                                std::make_shared<TokenBucket>(real_clock_)});
+      created.emplace(shard.ordinal, NewShardState(std::move(*log), shard.ordinal, real_clock_));
     }
     for (ShardOrdinal ordinal : closing) {
       s = stream.shards.at(ordinal).log->Sync();
@@ -498,8 +523,7 @@ PutRecordsResult StreamStore::PutRecords(std::string_view name,
       if (key.empty()) key = RandomPartitionKey();
       Status s = CheckRecordSize(config, name, key, record.data.size());
       if (!s.ok()) {
-        out.status = std::move(s);
-        out.oversized = true;
+        out.status = Status(Code::kRecordTooLarge, s.message());
         break;
       }
       sizes.push_back(RecordBytes(key, record.data.size()));
@@ -529,7 +553,6 @@ PutRecordsResult StreamStore::PutRecords(std::string_view name,
   Status usable = stream.Usable();
   if (!usable.ok()) {
     out.status = std::move(usable);
-    out.oversized = false;
     return out;
   }
   std::size_t limit = keys.size();
@@ -538,7 +561,6 @@ PutRecordsResult StreamStore::PutRecords(std::string_view name,
     Result<ShardOrdinal> shard = stream.map->RoutePartitionKey(keys[i]);
     if (!shard.ok()) {
       out.status = shard.status();
-      out.oversized = false;
       limit = i;
       break;
     }
@@ -549,9 +571,7 @@ PutRecordsResult StreamStore::PutRecords(std::string_view name,
       const std::uint64_t size = sizes[i];
       if (stream.shards.at(route[i]).bucket->TakeFitting(std::span(&size, 1)) == 0) {
         stream.throttled_records += limit - i;
-        out.status = Status(Code::kInvalidRequest, ThroughputExceededMessage(name, route[i]));
-        out.oversized = false;
-        out.throttled = true;
+        out.status = Status(Code::kThroughputExceeded, ThroughputExceededMessage(name, route[i]));
         limit = i;
         break;
       }
@@ -581,8 +601,6 @@ PutRecordsResult StreamStore::PutRecords(std::string_view name,
   if (failed_at < limit) {
     limit = failed_at;
     out.status = std::move(failure);
-    out.oversized = false;
-    out.throttled = false;
   }
 
   std::uint64_t bytes = 0;
@@ -632,6 +650,25 @@ Result<ReadResult> StreamStore::ReadShard(std::string_view name, std::string_vie
   stream.get_records += out.size();
   stream.get_bytes += bytes;
   return r;
+}
+
+Result<std::uint64_t> StreamStore::ShardTextSize(std::string_view name,
+                                                 std::string_view shard_id) const {
+  Result<ShardRef> ref = FindShardLog(name, shard_id);
+  if (!ref.ok()) return ref.status();
+  return ref->text->Size();
+}
+
+Result<std::size_t> StreamStore::ReadShardText(std::string_view name, std::string_view shard_id,
+                                               std::uint64_t offset, char* buf, std::size_t size) {
+  Result<ShardRef> ref = FindShardLog(name, shard_id);
+  if (!ref.ok()) return ref.status();
+  ShardText::Served served;
+  Result<std::size_t> n = ref->text->Read(offset, buf, size, &served);
+  if (!n.ok()) return n;
+  ref->stream->get_records += served.records;
+  ref->stream->get_bytes += served.bytes;
+  return n;
 }
 
 Result<std::uint64_t> StreamStore::StartOffset(std::string_view name, std::string_view shard_id,
@@ -689,7 +726,8 @@ Result<StreamStore::ShardRef> StreamStore::FindShardLog(std::string_view name,
   if (!s.ok()) return s;
   Result<ShardState> shard = stream.FindShard(shard_id);
   if (!shard.ok()) return shard.status();
-  return ShardRef{.stream = *found, .log = shard->log, .ordinal = *ParseShardId(shard_id)};
+  return ShardRef{
+      .stream = *found, .log = shard->log, .text = shard->text, .ordinal = *ParseShardId(shard_id)};
 }
 
 Status StreamStore::Tick(TimeNs now) {
@@ -788,14 +826,18 @@ Result<StreamBilling> StreamStore::Billing(std::string_view name, TimeNs now) co
   return b;
 }
 
-Result<std::vector<std::string>> StreamStore::Check(const std::string& dir) {
+Result<StreamStore::CheckResult> StreamStore::Check(const std::string& dir) {
+  CheckResult result;
+  std::error_code missing;
+  if (!fs::exists(dir, missing) && !missing) return result;
   Result<std::vector<std::string>> names = ListDir(dir);
   if (!names.ok()) return names.status();
-  std::vector<std::string> problems;
+  std::vector<std::string>& problems = result.problems;
   for (const std::string& entry : *names) {
     if (!entry.ends_with(kStreamSuffix)) continue;
     const std::string name = entry.substr(0, entry.size() - kStreamSuffix.size());
     if (!ValidateStreamName(name).ok()) continue;
+    ++result.streams;
     const std::string sdir = dir + "/" + entry;
     auto problem = [&](const std::string& what) { problems.push_back(name + ": " + what); };
     Result<std::string> config_text = ReadFile(sdir + "/" + std::string(kConfigFile));
@@ -832,7 +874,7 @@ Result<std::vector<std::string>> StreamStore::Check(const std::string& dir) {
       for (const std::string& p : report->problems) problem(shard.id() + ": " + p);
     }
   }
-  return problems;
+  return result;
 }
 
 std::string GetRecordsLine(const LogRecord& record, ShardOrdinal shard) {

@@ -56,6 +56,7 @@
 #include "streams/sequence_number.h"
 #include "streams/shard_log.h"
 #include "streams/shard_map.h"
+#include "streams/shard_text.h"
 #include "streams/stream_config.h"
 
 namespace shoal::streams {
@@ -86,16 +87,10 @@ struct PutRecordOut {
 struct PutRecordsResult {
   std::vector<PutRecordOut> accepted;
   // OK when every record was accepted; else why records[accepted.size()]
-  // was not (and none after it).
+  // was not (and none after it): kRecordTooLarge for a record over
+  // MaxRecordSizeKiB, kThroughputExceeded when reject mode refused it (its
+  // shard was over its write limit), or what failed.
   Status status;
-  // The record that stopped the batch exceeded MaxRecordSizeKiB
-  // (CheckRecordSize's kInvalidArgument): fs/ answers EMSGSIZE.
-  bool oversized = false;
-  // Reject mode refused the record that stopped the batch: the shard was
-  // over its write limit. status is then kInvalidRequest with Kinesis's
-  // ProvisionedThroughputExceededException text, as base/status.h has no
-  // code of its own for it: fs/ answers EAGAIN when this is set.
-  bool throttled = false;
 };
 
 enum class IteratorType : std::uint8_t {
@@ -139,9 +134,13 @@ class StreamStore final {
   // Verifies the streams under `dir` offline, changing nothing (shoal
   // fsck): config.json and shards.map decode and agree with the directory
   // name, each shard in the map has a log that passes ShardLog::Check.
-  // Returns one line per problem ("<stream>: ..."); empty means healthy.
-  // Fails only if `dir` cannot be listed.
-  static Result<std::vector<std::string>> Check(const std::string& dir);
+  // A missing `dir` holds no streams. Fails only if `dir` cannot be listed.
+  struct CheckResult {
+    std::size_t streams = 0;
+    // One line per problem ("<stream>: ..."); empty means healthy.
+    std::vector<std::string> problems;
+  };
+  static Result<CheckResult> Check(const std::string& dir);
 
   StreamStore(const StreamStore&) = delete;
   StreamStore& operator=(const StreamStore&) = delete;
@@ -169,6 +168,9 @@ class StreamStore final {
   Status PutConfig(std::string_view name, std::string_view json, TimeNs now);
   // description.json: DescribeStreamJson.
   Result<std::string> DescribeJson(std::string_view name) const;
+  // The ids of the stream's shards, open and closed (until retention drops
+  // them), in ordinal order.
+  Result<std::vector<std::string>> ShardIds(std::string_view name) const;
 
   // Appends `records` (see PutRecordIn for the partition key) with arrival
   // time `now`: each is size-checked (CheckRecordSize; a bad explicit
@@ -192,6 +194,15 @@ class StreamStore final {
   Result<ReadResult> ReadShard(std::string_view name, std::string_view shard_id,
                                std::uint64_t from_offset, std::size_t max_records,
                                std::size_t max_bytes, std::vector<LogRecord>& out);
+  // The byte view of a shard that MNT/.kinesis/<s>/shards/<id> shows: the
+  // GetRecordsLine of every retained record, in order (ShardText). Its size
+  // now, and up to `size` bytes of it from byte `offset` (0 at the end);
+  // offsets count from the first retained record, so they shift when
+  // retention cuts the head. Reads count GetRecords.Records/Bytes for the
+  // records whose lines they return.
+  Result<std::uint64_t> ShardTextSize(std::string_view name, std::string_view shard_id) const;
+  Result<std::size_t> ReadShardText(std::string_view name, std::string_view shard_id,
+                                    std::uint64_t offset, char* buf, std::size_t size);
   // The offset a shard iterator of `type` starts at: TRIM_HORIZON the first
   // retained record, LATEST the next record to arrive, AT_ / AFTER_
   // SEQUENCE_NUMBER the record `sequence_number` names (or the one after),
@@ -233,6 +244,7 @@ class StreamStore final {
   struct ShardRef {
     StreamPtr stream;
     std::shared_ptr<ShardLog> log;
+    std::shared_ptr<ShardText> text;
     ShardOrdinal ordinal = 0;
   };
   Result<ShardRef> FindShardLog(std::string_view name, std::string_view shard_id) const

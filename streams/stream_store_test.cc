@@ -302,9 +302,7 @@ TEST_CASE("a bad record stops the batch and the records before it are kept", "[s
   const std::string fits(std::size_t{1024} * 1024 - 1, 'y');
   std::vector<PutRecordIn> in{{"a", "first"}, {"b", fits}, {std::nullopt, big}, {"c", "never"}};
   PutRecordsResult r = f.store->PutRecords("s", in, kT0);
-  CHECK(r.oversized);
-  CHECK_FALSE(r.throttled);
-  CHECK(r.status.code() == Code::kInvalidArgument);
+  CHECK(r.status.code() == Code::kRecordTooLarge);
   REQUIRE(r.accepted.size() == 2);
   std::vector<LogRecord> records = f.ReadAll("s", 0);
   REQUIRE(records.size() == 2);
@@ -319,7 +317,7 @@ TEST_CASE("a bad record stops the batch and the records before it are kept", "[s
     std::vector<PutRecordIn> bad{{"ok", "1"}, {"", "2"}, {"ok", "3"}};
     PutRecordsResult b = f.store->PutRecords("s", bad, kT0);
     CHECK(b.status.code() == Code::kInvalidArgument);
-    CHECK_FALSE(b.oversized);
+    CHECK(b.status.code() != Code::kRecordTooLarge);
     CHECK(b.accepted.size() == 1);
     CHECK(f.ReadAll("s", 0).size() == 3);
   }
@@ -458,9 +456,7 @@ TEST_CASE("reject mode accepts what fits and reports throttling", "[stream_store
   in.reserve(data.size());
   for (const auto& d : data) in.push_back({"k", d});
   PutRecordsResult r = f.store->PutRecords("s", in, kT0);
-  CHECK(r.throttled);
-  CHECK_FALSE(r.oversized);
-  CHECK(r.status.code() == Code::kInvalidRequest);
+  CHECK(r.status.code() == Code::kThroughputExceeded);
   CHECK(r.status.message() ==
         "Rate exceeded for shard shardId-000000000000 in stream s under account 000000000000.");
   CHECK(r.accepted.size() == 1000);
@@ -470,7 +466,7 @@ TEST_CASE("reject mode accepts what fits and reports throttling", "[stream_store
   // Real time, not simulated time, refills the shard.
   f.sim.Advance(kHour);
   PutRecordsResult again = f.store->PutRecords("s", std::span(in).first(10), f.sim.Now());
-  CHECK(again.throttled);
+  CHECK(again.status.code() == Code::kThroughputExceeded);
   CHECK(again.accepted.empty());
   f.real.Advance(kSecond / 2);
   PutRecordsResult later = f.store->PutRecords("s", in, f.sim.Now());
@@ -547,9 +543,9 @@ TEST_CASE("a stream with damaged metadata is isolated and reported", "[stream_st
   REQUIRE(f.store->Sync("good").ok());
   REQUIRE(f.store->Sync("bad").ok());
   f.store.reset();
-  Result<std::vector<std::string>> clean = StreamStore::Check(f.dir);
+  Result<StreamStore::CheckResult> clean = StreamStore::Check(f.dir);
   REQUIRE(clean.ok());
-  CHECK(clean->empty());
+  CHECK(clean->problems.empty());
 
   std::string victim;
   SECTION("a damaged shard map") {
@@ -568,10 +564,10 @@ TEST_CASE("a stream with damaged metadata is isolated and reported", "[stream_st
     victim = f.dir + "/bad.stream/shardId-000000000000";
     fs::remove_all(victim);
   }
-  Result<std::vector<std::string>> report = StreamStore::Check(f.dir);
+  Result<StreamStore::CheckResult> report = StreamStore::Check(f.dir);
   REQUIRE(report.ok());
-  REQUIRE(report->size() == 1);
-  CHECK((*report)[0].starts_with("bad: "));
+  REQUIRE(report->problems.size() == 1);
+  CHECK(report->problems[0].starts_with("bad: "));
 
   f.Reopen();
   CHECK(f.store->ListStreams() == std::vector<std::string>{"bad", "good"});
@@ -698,9 +694,9 @@ TEST_CASE("open finishes a resharding that a crash interrupted", "[stream_store]
     CHECK(fs::exists(sdir + "/not-a-shard"));  // not ours: left alone
     CHECK(f.Describe("s")["StreamDescription"]["Shards"].size() == 3);
   }
-  Result<std::vector<std::string>> report = StreamStore::Check(f.dir);
+  Result<StreamStore::CheckResult> report = StreamStore::Check(f.dir);
   REQUIRE(report.ok());
-  CHECK(report->empty());
+  CHECK(report->problems.empty());
 }
 
 TEST_CASE("check reports damaged records in a shard log", "[stream_store]") {
@@ -716,10 +712,10 @@ TEST_CASE("check reports damaged records in a shard log", "[stream_store]") {
   std::string damaged = *bytes;
   damaged[40] ^= 0x01;  // inside the first batch, which a valid batch follows
   REQUIRE(WriteFileDurably(segment, damaged, 0644).ok());
-  Result<std::vector<std::string>> report = StreamStore::Check(f.dir);
+  Result<StreamStore::CheckResult> report = StreamStore::Check(f.dir);
   REQUIRE(report.ok());
-  REQUIRE_FALSE(report->empty());
-  CHECK((*report)[0].starts_with("s: shardId-000000000000: "));
+  REQUIRE_FALSE(report->problems.empty());
+  CHECK(report->problems[0].starts_with("s: shardId-000000000000: "));
   // The stream still opens; reading the damage fails with kCorrupt, and
   // the other streams and calls are unaffected.
   f.Reopen();

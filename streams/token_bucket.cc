@@ -43,13 +43,18 @@ TimeNs TokenBucket::Reserve(std::uint64_t records, std::uint64_t bytes) {
   const TimeNs byte_cost = Cost(bytes, limits_.bytes_per_second);
   const TimeNs record_cost = Cost(records, limits_.records_per_second);
   MutexLock lock(mu_);
-  // The write may start once each dimension owes no more than the burst
-  // minus its cost, or once it is full (which takes any write).
+  // The write may finish once each dimension owes no more than the burst
+  // after it: a batch larger than the burst waits for its excess, as the
+  // same records written one at a time would. A single record larger than
+  // the burst goes once the bucket is full.
   TimeNs wait = 0;
   for (const auto& [full_at, cost] :
        {std::pair{bytes_full_at_, byte_cost}, std::pair{records_full_at_, record_cost}}) {
-    if (full_at > now) {
-      wait = std::max(wait, full_at - now - std::max<TimeNs>(0, kShardWriteBurst - cost));
+    const TimeNs owed = std::max<TimeNs>(full_at - now, 0);
+    if (records == 1 && cost > kShardWriteBurst) {
+      wait = std::max(wait, owed);
+    } else {
+      wait = std::max(wait, SaturatingAdd(owed, cost) - kShardWriteBurst);
     }
   }
   bytes_full_at_ = SaturatingAdd(std::max(bytes_full_at_, now), byte_cost);

@@ -64,7 +64,8 @@ class TokenBucket final {
 
   // kBlock: takes capacity for one write of `records` records and `bytes`
   // bytes (records' data plus partition keys) and returns how long the
-  // writer must wait before writing: 0 when it fits now. The capacity is
+  // writer must wait before writing: 0 when it fits now. A batch larger
+  // than the burst waits until its last record would have fitted. The capacity is
   // taken either way, so writers that wait are served in the order they
   // asked; a writer that gives up leaves its reservation owed.
   TimeNs Reserve(std::uint64_t records, std::uint64_t bytes) EXCLUDES(mu_);

@@ -41,6 +41,21 @@ TEST_CASE("a fresh shard takes one second's worth of writes at once", "[token_bu
   }
 }
 
+TEST_CASE("a batch larger than the burst waits for what exceeds it", "[token_bucket]") {
+  ManualClock clock;
+  TokenBucket bucket(clock);
+  // 3000 records at 1000/s with a burst of 1000: the last fits after 2 s.
+  CHECK(bucket.Reserve(3000, 3000) == 2 * kSecond);
+  CHECK(bucket.counts().throttled_records == 3000);
+  clock.Advance(2 * kSecond);
+  // The bucket is back to the burst's limit: one more record waits 1 ms.
+  CHECK(bucket.Reserve(1, 1) == kMs);
+  SECTION("by bytes too") {
+    clock.Advance(10 * kSecond);
+    CHECK(bucket.Reserve(4, 3 * kMiB) == 2 * kSecond);
+  }
+}
+
 TEST_CASE("the bucket refills with real elapsed time", "[token_bucket]") {
   ManualClock clock;
   TokenBucket bucket(clock);

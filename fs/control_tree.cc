@@ -2,11 +2,32 @@
 
 namespace shoal::fs {
 
+Result<std::size_t> ControlSession::Read(char*, std::size_t, std::uint64_t,
+                                         const std::function<bool()>&) {
+  return Status(Code::kAccessDenied, "write-only control file");
+}
+
+Result<std::size_t> ControlSession::Write(std::string_view) {
+  return Status(Code::kAccessDenied, "read-only control file");
+}
+
+Status ControlSession::Flush() {
+  return Status::Ok();
+}
+
+Status ControlSession::Fsync() {
+  return Status::Ok();
+}
+
+Status ControlSession::Release() {
+  return Status::Ok();
+}
+
 mode_t ControlNode::mode() const {
   if (is_dir) return 0755;
   mode_t m = 0;
-  if (file.read) m |= 0444;
-  if (file.replace || file.append) m |= 0200;
+  if (file.read || file.open_reader) m |= 0444;
+  if (file.replace || file.append || file.open_writer) m |= 0200;
   return m;
 }
 
@@ -74,6 +95,14 @@ std::shared_ptr<const ControlNode> ControlTree::Lookup(NodeId parent, std::strin
   auto it = kids->second.find(name);
   if (it == kids->second.end()) return nullptr;
   return nodes_.at(it->second);
+}
+
+std::shared_ptr<const ControlNode> ControlTree::Resolve(NodeId parent, std::string_view name) {
+  if (auto node = Lookup(parent, name)) return node;
+  auto dir = Find(parent);
+  if (!dir || !dir->is_dir || !dir->dir.resolve) return nullptr;
+  dir->dir.resolve(*this, parent, name);
+  return Lookup(parent, name);
 }
 
 std::vector<std::shared_ptr<const ControlNode>> ControlTree::List(NodeId parent) const {

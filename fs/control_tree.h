@@ -42,6 +42,34 @@ inline bool IsControlId(NodeId id) {
 
 class ControlTree;
 
+// One open() of a control file that serves its reads or writes itself
+// rather than as a whole document: a record sink keeps a partial line per
+// open, a log view reads byte offsets of content that keeps growing. Made by
+// ControlFile::open_reader / open_writer for each open, freed at release;
+// calls on one session may overlap (the kernel serialises nothing).
+class ControlSession {
+ public:
+  ControlSession() = default;
+  ControlSession(const ControlSession&) = delete;
+  ControlSession& operator=(const ControlSession&) = delete;
+  virtual ~ControlSession() = default;
+  // read(2) at `offset` (0 bytes: end of file). A read that waits for data
+  // polls `interrupted` and returns once it says the caller gave up.
+  virtual Result<std::size_t> Read(char* buf, std::size_t size, std::uint64_t offset,
+                                   const std::function<bool()>& interrupted);
+  // write(2): the bytes taken; fewer than data.size() when a limit stopped
+  // the write part way (the writer retries the rest and meets the error).
+  virtual Result<std::size_t> Write(std::string_view data);
+  // close(2) of one of the open's descriptors (each duplicate's close is
+  // one); fsync(2); the last close of the open, whose failure close() can
+  // no longer report (it is logged).
+  virtual Status Flush();
+  virtual Status Fsync();
+  virtual Status Release();
+};
+
+using SessionFactory = std::function<Result<std::unique_ptr<ControlSession>>()>;
+
 struct ControlFile {
   // Content for readers, produced at open; empty function: not readable.
   std::function<Result<std::string>()> read;
@@ -49,12 +77,19 @@ struct ControlFile {
   std::function<Status(std::string_view content)> replace;
   // Applied on every write call; empty: not appendable.
   std::function<Status(std::string_view data)> append;
+  // Per-open sessions, instead of the three above: for opens that read /
+  // that write. Empty: not readable / not writable that way.
+  SessionFactory open_reader;
+  SessionFactory open_writer;
   // unlink(): removes what the file stands for; on success the node goes
   // too. Empty: EPERM.
   std::function<Status()> unlink;
   // What stat shows: the size and modification time of what the file
   // stands for (0: size unknown until read; the mount's time).
+  // `current_size`, when set, is asked at each stat instead of `size`
+  // (content that grows).
   std::uint64_t size = 0;
+  std::function<std::uint64_t()> current_size;
   TimeNs mtime = 0;
   // Extended attributes, as `getfattr` shows them.
   std::vector<std::pair<std::string, std::string>> xattrs;
@@ -68,6 +103,9 @@ struct ControlDir {
   // Brings the directory's children up to date with what they mirror,
   // before they are looked up or listed; empty: the children are static.
   std::function<void(ControlTree& tree, NodeId dir)> refresh;
+  // A name looked up that is not a child: may add a node of that name
+  // (names that exist on demand, such as keys/<partition-key>).
+  std::function<void(ControlTree& tree, NodeId dir, std::string_view name)> resolve;
 };
 
 // One node as seen by callers; shared so an open file outlives removal.
@@ -97,6 +135,8 @@ class ControlTree {
 
   std::shared_ptr<const ControlNode> Find(NodeId id) const;
   std::shared_ptr<const ControlNode> Lookup(NodeId parent, std::string_view name) const;
+  // Lookup, and when the name is not there, the parent's resolve hook.
+  std::shared_ptr<const ControlNode> Resolve(NodeId parent, std::string_view name);
   // Children in name order.
   std::vector<std::shared_ptr<const ControlNode>> List(NodeId parent) const;
 

@@ -14,6 +14,7 @@
 #include "fs/object_content.h"
 #include "store/meta_store.h"
 #include "store/store_dir.h"
+#include "streams/stream_store.h"
 #include "tiers/blob.h"
 
 namespace shoal::fs {
@@ -232,6 +233,15 @@ int RunFsck(const std::string& store_path, std::ostream& out, std::ostream& err)
       bytes += v.size;
     }
   }
+  // Kinesis stream logs: every batch, offset and index of every shard.
+  std::size_t streams = 0;
+  auto stream_check = streams::StreamStore::Check((*dir)->path() + "/streams");
+  if (!stream_check.ok()) {
+    problems.push_back("streams: " + stream_check.status().ToString());
+  } else {
+    streams = stream_check->streams;
+    for (const std::string& p : stream_check->problems) problems.push_back("stream " + p);
+  }
   std::size_t orphans = 0;
   if (auto on_disk = (*blobs)->List(); on_disk.ok()) {
     for (const auto& id : *on_disk)
@@ -242,7 +252,8 @@ int RunFsck(const std::string& store_path, std::ostream& out, std::ostream& err)
   for (const auto& u : unverified) out << "UNVERIFIED " << u << "\n";
   out << "shoal fsck: " << buckets << " buckets, " << dirs << " directories, " << objects.size()
       << " objects and " << versions.size() << " noncurrent versions (" << bytes
-      << " bytes verified), " << symlinks << " symlinks; " << problems.size() << " damaged";
+      << " bytes verified), " << symlinks << " symlinks, " << streams << " streams; "
+      << problems.size() << " damaged";
   if (!unverified.empty()) {
     out << "; " << unverified.size() << " not verifiable (SSE-C, or their KMS key refuses)";
   }

@@ -4,6 +4,7 @@
 #include <fuse3/fuse_lowlevel.h>
 #include <sys/xattr.h>
 
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -24,6 +25,14 @@ constexpr double kAttrTimeout = 10.0;
 
 // Every request handler starts here, which is where the caller's uid is
 // noted for the audit trail.
+// The session being served, for reads that wait: they end when it exits.
+std::atomic<fuse_session*> serving{nullptr};
+
+bool Exiting() {
+  fuse_session* se = serving.load(std::memory_order_acquire);
+  return se != nullptr && fuse_session_exited(se) != 0;
+}
+
 ShoalFs& Fs(fuse_req_t req) {
   if (const fuse_ctx* ctx = fuse_req_ctx(req)) SetRequestUid(ctx->uid);
   return *static_cast<ShoalFs*>(fuse_req_userdata(req));
@@ -71,11 +80,17 @@ double EntryTimeoutOf(fuse_ino_t ino) {
   return IsControlId(ino) ? 0.0 : kEntryTimeout;
 }
 
+// Control files change size without a kernel request (a shard grows): the
+// kernel must ask for their attributes each time.
+double AttrTimeoutOf(fuse_ino_t ino) {
+  return IsControlId(ino) ? 0.0 : kAttrTimeout;
+}
+
 int ReplyEntry(fuse_req_t req, const struct stat& st) {
   fuse_entry_param e{};
   e.ino = st.st_ino;
   e.attr = st;
-  e.attr_timeout = kAttrTimeout;
+  e.attr_timeout = AttrTimeoutOf(e.ino);
   e.entry_timeout = EntryTimeoutOf(e.ino);
   fuse_reply_entry(req, &e);
   return 0;
@@ -129,7 +144,7 @@ void OnGetattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
   Serve(req, Op::kGetattr, [&] {
     auto st = Fs(req).GetAttr(ino);
     if (!st.ok()) return Fail(req, ino, "", st.status());
-    fuse_reply_attr(req, &*st, kAttrTimeout);
+    fuse_reply_attr(req, &*st, AttrTimeoutOf(ino));
     return 0;
   });
 }
@@ -148,7 +163,7 @@ void OnSetattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fu
     r.values = *attr;
     auto st = Fs(req).SetAttr(ino, r);
     if (!st.ok()) return Fail(req, ino, "", st.status());
-    fuse_reply_attr(req, &*st, kAttrTimeout);
+    fuse_reply_attr(req, &*st, AttrTimeoutOf(ino));
     return 0;
   });
 }
@@ -249,7 +264,8 @@ void OnRead(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_in
   Serve(req, Op::kRead, [&] {
     thread_local std::vector<char> buf;
     if (buf.size() < size) buf.resize(size);
-    auto n = Fs(req).Read(H(fi), buf.data(), size, static_cast<std::uint64_t>(off));
+    auto n = Fs(req).Read(H(fi), buf.data(), size, static_cast<std::uint64_t>(off),
+                          [req] { return fuse_req_interrupted(req) != 0 || Exiting(); });
     if (!n.ok()) return Fail(req, ino, "", n.status());
     fuse_reply_buf(req, buf.data(), *n);
     return 0;
@@ -320,7 +336,7 @@ void ReadDirCommon(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_
                                    e.attr = entry.attr;
                                    if (entry.counts_lookup) {
                                      e.ino = entry.attr.st_ino;
-                                     e.attr_timeout = kAttrTimeout;
+                                     e.attr_timeout = AttrTimeoutOf(e.ino);
                                      e.entry_timeout = EntryTimeoutOf(e.ino);
                                    }
                                    need = fuse_add_direntry_plus(req, buf.data() + used, rest,
@@ -506,12 +522,14 @@ Status ServeMount(ShoalFs& fs, const ServeOptions& options,
     // ENOENT: the kernel does not know the parent; nothing to forget.
     (void)fuse_lowlevel_notify_inval_entry(raw, parent, name.data(), name.size());
   });
+  serving.store(raw, std::memory_order_release);
   on_mounted();
   fuse_loop_config* config = fuse_loop_cfg_create();
   fuse_loop_cfg_set_clone_fd(config, 1);
   fuse_loop_cfg_set_max_threads(config, options.max_threads);
   int rc = fuse_session_loop_mt(se.get(), config);
   fuse_loop_cfg_destroy(config);
+  serving.store(nullptr, std::memory_order_release);
   fs.SetEntryInvalidator({});
   fuse_session_unmount(se.get());
   fuse_remove_signal_handlers(se.get());

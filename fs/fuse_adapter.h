@@ -14,7 +14,9 @@ struct ServeOptions {
   std::string mountpoint;
   std::string fsname;  // shown as the mount's source (the store path)
   bool allow_other = false;
-  unsigned max_threads = 16;
+  // Worker threads at most: reads that follow a shard (shards/<id>@...) each
+  // hold one while they wait, up to ShoalFs's cap on such waits.
+  unsigned max_threads = 32;
 };
 
 // Mounts, calls `on_mounted` once the mount is usable, and serves requests

@@ -30,6 +30,9 @@ struct Handle {
   std::atomic<bool> wrote{false};  // write() was called through this handle
   // Control files: the snapshot read at open, or the document being written.
   std::shared_ptr<const ControlNode> control;
+  // Control files that serve each open themselves (ControlFile::open_reader
+  // and open_writer).
+  std::unique_ptr<ControlSession> session;
   Mutex mu;
   std::string content GUARDED_BY(mu);
   bool written GUARDED_BY(mu) = false;

@@ -87,6 +87,8 @@ Status ShoalFs::Init(const Options& options) {
   blobs_ = std::move(*blobs);
   Status opened = OpenKms();
   if (!opened.ok()) return opened;
+  opened = OpenStreams();
+  if (!opened.ok()) return opened;
 
   auto swept = blobs_->SweepTemporaries();
   if (!swept.ok()) return swept.status();
@@ -148,6 +150,9 @@ void ShoalFs::BuildControlTree() {
 
   (void)control_.AddFile(*shoal, "audit.log", {.read = [this] { return audit_log_.Snapshot(); }});
   if (auto kms = control_.AddDir(store::kRootId, ".kms", {}); kms.ok()) BuildKmsTree(*kms);
+  if (auto kinesis = control_.AddDir(store::kRootId, ".kinesis", KinesisDir()); kinesis.ok()) {
+    BuildKinesisTree(*kinesis);
+  }
 
   auto s3 = control_.AddDir(store::kRootId, ".s3", {});
   if (!s3.ok()) return;
@@ -197,7 +202,8 @@ struct stat ShoalFs::ControlAttr(const ControlNode& node) const {
   st.st_ino = node.id;
   st.st_mode = (node.is_dir ? S_IFDIR : S_IFREG) | node.mode();
   if (!node.is_dir) {
-    st.st_size = static_cast<off_t>(node.file.size);
+    st.st_size =
+        static_cast<off_t>(node.file.current_size ? node.file.current_size() : node.file.size);
     if (node.file.mtime != 0) {
       st.st_mtim = ToTimespec(node.file.mtime);
       st.st_ctim = st.st_mtim;
@@ -326,7 +332,7 @@ Result<struct stat> ShoalFs::Lookup(Ino parent, std::string_view name) {
   if (!named.ok()) return named;
   if (IsControlId(parent) || parent == store::kRootId) {
     control_.Refresh(parent);
-    if (auto node = control_.Lookup(parent, name)) return ControlAttr(*node);
+    if (auto node = control_.Resolve(parent, name)) return ControlAttr(*node);
     if (IsControlId(parent)) return NoSuchKey("no such control file");
   }
   std::optional<Entry> found;

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -39,6 +40,7 @@
 #include "lifecycle/lifecycle_config.h"
 #include "store/meta_store.h"
 #include "store/store_dir.h"
+#include "streams/stream_store.h"
 #include "tiers/billing.h"
 #include "tiers/blob.h"
 #include "tiers/intelligent_tiering.h"
@@ -123,7 +125,10 @@ class ShoalFs {
   };
   Result<Created> Create(const Caller& who, Ino parent, std::string_view name, mode_t mode,
                          int flags);
-  Result<std::size_t> Read(Handle* h, char* buf, std::size_t size, std::uint64_t offset);
+  // `interrupted`: whether the caller gave up (a signal, unmount), polled
+  // by reads that wait for data (shard iterators).
+  Result<std::size_t> Read(Handle* h, char* buf, std::size_t size, std::uint64_t offset,
+                           const std::function<bool()>& interrupted = {});
   Result<std::size_t> Write(Handle* h, std::string_view data, std::uint64_t offset);
   Status Flush(Handle* h);
   // Commits like Flush, then makes every commit so far durable.
@@ -442,6 +447,20 @@ class ShoalFs {
   Status ReplaceKmsQuota(std::string_view json);
   // KMS rotations and deletions due by `t` (the clock's advance).
   Status AdvanceKms(TimeNs t);
+  // Kinesis data streams (DESIGN §2.5; fs/shoal_fs_kinesis.cc): MNT/.kinesis.
+  Status OpenStreams();
+  // The .kinesis directory's hooks (mkdir creates a stream, rmdir deletes
+  // one), and its stream directories for the streams that exist.
+  ControlDir KinesisDir();
+  void BuildKinesisTree(NodeId kinesis_dir);
+  void AddStreamDir(ControlTree& tree, NodeId kinesis_dir, const std::string& stream);
+  // shards/: one file per shard in the stream's map.
+  void RefreshShardFiles(ControlTree& tree, NodeId shards_dir, const std::string& stream);
+  // shards/<id>@<iterator>: added when looked up (not listed).
+  void ResolveShardIterator(ControlTree& tree, NodeId shards_dir, const std::string& stream,
+                            std::string_view name);
+  // Retention up to `t` (the clock's advance).
+  Status AdvanceStreams(TimeNs t);
   // One KMS audit record: to .shoal/audit.log, and to the bill.
   void OnKmsCall(const crypto::KmsAuditRecord& r);
   // Tells the bill how many customer managed keys exist (not pending
@@ -450,6 +469,8 @@ class ShoalFs {
   // Replaces a control document with what was written through `h` (at
   // `last_close`, also with nothing, after an O_TRUNC open).
   Status ApplyControlWrite(Handle* h, bool last_close);
+  // Open of a control file that serves each open itself (a session).
+  Result<Opened> OpenSession(const std::shared_ptr<const ControlNode>& node, Ino ino, int flags);
 
   std::unique_ptr<store::StoreDir> dir_;
   MonotonicClock elapsed_;
@@ -479,6 +500,9 @@ class ShoalFs {
   AuditLog audit_log_;
   std::unique_ptr<crypto::Kms> kms_;
   std::unique_ptr<ContentKeys> content_keys_;  // over root_key_ and kms_
+  std::unique_ptr<streams::StreamStore> streams_;
+  // Reads of shard iterators waiting for records now (kMaxWaitingIteratorReads).
+  std::atomic<int> waiting_iterator_reads_{0};
   Mutex encryption_mu_;
   // Buckets' default encryption (encryption.json), by bucket id; absent: SSE-S3.
   std::map<store::EntryId, EncryptionChoice> encryptions_ GUARDED_BY(encryption_mu_);

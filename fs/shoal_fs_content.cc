@@ -445,6 +445,7 @@ Result<ShoalFs::Opened> ShoalFs::Open(Ino ino, int flags) {
     auto node = control_.Find(ino);
     if (!node) return Status(NoSuchKey("no such control file"));
     if (node->is_dir) return Status(Code::kIsADirectory, "is a directory");
+    if (node->file.open_reader || node->file.open_writer) return OpenSession(node, ino, flags);
     bool can_write = node->file.replace || node->file.append;
     if (wants_write && !can_write) return Status(Code::kAccessDenied, "read-only control file");
     if (accmode != O_WRONLY && !node->file.read) {
@@ -519,7 +520,35 @@ Result<ShoalFs::Created> ShoalFs::Create(const Caller& who, Ino parent, std::str
   return Created{.attr = *attr, .handle = opened->handle};
 }
 
-Result<std::size_t> ShoalFs::Read(Handle* h, char* buf, std::size_t size, std::uint64_t offset) {
+Result<ShoalFs::Opened> ShoalFs::OpenSession(const std::shared_ptr<const ControlNode>& node,
+                                             Ino ino, int flags) {
+  const int accmode = flags & O_ACCMODE;
+  if (accmode == O_RDWR) {
+    return Status(Code::kAccessDenied,
+                  node->file.open_reader ? "read-only control file" : "write-only control file");
+  }
+  const SessionFactory& factory =
+      accmode == O_WRONLY ? node->file.open_writer : node->file.open_reader;
+  if (!factory) {
+    return Status(Code::kAccessDenied,
+                  accmode == O_WRONLY ? "read-only control file" : "write-only control file");
+  }
+  auto session = factory();
+  if (!session.ok()) return session.status();
+  auto h = std::make_unique<Handle>();
+  h->ino = ino;
+  h->control = node;
+  h->writable = accmode == O_WRONLY;
+  h->session = std::move(*session);
+  return Opened{.handle = h.release(), .direct_io = true};
+}
+
+Result<std::size_t> ShoalFs::Read(Handle* h, char* buf, std::size_t size, std::uint64_t offset,
+                                  const std::function<bool()>& interrupted) {
+  if (h->session) {
+    static const std::function<bool()> kNever = [] { return false; };
+    return h->session->Read(buf, size, offset, interrupted ? interrupted : kNever);
+  }
   if (h->control) {
     MutexLock lock(h->mu);
     if (offset >= h->content.size()) return std::size_t{0};
@@ -549,6 +578,7 @@ Result<std::size_t> ShoalFs::Read(Handle* h, char* buf, std::size_t size, std::u
 
 Result<std::size_t> ShoalFs::Write(Handle* h, std::string_view data, std::uint64_t offset) {
   if (!h->writable) return Status(Code::kAccessDenied, "not open for writing");
+  if (h->session) return h->session->Write(data);
   if (h->control) {
     if (h->control->file.append) {
       Status s = h->control->file.append(data);
@@ -596,6 +626,7 @@ Status ShoalFs::ApplyControlWrite(Handle* h, bool last_close) {
 }
 
 Status ShoalFs::Flush(Handle* h) {
+  if (h->session) return h->session->Flush();
   if (h->control) return ApplyControlWrite(h, /*last_close=*/false);
   // A close() before anything was written through this open is not a PUT
   // of what O_TRUNC left: a shell's `> f` closes its first descriptor
@@ -606,6 +637,7 @@ Status ShoalFs::Flush(Handle* h) {
 }
 
 Status ShoalFs::Fsync(Handle* h) {
+  if (h->session) return h->session->Fsync();
   if (h->control) {
     Status s = ApplyControlWrite(h, /*last_close=*/false);
     if (!s.ok()) return s;
@@ -622,6 +654,7 @@ Status ShoalFs::SyncMetadata() {
 
 Status ShoalFs::Release(Handle* h) {
   std::unique_ptr<Handle> owned(h);
+  if (h->session) return h->session->Release();
   if (h->control) return ApplyControlWrite(h, /*last_close=*/true);
   Status s = h->writable ? ReleaseStaging(h->inode) : Status::Ok();
   if (inodes_.Closed(h->ino)) {

@@ -158,6 +158,8 @@ Status ShoalFs::RunClockTo(TimeNs t) {
   if (!s.ok()) return s;
   s = AdvanceKms(t);
   if (!s.ok()) return s;
+  s = AdvanceStreams(t);
+  if (!s.ok()) return s;
   // A running clock may have passed `t` while the work ran: then it stays.
   clock_.CatchUpTo(t);
   return SaveSimulation();
@@ -275,6 +277,7 @@ void ShoalFs::Tick() {
       MutexLock advance(advance_mu_);
       Status s = RunDueUpTo(clock_.Now());
       if (s.ok()) s = AdvanceKms(clock_.Now());
+      if (s.ok()) s = AdvanceStreams(clock_.Now());
       failed = !s.ok();
       if (failed) errors_.Record("(due work)", s);
       if (std::chrono::steady_clock::now() - last_save >= kSaveInterval) {

@@ -1,0 +1,136 @@
+// ShoalFs: Kinesis data streams (DESIGN §2.5) as files.
+//   MNT/.kinesis/<stream>/              mkdir creates the stream, rmdir
+//                                       deletes it with its records
+//   MNT/.kinesis/<stream>/config.json   read; replaced whole (resharding,
+//                                       retention, throttling, ...)
+//   MNT/.kinesis/<stream>/description.json, metrics.json   read-only
+//   MNT/.kinesis/<stream>/records       write-only: one record per line
+//   MNT/.kinesis/<stream>/keys/<key>    write-only, any valid partition key
+//   MNT/.kinesis/<stream>/shards/<id>   read-only: the retained records
+//   MNT/.kinesis/<stream>/shards/<id>@<iterator>   read-only, not listed: a
+//                                       shard iterator that follows the shard
+// The service itself is streams::StreamStore; the per-open behaviour is in
+// fs/stream_sessions.h.
+
+#include <set>
+
+#include "fs/shoal_fs.h"
+#include "fs/stream_sessions.h"
+#include "streams/stream_config.h"
+
+namespace shoal::fs {
+
+Status ShoalFs::OpenStreams() {
+  auto store = streams::StreamStore::Open(dir_->path() + "/streams", clock_, elapsed_);
+  if (!store.ok()) return store.status();
+  streams_ = std::move(*store);
+  return Status::Ok();
+}
+
+Status ShoalFs::AdvanceStreams(TimeNs t) {
+  return streams_->Tick(t);
+}
+
+void ShoalFs::BuildKinesisTree(NodeId kinesis_dir) {
+  for (const std::string& stream : streams_->ListStreams()) {
+    AddStreamDir(control_, kinesis_dir, stream);
+  }
+}
+
+ControlDir ShoalFs::KinesisDir() {
+  return {.make = [this](ControlTree& tree, NodeId dir, std::string_view name) -> Status {
+            Status s = streams_->CreateStream(name, clock_.Now());
+            if (!s.ok()) return s;
+            AddStreamDir(tree, dir, std::string(name));
+            return Status::Ok();
+          },
+          .remove = [this](ControlTree& tree, NodeId dir, std::string_view name) -> Status {
+            Status s = streams_->DeleteStream(name);
+            if (!s.ok()) return s;
+            if (auto node = tree.Lookup(dir, name)) (void)tree.Remove(node->id);
+            return Status::Ok();
+          }};
+}
+
+void ShoalFs::AddStreamDir(ControlTree& tree, NodeId kinesis_dir, const std::string& stream) {
+  auto dir = tree.AddDir(kinesis_dir, stream, {});
+  if (!dir.ok()) return;
+  (void)tree.AddFile(*dir, "config.json",
+                     {.read = [this, stream] { return streams_->ConfigJson(stream); },
+                      .replace =
+                          [this, stream](std::string_view json) {
+                            return streams_->PutConfig(stream, json, clock_.Now());
+                          }});
+  (void)tree.AddFile(*dir, "description.json",
+                     {.read = [this, stream] { return streams_->DescribeJson(stream); }});
+  (void)tree.AddFile(*dir, "metrics.json",
+                     {.read = [this, stream] { return streams_->MetricsJson(stream); }});
+  (void)tree.AddFile(*dir, "records", {.open_writer = [this, stream] {
+    return Result<std::unique_ptr<ControlSession>>(
+        std::make_unique<RecordSink>(*streams_, stream, std::nullopt, clock_));
+  }});
+  (void)tree.AddDir(
+      *dir, "keys", {.resolve = [this, stream](ControlTree& t, NodeId keys, std::string_view key) {
+        if (!streams::ValidatePartitionKey(key).ok()) return;
+        const std::string k(key);
+        (void)t.AddFile(keys, k, {.open_writer = [this, stream, k] {
+                          return Result<std::unique_ptr<ControlSession>>(
+                              std::make_unique<RecordSink>(*streams_, stream, k, clock_));
+                        }});
+      }});
+  (void)tree.AddDir(
+      *dir, "shards",
+      {.refresh = [this, stream](ControlTree& t,
+                                 NodeId shards) { RefreshShardFiles(t, shards, stream); },
+       .resolve = [this, stream](
+                      ControlTree& t, NodeId shards,
+                      std::string_view name) { ResolveShardIterator(t, shards, stream, name); }});
+}
+
+void ShoalFs::RefreshShardFiles(ControlTree& tree, NodeId shards_dir, const std::string& stream) {
+  auto ids = streams_->ShardIds(stream);
+  if (!ids.ok()) return;
+  const std::set<std::string> wanted(ids->begin(), ids->end());
+  // Shards that retention removed go, with their iterator names.
+  for (const auto& child : tree.List(shards_dir)) {
+    const std::string shard = child->name.substr(0, child->name.find('@'));
+    if (wanted.count(shard) == 0) (void)tree.Remove(child->id);
+  }
+  for (const std::string& id : *ids) {
+    if (tree.Lookup(shards_dir, id)) continue;
+    (void)tree.AddFile(shards_dir, id,
+                       {.open_reader =
+                            [this, stream, id] {
+                              return Result<std::unique_ptr<ControlSession>>(
+                                  std::make_unique<ShardFileReader>(*streams_, stream, id));
+                            },
+                        .current_size = [this, stream, id]() -> std::uint64_t {
+                          auto size = streams_->ShardTextSize(stream, id);
+                          return size.ok() ? *size : 0;
+                        }});
+  }
+}
+
+void ShoalFs::ResolveShardIterator(ControlTree& tree, NodeId shards_dir, const std::string& stream,
+                                   std::string_view name) {
+  auto parsed = ParseIteratorName(name);
+  if (!parsed.ok()) {
+    errors_.Record("/.kinesis/" + stream + "/shards/" + std::string(name), parsed.status());
+    return;
+  }
+  if (!*parsed) return;
+  const IteratorName it = **parsed;
+  RefreshShardFiles(tree, shards_dir, stream);
+  if (!tree.Lookup(shards_dir, it.shard_id)) return;
+  (void)tree.AddFile(
+      shards_dir, name,
+      {.open_reader = [this, stream, it]() -> Result<std::unique_ptr<ControlSession>> {
+        auto start =
+            streams_->StartOffset(stream, it.shard_id, it.type, it.sequence_number, it.timestamp);
+        if (!start.ok()) return start.status();
+        return std::unique_ptr<ControlSession>(std::make_unique<ShardIteratorReader>(
+            *streams_, stream, it.shard_id, *start, waiting_iterator_reads_));
+      }});
+}
+
+}  // namespace shoal::fs

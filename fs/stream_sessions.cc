@@ -1,0 +1,224 @@
+#include "fs/stream_sessions.h"
+
+#include <algorithm>
+#include <charconv>
+#include <chrono>
+#include <cmath>
+#include <utility>
+#include <vector>
+
+#include "base/sim_clock.h"
+#include "streams/stream_config.h"
+
+namespace shoal::fs {
+namespace {
+
+// A partial line longer than any record a stream accepts (10 MiB with its
+// key) can never become a record.
+constexpr std::size_t kMaxPendingLine =
+    static_cast<std::size_t>(streams::kMaxMaxRecordSizeKiB) * 1024 + 1;
+
+// How long one wait at the end of a shard lasts before the reader checks
+// whether its caller gave up.
+constexpr auto kWaitSlice = std::chrono::milliseconds(200);
+
+// Records and bytes one read of an iterator asks the log for at most.
+constexpr std::size_t kReadRecords = 1000;
+constexpr std::size_t kMinReadBytes = std::size_t{64} << 10;
+
+Status TooLongLine() {
+  return {Code::kRecordTooLarge, "a line longer than the largest record a stream accepts (" +
+                                     std::to_string(streams::kMaxMaxRecordSizeKiB) +
+                                     " KiB) was dropped"};
+}
+
+}  // namespace
+
+RecordSink::RecordSink(streams::StreamStore& store, std::string stream,
+                       std::optional<std::string> partition_key, const Clock& clock)
+    : store_(store),
+      stream_(std::move(stream)),
+      partition_key_(std::move(partition_key)),
+      clock_(clock) {}
+
+streams::PutRecordsResult RecordSink::Put(std::span<const std::string_view> lines) {
+  std::vector<streams::PutRecordIn> records;
+  records.reserve(lines.size());
+  for (std::string_view line : lines) {
+    records.push_back({.partition_key = partition_key_
+                                            ? std::optional<std::string_view>(*partition_key_)
+                                            : std::nullopt,
+                       .data = line});
+  }
+  return store_.PutRecords(stream_, records, clock_.Now());
+}
+
+Result<std::size_t> RecordSink::Write(std::string_view data) {
+  MutexLock lock(mu_);
+  const std::size_t before = pending_.size();  // bytes of earlier writes
+  pending_.append(data);
+  std::vector<std::string_view> lines;
+  std::vector<std::size_t> ends;  // where each line's newline ends, in pending_
+  std::size_t start = 0;
+  for (std::size_t nl = pending_.find('\n', before); nl != std::string::npos;
+       nl = pending_.find('\n', nl + 1)) {
+    lines.emplace_back(pending_.data() + start, nl - start);
+    start = nl + 1;
+    ends.push_back(start);
+  }
+  if (lines.empty()) {
+    if (pending_.size() > kMaxPendingLine) {
+      pending_.clear();
+      return TooLongLine();
+    }
+    return data.size();
+  }
+  streams::PutRecordsResult put = Put(lines);
+  const std::size_t accepted = put.accepted.size();
+  if (accepted == lines.size()) {
+    pending_.erase(0, start);
+    if (pending_.size() > kMaxPendingLine) {
+      pending_.clear();
+      return TooLongLine();
+    }
+    return data.size();
+  }
+  // Stopped at line `accepted`: what the records before it took is taken.
+  const std::size_t consumed = accepted == 0 ? 0 : ends[accepted - 1];
+  const bool drop_failed = put.status.code() == Code::kRecordTooLarge;
+  if (consumed > before) {
+    // Part of this write was taken: a short write. The rest is the
+    // writer's to retry; an oversized line is dropped by not keeping it.
+    pending_.clear();
+    return consumed - before;
+  }
+  // None of this write was taken: keep what earlier writes left of the
+  // failing line (unless it is the oversized line) and refuse the write.
+  pending_.resize(before);
+  pending_.erase(0, consumed);
+  if (drop_failed) pending_.clear();
+  return put.status;
+}
+
+Status RecordSink::Release() {
+  MutexLock lock(mu_);
+  if (pending_.empty()) return Status::Ok();
+  const std::string_view line = pending_;
+  streams::PutRecordsResult put = Put(std::span(&line, 1));
+  pending_.clear();
+  return put.status;
+}
+
+Status RecordSink::Fsync() {
+  return store_.Sync(stream_);
+}
+
+ShardFileReader::ShardFileReader(streams::StreamStore& store, std::string stream, std::string shard)
+    : store_(store), stream_(std::move(stream)), shard_(std::move(shard)) {}
+
+Result<std::size_t> ShardFileReader::Read(char* buf, std::size_t size, std::uint64_t offset,
+                                          const std::function<bool()>& /*interrupted*/) {
+  return store_.ReadShardText(stream_, shard_, offset, buf, size);
+}
+
+Result<std::optional<IteratorName>> ParseIteratorName(std::string_view name) {
+  const std::size_t at = name.find('@');
+  if (at == std::string_view::npos) return std::optional<IteratorName>();
+  IteratorName it;
+  it.shard_id = std::string(name.substr(0, at));
+  const std::string_view spec = name.substr(at + 1);
+  const std::size_t eq = spec.find('=');
+  const std::string_view type = spec.substr(0, eq);
+  const std::string_view arg = eq == std::string_view::npos ? "" : spec.substr(eq + 1);
+  const bool has_arg = eq != std::string_view::npos;
+  auto no_arg = [&](streams::IteratorType t) -> Result<std::optional<IteratorName>> {
+    if (has_arg) return InvalidArgument(std::string(type) + " takes no argument");
+    it.type = t;
+    return std::optional<IteratorName>(it);
+  };
+  if (type == "TRIM_HORIZON") return no_arg(streams::IteratorType::kTrimHorizon);
+  if (type == "LATEST") return no_arg(streams::IteratorType::kLatest);
+  if (type == "AT_SEQUENCE_NUMBER" || type == "AFTER_SEQUENCE_NUMBER") {
+    if (arg.empty()) {
+      return InvalidArgument(std::string(type) + " needs a sequence number: " + std::string(type) +
+                             "=<SequenceNumber>");
+    }
+    it.type = type == "AT_SEQUENCE_NUMBER" ? streams::IteratorType::kAtSequenceNumber
+                                           : streams::IteratorType::kAfterSequenceNumber;
+    it.sequence_number = std::string(arg);
+    return std::optional<IteratorName>(it);
+  }
+  if (type == "AT_TIMESTAMP") {
+    it.type = streams::IteratorType::kAtTimestamp;
+    double seconds = 0;
+    const auto [end, ec] = std::from_chars(arg.data(), arg.data() + arg.size(), seconds);
+    if (!arg.empty() && ec == std::errc() && end == arg.data() + arg.size()) {
+      if (!(seconds >= 0) || seconds > 9.2e9) {
+        return InvalidArgument("AT_TIMESTAMP must be from 1970 to 2262");
+      }
+      it.timestamp = static_cast<TimeNs>(std::llround(seconds * 1e9));
+      return std::optional<IteratorName>(it);
+    }
+    Result<TimeNs> t = ParseIso8601(arg);
+    if (!t.ok()) {
+      return InvalidArgument("AT_TIMESTAMP needs an ISO-8601 time or epoch seconds: " +
+                             t.status().message());
+    }
+    it.timestamp = *t;
+    return std::optional<IteratorName>(it);
+  }
+  return InvalidArgument(
+      "unknown shard iterator type " + QuoteForMessage(type) +
+      " (TRIM_HORIZON, LATEST, AT_SEQUENCE_NUMBER=n, AFTER_SEQUENCE_NUMBER=n, AT_TIMESTAMP=t)");
+}
+
+ShardIteratorReader::ShardIteratorReader(streams::StreamStore& store, std::string stream,
+                                         std::string shard, std::uint64_t start,
+                                         std::atomic<int>& waiting)
+    : store_(store),
+      stream_(std::move(stream)),
+      shard_(std::move(shard)),
+      waiting_(waiting),
+      next_(start) {}
+
+Result<std::size_t> ShardIteratorReader::Read(char* buf, std::size_t size, std::uint64_t /*offset*/,
+                                              const std::function<bool()>& interrupted) {
+  MutexLock lock(mu_);
+  std::vector<streams::LogRecord> records;
+  for (;;) {
+    if (lines_pos_ < lines_.size()) {
+      const std::size_t n = std::min(size, lines_.size() - lines_pos_);
+      std::copy_n(lines_.data() + lines_pos_, n, buf);
+      lines_pos_ += n;
+      return n;
+    }
+    lines_.clear();
+    lines_pos_ = 0;
+    Result<streams::ReadResult> r = store_.ReadShard(stream_, shard_, next_, kReadRecords,
+                                                     std::max(size, kMinReadBytes), records);
+    if (!r.ok()) return r.status();
+    next_ = r->next;
+    if (!records.empty()) {
+      const auto ordinal = streams::ParseShardId(shard_);
+      for (const streams::LogRecord& record : records) {
+        lines_ += streams::GetRecordsLine(record, ordinal.value_or(0));
+      }
+      continue;
+    }
+    // At the end: wait for the next record, a slice at a time.
+    if (interrupted()) return std::size_t{0};
+    if (waiting_.fetch_add(1) >= kMaxWaitingIteratorReads) {
+      waiting_.fetch_sub(1);
+      return Status(Code::kThroughputExceeded,
+                    "more than " + std::to_string(kMaxWaitingIteratorReads) +
+                        " readers wait at the end of shards at once; close one");
+    }
+    Result<streams::WaitResult> w =
+        store_.WaitForAppend(stream_, shard_, next_, std::chrono::steady_clock::now() + kWaitSlice);
+    waiting_.fetch_sub(1);
+    if (!w.ok()) return w.status();
+    if (*w == streams::WaitResult::kSealed) return std::size_t{0};
+  }
+}
+
+}  // namespace shoal::fs

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <chrono>
-#include <cmath>
+#include <cstdint>
 #include <utility>
 #include <vector>
 
@@ -25,6 +25,29 @@ constexpr auto kWaitSlice = std::chrono::milliseconds(200);
 // Records and bytes one read of an iterator asks the log for at most.
 constexpr std::size_t kReadRecords = 1000;
 constexpr std::size_t kMinReadBytes = std::size_t{64} << 10;
+
+// "1800000000" or "1800000000.25" (up to nanoseconds) as a time; nullopt
+// for anything else, or a time past 2262.
+std::optional<TimeNs> ParseEpochSeconds(std::string_view text) {
+  const std::size_t dot = text.find('.');
+  const std::string_view whole = text.substr(0, dot);
+  const std::string_view frac = dot == std::string_view::npos ? "" : text.substr(dot + 1);
+  if (whole.empty() || (dot != std::string_view::npos && frac.empty()) || frac.size() > 9) {
+    return std::nullopt;
+  }
+  std::uint64_t seconds = 0;
+  auto [end, ec] = std::from_chars(whole.data(), whole.data() + whole.size(), seconds);
+  if (ec != std::errc() || end != whole.data() + whole.size()) return std::nullopt;
+  std::uint64_t nanos = 0;
+  if (!frac.empty()) {
+    auto [fend, fec] = std::from_chars(frac.data(), frac.data() + frac.size(), nanos);
+    if (fec != std::errc() || fend != frac.data() + frac.size()) return std::nullopt;
+    for (std::size_t i = frac.size(); i < 9; ++i) nanos *= 10;
+  }
+  constexpr std::uint64_t kMaxSeconds = INT64_MAX / 1'000'000'000 - 1;
+  if (seconds > kMaxSeconds) return std::nullopt;
+  return static_cast<TimeNs>(seconds * 1'000'000'000 + nanos);
+}
 
 Status TooLongLine() {
   return {Code::kRecordTooLarge, "a line longer than the largest record a stream accepts (" +
@@ -150,13 +173,8 @@ Result<std::optional<IteratorName>> ParseIteratorName(std::string_view name) {
   }
   if (type == "AT_TIMESTAMP") {
     it.type = streams::IteratorType::kAtTimestamp;
-    double seconds = 0;
-    const auto [end, ec] = std::from_chars(arg.data(), arg.data() + arg.size(), seconds);
-    if (!arg.empty() && ec == std::errc() && end == arg.data() + arg.size()) {
-      if (!(seconds >= 0) || seconds > 9.2e9) {
-        return InvalidArgument("AT_TIMESTAMP must be from 1970 to 2262");
-      }
-      it.timestamp = static_cast<TimeNs>(std::llround(seconds * 1e9));
+    if (std::optional<TimeNs> t = ParseEpochSeconds(arg)) {
+      it.timestamp = *t;
       return std::optional<IteratorName>(it);
     }
     Result<TimeNs> t = ParseIso8601(arg);

@@ -1,7 +1,5 @@
 #include "streams/stream_store.h"
 
-#include <stdlib.h>
-
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <filesystem>
@@ -12,6 +10,7 @@
 #include <vector>
 
 #include "base/file_util.h"
+#include "base/temp_dir.h"
 #include "crypto/cse.h"
 
 namespace shoal::streams {
@@ -23,26 +22,6 @@ constexpr TimeNs kSecond = 1'000'000'000;
 constexpr TimeNs kHour = 3600 * kSecond;
 constexpr TimeNs kT0 = 1'800'000'000 * kSecond;  // 2027-01-15T08:00:00Z
 constexpr std::size_t kAll = std::size_t{1} << 40;
-
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "shoal-streamstore-XXXXXX").string();
-    char* made = ::mkdtemp(tmpl.data());
-    REQUIRE(made != nullptr);
-    path_ = made;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 // A clock moved by hand (simulated time, or real elapsed time for throttling).
 class ManualClock final : public Clock {

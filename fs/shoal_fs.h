@@ -461,6 +461,10 @@ class ShoalFs {
                             std::string_view name);
   // Retention up to `t` (the clock's advance).
   Status AdvanceStreams(TimeNs t);
+  // Tells the bill how many shards are open from `now` on.
+  void CountOpenShards(TimeNs now);
+  // What record sinks bill their PUT payload units with.
+  std::function<void(std::uint64_t, TimeNs)> BillPutUnits();
   // One KMS audit record: to .shoal/audit.log, and to the bill.
   void OnKmsCall(const crypto::KmsAuditRecord& r);
   // Tells the bill how many customer managed keys exist (not pending

@@ -31,6 +31,14 @@ Status ShoalFs::AdvanceStreams(TimeNs t) {
   return streams_->Tick(t);
 }
 
+void ShoalFs::CountOpenShards(TimeNs now) {
+  meter_->SetKinesisShards(streams_->OpenShardCount(), now);
+}
+
+std::function<void(std::uint64_t, TimeNs)> ShoalFs::BillPutUnits() {
+  return [this](std::uint64_t units, TimeNs now) { meter_->KinesisPutUnits(now, units); };
+}
+
 void ShoalFs::BuildKinesisTree(NodeId kinesis_dir) {
   for (const std::string& stream : streams_->ListStreams()) {
     AddStreamDir(control_, kinesis_dir, stream);
@@ -39,14 +47,17 @@ void ShoalFs::BuildKinesisTree(NodeId kinesis_dir) {
 
 ControlDir ShoalFs::KinesisDir() {
   return {.make = [this](ControlTree& tree, NodeId dir, std::string_view name) -> Status {
-            Status s = streams_->CreateStream(name, clock_.Now());
+            const TimeNs now = clock_.Now();
+            Status s = streams_->CreateStream(name, now);
             if (!s.ok()) return s;
+            CountOpenShards(now);
             AddStreamDir(tree, dir, std::string(name));
             return Status::Ok();
           },
           .remove = [this](ControlTree& tree, NodeId dir, std::string_view name) -> Status {
             Status s = streams_->DeleteStream(name);
             if (!s.ok()) return s;
+            CountOpenShards(clock_.Now());
             if (auto node = tree.Lookup(dir, name)) (void)tree.Remove(node->id);
             return Status::Ok();
           }};
@@ -59,7 +70,10 @@ void ShoalFs::AddStreamDir(ControlTree& tree, NodeId kinesis_dir, const std::str
                      {.read = [this, stream] { return streams_->ConfigJson(stream); },
                       .replace =
                           [this, stream](std::string_view json) {
-                            return streams_->PutConfig(stream, json, clock_.Now());
+                            const TimeNs now = clock_.Now();
+                            Status s = streams_->PutConfig(stream, json, now);
+                            CountOpenShards(now);  // a failure past the commit point too
+                            return s;
                           }});
   (void)tree.AddFile(*dir, "description.json",
                      {.read = [this, stream] { return streams_->DescribeJson(stream); }});
@@ -67,16 +81,17 @@ void ShoalFs::AddStreamDir(ControlTree& tree, NodeId kinesis_dir, const std::str
                      {.read = [this, stream] { return streams_->MetricsJson(stream); }});
   (void)tree.AddFile(*dir, "records", {.open_writer = [this, stream] {
     return Result<std::unique_ptr<ControlSession>>(
-        std::make_unique<RecordSink>(*streams_, stream, std::nullopt, clock_));
+        std::make_unique<RecordSink>(*streams_, stream, std::nullopt, clock_, BillPutUnits()));
   }});
   (void)tree.AddDir(
       *dir, "keys", {.resolve = [this, stream](ControlTree& t, NodeId keys, std::string_view key) {
         if (!streams::ValidatePartitionKey(key).ok()) return;
         const std::string k(key);
-        (void)t.AddFile(keys, k, {.open_writer = [this, stream, k] {
-                          return Result<std::unique_ptr<ControlSession>>(
-                              std::make_unique<RecordSink>(*streams_, stream, k, clock_));
-                        }});
+        (void)t.AddFile(
+            keys, k, {.open_writer = [this, stream, k] {
+              return Result<std::unique_ptr<ControlSession>>(
+                  std::make_unique<RecordSink>(*streams_, stream, k, clock_, BillPutUnits()));
+            }});
       }});
   (void)tree.AddDir(
       *dir, "shards",

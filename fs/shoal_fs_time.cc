@@ -325,6 +325,7 @@ Status ShoalFs::StartBilling(TimeNs* newest) {
     counted_from = std::numeric_limits<TimeNs>::min();
   }
   CountKmsKeys(counted_from);
+  CountOpenShards(counted_from);
   return meta_->View([&](Txn& txn) {
     Status scan = txn.ScanAll([&](store::EntryId, std::string_view, bool, Result<Entry> e) {
       if (!e.ok()) return Status::Ok();  // fsck names it

@@ -58,11 +58,12 @@ Status TooLongLine() {
 }  // namespace
 
 RecordSink::RecordSink(streams::StreamStore& store, std::string stream,
-                       std::optional<std::string> partition_key, const Clock& clock)
+                       std::optional<std::string> partition_key, const Clock& clock, BillFn bill)
     : store_(store),
       stream_(std::move(stream)),
       partition_key_(std::move(partition_key)),
-      clock_(clock) {}
+      clock_(clock),
+      bill_(std::move(bill)) {}
 
 streams::PutRecordsResult RecordSink::Put(std::span<const std::string_view> lines) {
   std::vector<streams::PutRecordIn> records;
@@ -73,7 +74,10 @@ streams::PutRecordsResult RecordSink::Put(std::span<const std::string_view> line
                                             : std::nullopt,
                        .data = line});
   }
-  return store_.PutRecords(stream_, records, clock_.Now());
+  const TimeNs now = clock_.Now();
+  streams::PutRecordsResult put = store_.PutRecords(stream_, records, now);
+  if (put.put_payload_units > 0 && bill_) bill_(put.put_payload_units, now);
+  return put;
 }
 
 Result<std::size_t> RecordSink::Write(std::string_view data) {

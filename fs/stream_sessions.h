@@ -41,9 +41,11 @@ namespace shoal::fs {
 class RecordSink final : public ControlSession {
  public:
   // `partition_key`: the key of every record (keys/<key>), else the
-  // stream's PartitionKey path or a random key decides.
+  // stream's PartitionKey path or a random key decides. `bill` is told the
+  // PUT payload units of every batch stored.
+  using BillFn = std::function<void(std::uint64_t put_payload_units, TimeNs now)>;
   RecordSink(streams::StreamStore& store, std::string stream,
-             std::optional<std::string> partition_key, const Clock& clock);
+             std::optional<std::string> partition_key, const Clock& clock, BillFn bill);
   Result<std::size_t> Write(std::string_view data) override;
   // Makes every record of the stream accepted so far durable (not the
   // partial line: the writer has not ended it).
@@ -58,6 +60,7 @@ class RecordSink final : public ControlSession {
   const std::string stream_;
   const std::optional<std::string> partition_key_;
   const Clock& clock_;
+  const BillFn bill_;
   Mutex mu_;
   std::string pending_ GUARDED_BY(mu_);  // the partial line written so far
 };

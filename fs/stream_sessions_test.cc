@@ -40,8 +40,10 @@ struct Fixture {
     store = std::move(*opened);
     REQUIRE(store->CreateStream("s", kT0).ok());
   }
+  std::uint64_t billed_units = 0;
   RecordSink Sink(std::optional<std::string> key = std::nullopt) {
-    return RecordSink(*store, "s", std::move(key), sim);
+    return RecordSink(*store, "s", std::move(key), sim,
+                      [this](std::uint64_t units, TimeNs) { billed_units += units; });
   }
   // Every record of shard 0, in order.
   std::vector<LogRecord> Records() {
@@ -73,6 +75,7 @@ TEST_CASE("a sink makes one record per line and keeps partial lines for the next
   CHECK(f.Data() == Strings{"one", "two", "", "thr"});
   CHECK(sink.Release().ok());  // nothing pending: nothing more
   CHECK(f.Data().size() == 4);
+  CHECK(f.billed_units == 4);  // one PUT payload unit per small record
 }
 
 TEST_CASE("two sinks on one stream never interleave their lines", "[stream_sessions]") {
@@ -109,6 +112,7 @@ TEST_CASE("an oversized record ends the write after the records before it", "[st
     // Nothing of the failed write stays behind: the next line is a record of its own.
     CHECK(sink.Write("next\n").ok());
     CHECK(f.Data() == Strings{"kept", "next"});
+    CHECK(f.billed_units == 2);
   }
   SECTION("an oversized line begun in earlier writes is dropped whole") {
     CHECK(sink.Write(std::string_view(big).substr(0, kMiB)).ok());

@@ -619,6 +619,7 @@ PutRecordsResult StreamStore::PutRecords(std::string_view name,
   stream.incoming_records += limit;
   stream.incoming_bytes += bytes;
   stream.put_units += units;
+  out.put_payload_units = units;
   return out;
 }
 
@@ -824,6 +825,20 @@ Result<StreamBilling> StreamStore::Billing(std::string_view name, TimeNs now) co
   for (const Shard& shard : stream.map->shards()) b.shard_hours += ShardHours(shard, now);
   b.put_payload_units = stream.put_units.load();
   return b;
+}
+
+std::uint32_t StreamStore::OpenShardCount() const {
+  std::vector<StreamPtr> streams;
+  {
+    ReaderLock table(table_mu_);
+    for (const auto& [name, stream] : streams_) streams.push_back(stream);
+  }
+  std::uint32_t open = 0;
+  for (const StreamPtr& stream : streams) {
+    ReaderLock l(stream->mu);
+    if (stream->Usable().ok()) open += static_cast<std::uint32_t>(stream->map->open_shard_count());
+  }
+  return open;
 }
 
 Result<StreamStore::CheckResult> StreamStore::Check(const std::string& dir) {

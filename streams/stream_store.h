@@ -91,6 +91,9 @@ struct PutRecordsResult {
   // MaxRecordSizeKiB, kThroughputExceeded when reject mode refused it (its
   // shard was over its write limit), or what failed.
   Status status;
+  // PUT payload units of the accepted records: one per started 25 KiB of
+  // each record's data and partition key.
+  std::uint64_t put_payload_units = 0;
 };
 
 enum class IteratorType : std::uint8_t {
@@ -231,6 +234,9 @@ class StreamStore final {
   Result<StreamMetrics> Metrics(std::string_view name) const;
   Result<std::string> MetricsJson(std::string_view name) const;
   Result<StreamBilling> Billing(std::string_view name, TimeNs now) const;
+  // Open shards across every stream (damaged ones aside): what shard-hours
+  // accrue on from now.
+  std::uint32_t OpenShardCount() const;
 
  private:
   struct Stream;

@@ -275,6 +275,32 @@ equals "48 h retention keeps the second" "newer" data_of "$K/ret/shards/$SHARD0"
 echo '+10h' >"$MNT/.shoal/clock"
 equals "and drops it once 48 h passed" "0" lines "$K/ret/shards/$SHARD0"
 
+# --- the bill -------------------------------------------------------------------------
+open_shards() {
+  cat "$K"/*/description.json |
+    jq -s '[.[].StreamDescription.Shards[] | select(.SequenceNumberRange.EndingSequenceNumber == null)] | length'
+}
+equals "billing.json counts the open shards of every stream" "$(open_shards)" \
+  jq .kinesis.open_shards "$MNT/.shoal/billing.json"
+check "shard-hours accrued over the clock's advances, and are charged" \
+  jq -e '.kinesis.shard_hours > 77 and .kinesis.shard_hours_usd > 0' "$MNT/.shoal/billing.json"
+check "every accepted record is at least one PUT payload unit" bash -c "
+  records=\$(cat '$K'/*/metrics.json | jq -s 'map(.IncomingRecords) | add')
+  units=\$(jq .kinesis.put_payload_units '$MNT/.shoal/billing.json')
+  (( units >= records && records > 0 ))"
+units_before=$(jq .kinesis.put_payload_units "$MNT/.shoal/billing.json")
+head -c $((60 * 1024)) /dev/zero | tr '\0' 'y' >"$WORK/60k"
+echo >>"$WORK/60k"
+cat "$WORK/60k" >>"$K/iot/records"
+equals "a 60 KiB record is three 25 KB units" "$((units_before + 3))" \
+  jq .kinesis.put_payload_units "$MNT/.shoal/billing.json"
+shards_before=$(jq .kinesis.open_shards "$MNT/.shoal/billing.json")
+mkdir "$K/billed"
+equals "a new stream's shard is billed from its creation" "$((shards_before + 1))" \
+  jq .kinesis.open_shards "$MNT/.shoal/billing.json"
+rmdir "$K/billed"
+equals "and no more once deleted" "$shards_before" jq .kinesis.open_shards "$MNT/.shoal/billing.json"
+
 # --- a stream deleted under an open writer --------------------------------------------
 mkdir "$K/gone"
 exec 3>>"$K/gone/records"

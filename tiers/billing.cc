@@ -70,6 +70,13 @@ struct BillingMeter::State {
   double kms_key_ns_unpriced = 0;
   double kms_keys_usd_priced = 0;
   Counter kms_requests;
+  // Kinesis: open shards integrated like KMS keys; PUT payload units priced
+  // on arrival.
+  std::uint64_t kinesis_shards = 0;
+  double kinesis_shard_ns = 0;
+  double kinesis_shard_ns_unpriced = 0;
+  double kinesis_shards_usd_priced = 0;
+  Counter kinesis_put_units;
 
   static std::size_t LineIndex(StorageClass c, AccessTier t, Item item) {
     return (static_cast<std::size_t>(c) * kAccessTierCount + static_cast<std::size_t>(t)) *
@@ -103,6 +110,10 @@ struct BillingMeter::State {
   double KmsKeysUsd() const {
     return kms_keys_usd_priced + kms_key_ns_unpriced / NsPerMonth() * prices.kms.key_month;
   }
+  double KinesisShardsUsd() const {
+    return kinesis_shards_usd_priced +
+           kinesis_shard_ns_unpriced / (3600.0 * 1e9) * prices.kinesis.shard_hour;
+  }
   double MonitoringUsd() const {
     const double object_months = monitored_object_ns_unpriced / NsPerMonth();
     return monitoring_usd_priced +
@@ -127,6 +138,9 @@ struct BillingMeter::State {
     const double keys_add = static_cast<double>(kms_keys) * dt;
     kms_key_ns += keys_add;
     kms_key_ns_unpriced += keys_add;
+    const double shards_add = static_cast<double>(kinesis_shards) * dt;
+    kinesis_shard_ns += shards_add;
+    kinesis_shard_ns_unpriced += shards_add;
     last = now;
     return last;
   }
@@ -142,6 +156,8 @@ struct BillingMeter::State {
     monitored_object_ns_unpriced = 0;
     kms_keys_usd_priced = KmsKeysUsd();
     kms_key_ns_unpriced = 0;
+    kinesis_shards_usd_priced = KinesisShardsUsd();
+    kinesis_shard_ns_unpriced = 0;
   }
 
   // Calls fn(line index, logical, billable, physical) for each part of `f`;
@@ -291,8 +307,9 @@ class PriceParser {
   static Status Top(const Json& root, PriceTable& out) {
     Status s = Object(root, "");
     if (!s.ok()) return s;
-    s = KnownKeys(root, "",
-                  {"region", "currency", "source", "month_hours", "gb_bytes", "s3", "kms"});
+    s = KnownKeys(
+        root, "",
+        {"region", "currency", "source", "month_hours", "gb_bytes", "s3", "kms", "kinesis"});
     if (!s.ok()) return s;
     s = Text(root, "region", true, out.region);
     if (!s.ok()) return s;
@@ -325,15 +342,35 @@ class PriceParser {
       if (!s.ok()) return s;
     }
 
-    auto kms = root.find("kms");
-    if (kms != root.end()) return Kms(*kms, out.kms);
-    // Tables saved before KMS was billed have no "kms" section; refusing
-    // them would refuse to mount such a store, and $0 would be a silent
-    // zero. They get the built-in table's KMS prices, which ToJson then
-    // shows. (The built-in table itself must have the section.)
+    // Tables saved before KMS or Kinesis was billed lack its section;
+    // refusing them would refuse to mount such a store, and $0 would be a
+    // silent zero. They get the built-in table's prices for it, which
+    // ToJson then shows. (The built-in table itself must have them.)
     Json builtin = Json::parse(DefaultPricesJson(), nullptr, /*allow_exceptions=*/false);
-    if (!builtin.is_object() || !builtin.contains("kms")) return Bad("kms", "missing");
-    return Kms(builtin["kms"], out.kms);
+    auto section = [&](const char* name) -> const Json* {
+      auto it = root.find(name);
+      if (it != root.end()) return &*it;
+      if (!builtin.is_object() || !builtin.contains(name)) return nullptr;
+      return &builtin[name];
+    };
+    const Json* kms = section("kms");
+    if (kms == nullptr) return Bad("kms", "missing");
+    s = Kms(*kms, out.kms);
+    if (!s.ok()) return s;
+    const Json* kinesis = section("kinesis");
+    if (kinesis == nullptr) return Bad("kinesis", "missing");
+    return Kinesis(*kinesis, out.kinesis);
+  }
+
+  static Status Kinesis(const Json& j, KinesisPrices& out) {
+    const std::string path = "kinesis";
+    Status s = Object(j, path);
+    if (!s.ok()) return s;
+    s = KnownKeys(j, path, {"shard_hour", "put_units_per_million"});
+    if (!s.ok()) return s;
+    s = Field(j, path, "shard_hour", out.shard_hour);
+    if (!s.ok()) return s;
+    return Field(j, path, "put_units_per_million", out.put_units_per_million);
   }
 
   static Status Kms(const Json& j, KmsPrices& out) {
@@ -480,6 +517,8 @@ OrderedJson PricesJson(const PriceTable& p) {
   }
   root["s3"] = std::move(s3);
   root["kms"] = {{"requests_per_10000", p.kms.requests_per_10000}, {"key_month", p.kms.key_month}};
+  root["kinesis"] = {{"shard_hour", p.kinesis.shard_hour},
+                     {"put_units_per_million", p.kinesis.put_units_per_million}};
   return root;
 }
 
@@ -645,6 +684,15 @@ std::string RenderBill(const State& s) {
                  {"requests", s.kms_requests.count},
                  {"requests_usd", Round(s.kms_requests.usd)},
                  {"usd", Round(kms_usd)}};
+  const double shards_usd = s.KinesisShardsUsd();
+  const double kinesis_usd = shards_usd + s.kinesis_put_units.usd;
+  total += kinesis_usd;
+  root["kinesis"] = {{"open_shards", s.kinesis_shards},
+                     {"shard_hours", Round(s.kinesis_shard_ns / (3600.0 * 1e9))},
+                     {"shard_hours_usd", Round(shards_usd)},
+                     {"put_payload_units", s.kinesis_put_units.count},
+                     {"put_payload_units_usd", Round(s.kinesis_put_units.usd)},
+                     {"usd", Round(kinesis_usd)}};
   root["total_usd"] = Round(total);
   root["prices"] = PricesJson(s.prices);
   return root.dump(2);
@@ -721,6 +769,11 @@ std::string RenderState(const State& s) {
                  {"requests_usd", s.kms_requests.usd},
                  {"key_ns", s.kms_key_ns},
                  {"keys_usd", s.KmsKeysUsd()}};
+  // Optional on load too: a state without it was saved before Kinesis.
+  root["kinesis"] = {{"put_units", s.kinesis_put_units.count},
+                     {"put_units_usd", s.kinesis_put_units.usd},
+                     {"shard_ns", s.kinesis_shard_ns},
+                     {"shards_usd", s.KinesisShardsUsd()}};
   return root.dump();
 }
 
@@ -786,7 +839,9 @@ class StateParser {
                     return static_cast<std::size_t>(*cls);
                   });
     if (!st.ok()) return st;
-    return Kms(root, s);
+    st = Kms(root, s);
+    if (!st.ok()) return st;
+    return Kinesis(root, s);
   }
 
  private:
@@ -878,6 +933,19 @@ class StateParser {
     st = Amount(*kms, "key_ns", s.kms_key_ns);
     if (!st.ok()) return st;
     return Amount(*kms, "keys_usd", s.kms_keys_usd_priced);
+  }
+
+  static Status Kinesis(const Json& root, State& s) {
+    auto k = root.find("kinesis");
+    if (k == root.end()) return Status::Ok();  // saved before Kinesis was billed
+    if (!k->is_object()) return Bad("kinesis is not an object");
+    Status st = Count(*k, "put_units", s.kinesis_put_units.count);
+    if (!st.ok()) return st;
+    st = Amount(*k, "put_units_usd", s.kinesis_put_units.usd);
+    if (!st.ok()) return st;
+    st = Amount(*k, "shard_ns", s.kinesis_shard_ns);
+    if (!st.ok()) return st;
+    return Amount(*k, "shards_usd", s.kinesis_shards_usd_priced);
   }
 
   template <std::size_t N, typename IndexOf>
@@ -1024,6 +1092,19 @@ void BillingMeter::SetKmsKeys(std::uint32_t customer_managed_keys, TimeNs now) {
   state_->kms_keys = customer_managed_keys;
 }
 
+void BillingMeter::KinesisPutUnits(TimeNs /*now*/, std::uint64_t n) {
+  MutexLock lock(mu_);
+  State& s = *state_;
+  s.kinesis_put_units.count += n;
+  s.kinesis_put_units.usd += static_cast<double>(n) / 1e6 * s.prices.kinesis.put_units_per_million;
+}
+
+void BillingMeter::SetKinesisShards(std::uint32_t open_shards, TimeNs now) {
+  MutexLock lock(mu_);
+  state_->Advance(now);
+  state_->kinesis_shards = open_shards;
+}
+
 void BillingMeter::SetPrices(PriceTable prices, TimeNs now) {
   MutexLock lock(mu_);
   state_->Advance(now);
@@ -1075,6 +1156,10 @@ Status BillingMeter::LoadState(std::string_view saved) {
   cur.kms_key_ns = loaded.kms_key_ns;
   cur.kms_key_ns_unpriced = 0;
   cur.kms_keys_usd_priced = loaded.kms_keys_usd_priced;
+  cur.kinesis_put_units = loaded.kinesis_put_units;
+  cur.kinesis_shard_ns = loaded.kinesis_shard_ns;
+  cur.kinesis_shard_ns_unpriced = 0;
+  cur.kinesis_shards_usd_priced = loaded.kinesis_shards_usd_priced;
   return Status::Ok();
 }
 

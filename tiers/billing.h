@@ -49,6 +49,12 @@ struct KmsPrices {
   double key_month = 0;           // per customer managed key per month
 };
 
+// Kinesis Data Streams, provisioned mode. Dollar amounts, all >= 0.
+struct KinesisPrices {
+  double shard_hour = 0;             // per open shard per hour
+  double put_units_per_million = 0;  // PUT payload units (25 KB each, rounded up per record)
+};
+
 struct PriceTable {
   std::string region;                                // "us-east-1"
   std::string currency;                              // "USD"
@@ -57,6 +63,7 @@ struct PriceTable {
   std::uint64_t gb_bytes = 1073741824;               // AWS's "GB" is 2^30 bytes
   std::array<ClassPrices, kStorageClassCount> s3{};  // indexed by StorageClass
   KmsPrices kms;
+  KinesisPrices kinesis;
 
   const ClassPrices& of(StorageClass c) const { return s3[static_cast<std::size_t>(c)]; }
   // $ per GB-month of class `c` (access tier `t` for INTELLIGENT_TIERING).
@@ -71,9 +78,9 @@ std::string_view DefaultPricesJson();
 // Parses and validates a table in prices.json's schema: every class present
 // with every field, every number finite and >= 0, month_hours and gb_bytes
 // > 0, no unknown keys (a misspelt key is an error, not a silent zero).
-// The "kms" section, when present, must have both its prices; a table
-// without one (saved before KMS was billed) takes the built-in table's KMS
-// prices. MalformedJson when `json` is not JSON; InvalidArgument naming the
+// The "kms" and "kinesis" sections, when present, must have all their
+// prices; a table without one (saved before it was billed) takes the
+// built-in table's prices for it. MalformedJson when `json` is not JSON; InvalidArgument naming the
 // bad field ("prices: s3.GLACIER.restore.Bulk.retrieval_per_gb: ...",
 // "prices: kms.key_month: missing") otherwise.
 Result<PriceTable> ParsePrices(std::string_view json);
@@ -152,6 +159,13 @@ class BillingMeter {
   // at 0, LoadState keeps it, and the mount sets it again after LoadState
   // (a time before the saved bill's end counts from that end).
   void SetKmsKeys(std::uint32_t customer_managed_keys, TimeNs now) EXCLUDES(mu_);
+  // `n` Kinesis PUT payload units (one per started 25 KB of each record),
+  // priced on arrival.
+  void KinesisPutUnits(TimeNs now, std::uint64_t n) EXCLUDES(mu_);
+  // From `now` on, `open_shards` Kinesis shards are open, each accruing
+  // shard-hours (closed shards are not billed). Current state like the KMS
+  // key count: LoadState keeps it, the mount sets it after.
+  void SetKinesisShards(std::uint32_t open_shards, TimeNs now) EXCLUDES(mu_);
   // Bills everything up to `now` at the old prices, then uses `prices`.
   void SetPrices(PriceTable prices, TimeNs now) EXCLUDES(mu_);
 
@@ -168,6 +182,8 @@ class BillingMeter {
   //    "restores":[{"class","tier","count","bytes","gb","usd"}],
   //    "early_deletion":[{"class","count","gb_months","usd"}],
   //    "kms":{"keys","key_months","keys_usd","requests","requests_usd","usd"},
+  //    "kinesis":{"open_shards","shard_hours","shard_hours_usd",
+  //               "put_payload_units","put_payload_units_usd","usd"},
   //    "total_usd", "prices":{...the table in force...}}
   // "storage" has one "data" line per class (per access tier for
   // INTELLIGENT_TIERING), always present; "archive_overhead" (32 KiB per
@@ -175,7 +191,7 @@ class BillingMeter {
   // STANDARD's rate) and "restored_copy" lines appear once used. objects,
   // logical/billable/physical bytes are current values; physical bytes and
   // compression_ratio (logical / physical) are on "data" lines. Other lists
-  // hold only non-zero entries; "monitoring" and "kms" are always present
+  // hold only non-zero entries; "monitoring", "kms" and "kinesis" are always present
   // ("keys" is the current count, "usd" = keys_usd + requests_usd).
   // total_usd is the sum of every item. Figures keep 12 significant digits.
   std::string ToJson(TimeNs now) const EXCLUDES(mu_);

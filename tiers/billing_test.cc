@@ -602,6 +602,56 @@ TEST_CASE("3 keys for half a month then 1 key for a month are 2.5 key-months, $2
   }
 }
 
+TEST_CASE("Kinesis: 2 shards for a day then 4 for a day, and 3 million PUT payload units",
+          "[tiers][billing]") {
+  BillingMeter m(Prices(), kT0);
+  m.SetKinesisShards(2, kT0);
+  m.KinesisPutUnits(kT0, 2'000'000);
+  m.SetKinesisShards(4, kT0 + kDay);
+  m.KinesisPutUnits(kT0 + kDay, 1'000'000);
+  Json bill = Bill(m, kT0 + 2 * kDay);
+  const Json& k = bill["kinesis"];
+  CHECK(k["open_shards"] == 4);
+  // 2 x 24 + 4 x 24 = 144 shard-hours x $0.015 = $2.16.
+  CHECK(k["shard_hours"].get<double>() == Approx(144));
+  CHECK(k["shard_hours_usd"].get<double>() == Approx(2.16));
+  // 3,000,000 units x $0.014 per million = $0.042.
+  CHECK(k["put_payload_units"] == 3'000'000);
+  CHECK(k["put_payload_units_usd"].get<double>() == Approx(0.042));
+  CHECK(Usd(k) == Approx(2.202));
+  CHECK(bill["total_usd"].get<double>() == Approx(2.202));
+  CHECK(bill["prices"]["kinesis"]["shard_hour"] == 0.015);
+
+  SECTION("a saved bill keeps its Kinesis usage; the shard count is set again") {
+    BillingMeter again(Prices(), kT0);
+    REQUIRE(again.LoadState(m.SaveState(kT0 + 2 * kDay)).ok());
+    again.SetKinesisShards(1, kT0 + 2 * kDay);
+    Json later = Bill(again, kT0 + 3 * kDay);
+    CHECK(later["kinesis"]["shard_hours"].get<double>() == Approx(144 + 24));
+    CHECK(later["kinesis"]["put_payload_units"] == 3'000'000);
+    CHECK(Usd(later["kinesis"]) == Approx(2.202 + 24 * 0.015));
+  }
+  SECTION("a state saved before Kinesis was billed loads with none") {
+    Json old = Json::parse(m.SaveState(kT0 + 2 * kDay));
+    old.erase("kinesis");
+    BillingMeter fresh(Prices(), kT0);
+    REQUIRE(fresh.LoadState(old.dump()).ok());
+    CHECK(Bill(fresh, kT0 + 2 * kDay)["kinesis"]["usd"] == 0);
+  }
+}
+
+TEST_CASE("a price table saved before Kinesis was billed takes the built-in Kinesis prices",
+          "[tiers][billing]") {
+  Json old = Json::parse(DefaultPricesJson());
+  old.erase("kinesis");
+  auto p = ParsePrices(old.dump());
+  REQUIRE(p.ok());
+  CHECK(p->kinesis.shard_hour == 0.015);
+  CHECK(p->kinesis.put_units_per_million == 0.014);
+  old["kinesis"] = {{"shard_hour", 0.015}};
+  CHECK(ParsePrices(old.dump()).status().code() == Code::kInvalidArgument);
+}
+
 TEST_CASE("a KMS price change applies from when it is made", "[tiers][billing]") {
   BillingMeter m(Prices(), kT0);
   m.SetKmsKeys(1, kT0);

@@ -463,6 +463,9 @@ class ShoalFs {
   Status AdvanceStreams(TimeNs t);
   // Tells the bill how many shards are open from `now` on.
   void CountOpenShards(TimeNs now);
+  // On-demand scaling (StreamStore::ScaleOnDemand), at most once a real
+  // second. Called by the ticker only.
+  void ScaleStreams();
   // What record sinks bill their PUT payload units with.
   std::function<void(std::uint64_t, TimeNs)> BillPutUnits();
   // One KMS audit record: to .shoal/audit.log, and to the bill.
@@ -507,6 +510,7 @@ class ShoalFs {
   std::unique_ptr<streams::StreamStore> streams_;
   // Reads of shard iterators waiting for records now (kMaxWaitingIteratorReads).
   std::atomic<int> waiting_iterator_reads_{0};
+  std::chrono::steady_clock::time_point streams_scaled_at_;  // the ticker's own
   Mutex encryption_mu_;
   // Buckets' default encryption (encryption.json), by bucket id; absent: SSE-S3.
   std::map<store::EntryId, EncryptionChoice> encryptions_ GUARDED_BY(encryption_mu_);

@@ -31,6 +31,19 @@ Status ShoalFs::AdvanceStreams(TimeNs t) {
   return streams_->Tick(t);
 }
 
+void ShoalFs::ScaleStreams() {
+  const auto real = std::chrono::steady_clock::now();
+  if (real - streams_scaled_at_ < std::chrono::seconds(1)) return;
+  streams_scaled_at_ = real;
+  const TimeNs now = clock_.Now();
+  Result<std::size_t> split = streams_->ScaleOnDemand(now);
+  if (!split.ok()) {
+    errors_.Record("/.kinesis", split.status());
+  } else if (*split > 0) {
+    CountOpenShards(now);
+  }
+}
+
 void ShoalFs::CountOpenShards(TimeNs now) {
   meter_->SetKinesisShards(streams_->OpenShardCount(), now);
 }

@@ -272,6 +272,7 @@ void ShoalFs::Tick() {
       ticker_cv_.wait_for(lock, wait, [&] { return ticker_stop_ || ticker_generation_ != seen; });
       if (ticker_stop_) return;
     }
+    ScaleStreams();  // on real time, whatever the simulated clock does
     if (clock_.rate() == 0) continue;
     {
       MutexLock advance(advance_mu_);

@@ -141,10 +141,18 @@ Result<std::vector<std::string>> ListDir(const std::string& dir) {
 
 }  // namespace
 
+// Records and bytes (data plus partition keys) appended to one shard since
+// Open, for on-demand scaling.
+struct ShardTraffic {
+  std::atomic<std::uint64_t> records{0};
+  std::atomic<std::uint64_t> bytes{0};
+};
+
 struct ShardState {
   std::shared_ptr<ShardLog> log;
   std::shared_ptr<TokenBucket> bucket;
   std::shared_ptr<ShardText> text;  // the log as shards/<id> shows it
+  std::shared_ptr<ShardTraffic> traffic;
 };
 
 namespace {
@@ -155,7 +163,8 @@ ShardState NewShardState(std::unique_ptr<ShardLog> log, ShardOrdinal ordinal,
   auto text = std::make_shared<ShardText>(shared, ordinal);
   return {.log = std::move(shared),
           .bucket = std::make_shared<TokenBucket>(real_clock),
-          .text = std::move(text)};
+          .text = std::move(text),
+          .traffic = std::make_shared<ShardTraffic>()};
 }
 
 }  // namespace
@@ -172,6 +181,10 @@ struct StreamStore::Stream {
   std::optional<ShardMap> map GUARDED_BY(mu);
   std::map<ShardOrdinal, ShardState> shards GUARDED_BY(mu);  // every shard in the map
   double removed_shard_hours GUARDED_BY(mu) = 0;
+  // On-demand scaling: when traffic was last measured (real time; 0: not
+  // yet) and each open shard's ShardTraffic then.
+  TimeNs traffic_seen_at GUARDED_BY(mu) = 0;
+  std::map<ShardOrdinal, std::pair<std::uint64_t, std::uint64_t>> traffic_seen GUARDED_BY(mu);
 
   std::atomic<std::uint64_t> incoming_records{0};
   std::atomic<std::uint64_t> incoming_bytes{0};
@@ -186,6 +199,15 @@ struct StreamStore::Stream {
     return damage;
   }
   std::string ShardDir(ShardOrdinal ordinal) const { return dir + "/" + ShardIdName(ordinal); }
+  // Changes the shard map by `change` (UpdateShardCount, SplitShards: given
+  // a copy and the parents' ending offsets), with the map as the commit
+  // point: logs of new shards are created, parents synced, the map written,
+  // then parents sealed and config.shard_count set to the open shards. A
+  // failure before the commit changes nothing; a seal that fails after it
+  // is returned with the new map in force. Exclusive: no append is in
+  // progress, so the ending offsets read from the logs are final.
+  using MapChange = std::function<Status(ShardMap& map, const EndingOffsetFn& ending_offset)>;
+  Status Reshard(const MapChange& change, const Clock& real_clock) REQUIRES(mu);
   // The shard named `shard_id`, or kNoSuchKey.
   Result<ShardState> FindShard(std::string_view shard_id) const REQUIRES_SHARED(mu) {
     const std::optional<ShardOrdinal> ordinal = ParseShardId(shard_id);
@@ -195,6 +217,56 @@ struct StreamStore::Stream {
     return it->second;
   }
 };
+
+Status StreamStore::Stream::Reshard(const MapChange& change, const Clock& real_clock) {
+  ShardMap next = *map;
+  std::map<ShardOrdinal, std::uint64_t> last_offsets;
+  for (const auto& [ordinal, shard] : shards) last_offsets[ordinal] = LastOffset(*shard.log);
+  Status s = change(next, [&](const Shard& shard) -> std::uint64_t {
+    const auto it = last_offsets.find(shard.ordinal);
+    return it == last_offsets.end() ? 0 : it->second;
+  });
+  if (!s.ok()) return s;
+  std::map<ShardOrdinal, ShardState> created;
+  auto fail = [&](Status st) {
+    for (auto& [ordinal, shard] : created) {
+      shard.log.reset();
+      std::error_code ec;
+      fs::remove_all(ShardDir(ordinal), ec);
+    }
+    return st;
+  };
+  std::vector<ShardOrdinal> closing;
+  for (const Shard& shard : next.shards()) {
+    const Shard* old = map->Find(shard.ordinal);
+    if (old != nullptr) {
+      if (old->open() && !shard.open()) closing.push_back(shard.ordinal);
+      continue;
+    }
+    Result<std::unique_ptr<ShardLog>> log =
+        ShardLog::Open(ShardDir(shard.ordinal), LogOptions(true));
+    if (!log.ok()) return fail(log.status());
+    // A short-lived shard of the resharding: closed empty at once.
+    s = shard.open() ? (*log)->Sync() : (*log)->Seal();
+    if (!s.ok()) return fail(s);
+    created.emplace(shard.ordinal, NewShardState(std::move(*log), shard.ordinal, real_clock));
+  }
+  for (ShardOrdinal ordinal : closing) {
+    s = shards.at(ordinal).log->Sync();
+    if (!s.ok()) return fail(s);
+  }
+  s = WriteMap(dir, next);
+  if (!s.ok()) return fail(s);
+  // Committed. A seal that fails here is redone by the next Open.
+  map = std::move(next);
+  shards.merge(created);
+  for (ShardOrdinal ordinal : closing) {
+    Status sealed = shards.at(ordinal).log->Seal();
+    if (s.ok()) s = sealed;
+  }
+  config.shard_count = static_cast<std::int64_t>(map->open_shard_count());
+  return s;
+}
 
 StreamStore::StreamStore(std::string dir, const Clock& sim_clock, const Clock& real_clock)
     : dir_(std::move(dir)), sim_clock_(sim_clock), real_clock_(real_clock) {}
@@ -428,54 +500,13 @@ Status StreamStore::PutConfig(std::string_view name, std::string_view json, Time
   if (!parsed.ok()) return parsed.status();
 
   if (parsed->shard_count != stream.config.shard_count) {
-    ShardMap map = *stream.map;
-    std::map<ShardOrdinal, std::uint64_t> last_offsets;
-    for (const auto& [ordinal, shard] : stream.shards) {
-      last_offsets[ordinal] = LastOffset(*shard.log);
-    }
-    s = map.UpdateShardCount(parsed->shard_count, now, [&](const Shard& shard) -> std::uint64_t {
-      const auto it = last_offsets.find(shard.ordinal);
-      return it == last_offsets.end() ? 0 : it->second;
-    });
-    if (!s.ok()) return s;
-    std::map<ShardOrdinal, ShardState> created;
-    auto fail = [&](Status st) {
-      for (auto& [ordinal, shard] : created) {
-        shard.log.reset();
-        std::error_code ec;
-        fs::remove_all(stream.ShardDir(ordinal), ec);
-      }
-      return st;
-    };
-    std::vector<ShardOrdinal> closing;
-    for (const Shard& shard : map.shards()) {
-      const Shard* old = stream.map->Find(shard.ordinal);
-      if (old != nullptr) {
-        if (old->open() && !shard.open()) closing.push_back(shard.ordinal);
-        continue;
-      }
-      Result<std::unique_ptr<ShardLog>> log =
-          ShardLog::Open(stream.ShardDir(shard.ordinal), LogOptions(true));
-      if (!log.ok()) return fail(log.status());
-      // A short-lived shard of the resharding: closed empty at once.
-      s = shard.open() ? (*log)->Sync() : (*log)->Seal();
-      if (!s.ok()) return fail(s);
-      created.emplace(shard.ordinal, NewShardState(std::move(*log), shard.ordinal, real_clock_));
-    }
-    for (ShardOrdinal ordinal : closing) {
-      s = stream.shards.at(ordinal).log->Sync();
-      if (!s.ok()) return fail(s);
-    }
-    s = WriteMap(stream.dir, map);
-    if (!s.ok()) return fail(s);
-    // Committed. A seal that fails here is redone by the next Open.
-    stream.map = std::move(map);
-    stream.shards.merge(created);
-    for (ShardOrdinal ordinal : closing) {
-      Status sealed = stream.shards.at(ordinal).log->Seal();
-      if (s.ok()) s = sealed;
-    }
-    stream.config.shard_count = static_cast<std::int64_t>(stream.map->open_shard_count());
+    s = stream.Reshard(
+        [&](ShardMap& map, const EndingOffsetFn& ending) {
+          return map.UpdateShardCount(parsed->shard_count, now, ending);
+        },
+        real_clock_);
+    // Failed before its commit point: nothing changed.
+    if (!s.ok() && stream.config.shard_count == before.shard_count) return s;
     parsed->shard_count = stream.config.shard_count;
   }
   if (*parsed != before) {
@@ -596,7 +627,14 @@ PutRecordsResult StreamStore::PutRecords(std::string_view name,
       }
       continue;
     }
-    for (std::size_t k = 0; k < indexes.size(); ++k) offsets[indexes[k]] = *first + k;
+    std::uint64_t group_bytes = 0;
+    for (std::size_t k = 0; k < indexes.size(); ++k) {
+      offsets[indexes[k]] = *first + k;
+      group_bytes += sizes[indexes[k]];
+    }
+    ShardTraffic& traffic = *stream.shards.at(ordinal).traffic;
+    traffic.records += indexes.size();
+    traffic.bytes += group_bytes;
   }
   if (failed_at < limit) {
     limit = failed_at;
@@ -825,6 +863,64 @@ Result<StreamBilling> StreamStore::Billing(std::string_view name, TimeNs now) co
   for (const Shard& shard : stream.map->shards()) b.shard_hours += ShardHours(shard, now);
   b.put_payload_units = stream.put_units.load();
   return b;
+}
+
+Result<std::size_t> StreamStore::ScaleOnDemand(TimeNs now) {
+  std::vector<StreamPtr> streams;
+  {
+    ReaderLock table(table_mu_);
+    for (const auto& [name, stream] : streams_) streams.push_back(stream);
+  }
+  std::size_t split = 0;
+  Status first_error;
+  for (const StreamPtr& stream : streams) {
+    WriterLock l(stream->mu);
+    if (!stream->Usable().ok() || stream->config.mode != StreamMode::kOnDemand) {
+      stream->traffic_seen_at = 0;
+      stream->traffic_seen.clear();
+      continue;
+    }
+    const TimeNs real = real_clock_.Now();
+    const bool measured = stream->traffic_seen_at != 0 && real > stream->traffic_seen_at;
+    const double seconds = static_cast<double>(real - stream->traffic_seen_at) / 1e9;
+    std::vector<ShardThroughput> observed;
+    ThroughputRate total;
+    std::map<ShardOrdinal, std::pair<std::uint64_t, std::uint64_t>> seen;
+    for (const ShardOrdinal ordinal : stream->map->OpenShards()) {
+      const ShardTraffic& traffic = *stream->shards.at(ordinal).traffic;
+      const std::pair<std::uint64_t, std::uint64_t> now_seen{traffic.records.load(),
+                                                             traffic.bytes.load()};
+      seen[ordinal] = now_seen;
+      const auto before = stream->traffic_seen.find(ordinal);
+      if (!measured || before == stream->traffic_seen.end()) continue;
+      const ThroughputRate rate{
+          .bytes_per_second =
+              static_cast<double>(now_seen.second - before->second.second) / seconds,
+          .records_per_second =
+              static_cast<double>(now_seen.first - before->second.first) / seconds};
+      observed.push_back({.shard = ordinal, .rate = rate});
+      total.bytes_per_second += rate.bytes_per_second;
+      total.records_per_second += rate.records_per_second;
+    }
+    stream->traffic_seen = std::move(seen);
+    stream->traffic_seen_at = real;
+    if (!measured) continue;
+    const ThroughputRate peak = stream->map->PeakThroughput(now);
+    // Kept in memory; written with the map's next change.
+    stream->map->RecordThroughput(now, total);
+    const std::vector<ShardOrdinal> hot = PlanOnDemandSplits(*stream->map, observed, peak);
+    if (hot.empty()) continue;
+    const std::size_t open_before = stream->map->open_shard_count();
+    Status s = stream->Reshard(
+        [&](ShardMap& map, const EndingOffsetFn& ending) {
+          return map.SplitShards(hot, now, ending);
+        },
+        real_clock_);
+    if (stream->map->open_shard_count() != open_before) split += hot.size();
+    if (!s.ok() && first_error.ok()) first_error = s;
+  }
+  if (!first_error.ok()) return first_error;
+  return split;
 }
 
 std::uint32_t StreamStore::OpenShardCount() const {

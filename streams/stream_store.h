@@ -234,6 +234,15 @@ class StreamStore final {
   Result<StreamMetrics> Metrics(std::string_view name) const;
   Result<std::string> MetricsJson(std::string_view name) const;
   Result<StreamBilling> Billing(std::string_view name, TimeNs now) const;
+  // On-demand scaling, for a caller that runs it about once a (real)
+  // second: for each ON_DEMAND stream, each open shard's write rate since
+  // the last call, the stream's peak of the simulated day recorded, and the
+  // shards PlanOnDemandSplits picks split at simulated time `now` (hot
+  // shards, then more until twice the 30-day peak and at least 4 shards fit;
+  // each call at most doubles a stream). Appends wait while a stream is
+  // measured. Returns how many shards were split; the first failure after
+  // trying every stream.
+  Result<std::size_t> ScaleOnDemand(TimeNs now);
   // Open shards across every stream (damaged ones aside): what shard-hours
   // accrue on from now.
   std::uint32_t OpenShardCount() const;

@@ -764,3 +764,53 @@ TEST_CASE("writers keep going while the stream reshards under them", "[stream_st
 }
 
 }  // namespace shoal::streams
+
+namespace shoal::streams {
+namespace {
+
+TEST_CASE("on-demand streams split as traffic grows, at most doubling per measurement",
+          "[stream_store]") {
+  Fixture f;
+  REQUIRE(f.store->CreateStream("od", kT0).ok());
+  f.Configure("od", R"({"StreamMode":"ON_DEMAND","Throttle":"off"})");
+  auto open = [&] {
+    auto described = nlohmann::json::parse(*f.store->DescribeJson("od"));
+    int n = 0;
+    for (const auto& s : described["StreamDescription"]["Shards"]) {
+      if (!s["SequenceNumberRange"].contains("EndingSequenceNumber")) ++n;
+    }
+    return n;
+  };
+  // 2000 records/s spread over random keys: twice that wants 4 shards.
+  auto second_of_traffic = [&] {
+    std::vector<std::string> data(2000, "x");
+    CHECK(f.Put("od", data).size() == 2000);
+    f.real.Advance(kSecond);
+  };
+  REQUIRE(f.store->ScaleOnDemand(kT0).value() == 0);  // the first call only measures
+  second_of_traffic();
+  CHECK(f.store->ScaleOnDemand(kT0).value() == 1);  // 1 -> 2: one decision at most doubles
+  CHECK(open() == 2);
+  second_of_traffic();
+  CHECK(f.store->ScaleOnDemand(kT0).value() == 2);  // 2 -> 4
+  CHECK(open() == 4);
+  second_of_traffic();
+  CHECK(f.store->ScaleOnDemand(kT0).value() == 0);  // 4 shards carry twice 2000/s
+  CHECK(open() == 4);
+
+  SECTION("a provisioned stream is never scaled") {
+    REQUIRE(f.store->CreateStream("p", kT0).ok());
+    std::vector<std::string> data(5000, "x");
+    CHECK(f.Put("p", data).size() == 5000);
+    f.real.Advance(kSecond);
+    CHECK(f.store->ScaleOnDemand(kT0).value() == 0);
+    CHECK(f.store->OpenShardCount() == 5);  // od's 4 and p's 1
+  }
+  SECTION("the splits survive a restart") {
+    f.Reopen();
+    CHECK(open() == 4);
+  }
+}
+
+}  // namespace
+}  // namespace shoal::streams

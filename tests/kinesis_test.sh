@@ -246,6 +246,28 @@ check "ShardCount 2 -> 1 merges" config_set rs '{"ShardCount":1}'
 equals "one open shard" "1" \
   jq '[.StreamDescription.Shards[] | select(.SequenceNumberRange.EndingSequenceNumber == null)] | length' "$K/rs/description.json"
 
+# --- on-demand scaling ---------------------------------------------------------------
+open_of() {
+  jq '[.StreamDescription.Shards[] | select(.SequenceNumberRange.EndingSequenceNumber == null)] | length' \
+    "$K/$1/description.json"
+}
+mkdir "$K/od"
+check "StreamMode ON_DEMAND is accepted" config_set od '{"StreamMode":"ON_DEMAND","Throttle":"off"}'
+equals "config.json says so" "ON_DEMAND" jq -r .StreamMode "$K/od/config.json"
+reject "ShardCount cannot be set in on-demand mode" "Invalid argument" InvalidArgument \
+  /.kinesis/od/config.json config_set od '{"ShardCount":2}'
+# A stream switched to on-demand keeps its shard and grows to the initial 4
+# shards' worth; about 3000 records/s for a few seconds wants twice that: 6.
+(for i in $(seq 1 6); do seq 1 3000 | sed "s/^/od-$i-/" >>"$K/od/records"; sleep 1; done) &
+FEEDER=$!
+check "traffic makes the stream split: 6 shards carry twice 3000 records/s (within 15 s)" \
+  wait_for 15 bash -c "(( \$(jq '[.StreamDescription.Shards[] | select(.SequenceNumberRange.EndingSequenceNumber == null)] | length' '$K/od/description.json') >= 6 ))"
+wait $FEEDER
+check "split children name their parents" \
+  jq -e '[.StreamDescription.Shards[] | select(.ParentShardId != null)] | length >= 4' "$K/od/description.json"
+equals "no record was lost while shards split" "18000" bash -c "cat '$K/od/shards/'* | wc -l"
+equals "config.json's ShardCount follows the open shards" "$(open_of od)" jq .ShardCount "$K/od/config.json"
+
 # --- bad configuration ----------------------------------------------------------------
 printf '{"ShardCount": 1,' >"$WORK/bad.json"
 reject "malformed config.json is refused" "Invalid argument" MalformedJSON /.kinesis/iot/config.json \

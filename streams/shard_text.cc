@@ -215,6 +215,8 @@ Result<std::size_t> ShardText::Read(std::uint64_t offset, char* buf, std::size_t
                if (pos + length <= end) {
                  got.records += 1;
                  got.bytes += record.partition_key.size() + record.data.size();
+                 got.next_offset = record.offset + 1;
+                 got.last_arrival = record.arrival;
                }
                return copied < size;
              });

@@ -51,10 +51,13 @@ class ShardText final {
   // What one Read served, for the GetRecords metrics: the records whose line
   // ended inside the bytes copied (so a reader that reads a line in several
   // pieces counts it once, with its last piece), and the sum of their
-  // partition key and data sizes.
+  // partition key and data sizes; and, when records > 0, the offset after
+  // the last of them and its arrival time (for the consumer's lag).
   struct Served {
     std::uint64_t records = 0;
     std::uint64_t bytes = 0;
+    std::uint64_t next_offset = 0;
+    TimeNs last_arrival = 0;
   };
 
   // A view of `log`'s records as lines of shard `shard`. Reads nothing yet.

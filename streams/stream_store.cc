@@ -142,10 +142,14 @@ Result<std::vector<std::string>> ListDir(const std::string& dir) {
 }  // namespace
 
 // Records and bytes (data plus partition keys) appended to one shard since
-// Open, for on-demand scaling.
+// Open, for on-demand scaling; and where its readers got to, for their lag.
 struct ShardTraffic {
   std::atomic<std::uint64_t> records{0};
   std::atomic<std::uint64_t> bytes{0};
+  // The offset after the last record a read returned, and that record's
+  // arrival time (-1: nothing read since Open).
+  std::atomic<std::uint64_t> read_next{0};
+  std::atomic<TimeNs> read_arrival{-1};
 };
 
 struct ShardState {
@@ -688,6 +692,10 @@ Result<ReadResult> StreamStore::ReadShard(std::string_view name, std::string_vie
   for (const LogRecord& record : out) bytes += record.partition_key.size() + record.data.size();
   stream.get_records += out.size();
   stream.get_bytes += bytes;
+  if (!out.empty()) {
+    ref->traffic->read_next = r->next;
+    ref->traffic->read_arrival = out.back().arrival;
+  }
   return r;
 }
 
@@ -707,6 +715,10 @@ Result<std::size_t> StreamStore::ReadShardText(std::string_view name, std::strin
   if (!n.ok()) return n;
   ref->stream->get_records += served.records;
   ref->stream->get_bytes += served.bytes;
+  if (served.records > 0) {
+    ref->traffic->read_next = served.next_offset;
+    ref->traffic->read_arrival = served.last_arrival;
+  }
   return n;
 }
 
@@ -765,8 +777,11 @@ Result<StreamStore::ShardRef> StreamStore::FindShardLog(std::string_view name,
   if (!s.ok()) return s;
   Result<ShardState> shard = stream.FindShard(shard_id);
   if (!shard.ok()) return shard.status();
-  return ShardRef{
-      .stream = *found, .log = shard->log, .text = shard->text, .ordinal = *ParseShardId(shard_id)};
+  return ShardRef{.stream = *found,
+                  .log = shard->log,
+                  .text = shard->text,
+                  .traffic = shard->traffic,
+                  .ordinal = *ParseShardId(shard_id)};
 }
 
 Status StreamStore::Tick(TimeNs now) {
@@ -848,6 +863,29 @@ Result<std::string> StreamStore::MetricsJson(std::string_view name) const {
   j["WriteProvisionedThroughputExceeded"] = m->write_throughput_exceeded;
   j["GetRecords.Records"] = m->get_records_records;
   j["GetRecords.Bytes"] = m->get_records_bytes;
+  Result<StreamPtr> found = Find(name);
+  if (!found.ok()) return found.status();
+  const Stream& stream = **found;
+  const TimeNs now = sim_clock_.Now();
+  nlohmann::ordered_json shards = nlohmann::ordered_json::object();
+  ReaderLock l(stream.mu);
+  for (const auto& [ordinal, shard] : stream.shards) {
+    const std::uint64_t first = shard.log->first_offset();
+    const std::uint64_t next = shard.log->next_offset();
+    const TimeNs arrival = shard.traffic->read_arrival.load();
+    const std::uint64_t read_to = std::max(first, shard.traffic->read_next.load());
+    const std::uint64_t behind = next > read_to ? next - read_to : 0;
+    nlohmann::ordered_json lag;
+    if (arrival < 0) {
+      lag["IteratorAgeMilliseconds"] = nullptr;
+    } else {
+      lag["IteratorAgeMilliseconds"] =
+          behind == 0 ? 0 : std::max<TimeNs>(0, now - arrival) / 1'000'000;
+    }
+    lag["RecordsBehind"] = behind;
+    shards[ShardIdName(ordinal)] = std::move(lag);
+  }
+  j["Shards"] = std::move(shards);
   return j.dump(2) + "\n";
 }
 

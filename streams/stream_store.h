@@ -61,6 +61,8 @@
 
 namespace shoal::streams {
 
+struct ShardTraffic;  // stream_store.cc
+
 // One record given to PutRecords. The views must stay valid for the call.
 struct PutRecordIn {
   // The record's partition key. Absent: the member of the record's JSON named
@@ -230,7 +232,15 @@ class StreamStore final {
   // Counters of the stream (see StreamMetrics) and metrics.json's text:
   // {"IncomingRecords":n,"IncomingBytes":n,
   //  "WriteProvisionedThroughputExceeded":n,"GetRecords.Records":n,
-  //  "GetRecords.Bytes":n} (pretty, ending in a newline).
+  //  "GetRecords.Bytes":n,
+  //  "Shards":{"<shardId>":{"IteratorAgeMilliseconds":n|null,
+  //                         "RecordsBehind":n}, ...}}
+  // (pretty, ending in a newline). Per shard, its readers' lag at
+  // simulated time now: RecordsBehind counts the retained records after
+  // the last one any read returned (all of them if none was read since
+  // Open); IteratorAgeMilliseconds is, as CloudWatch's, how long ago the
+  // last record read arrived, 0 when nothing is behind, null before any
+  // read.
   Result<StreamMetrics> Metrics(std::string_view name) const;
   Result<std::string> MetricsJson(std::string_view name) const;
   Result<StreamBilling> Billing(std::string_view name, TimeNs now) const;
@@ -260,6 +270,7 @@ class StreamStore final {
     StreamPtr stream;
     std::shared_ptr<ShardLog> log;
     std::shared_ptr<ShardText> text;
+    std::shared_ptr<ShardTraffic> traffic;
     ShardOrdinal ordinal = 0;
   };
   Result<ShardRef> FindShardLog(std::string_view name, std::string_view shard_id) const

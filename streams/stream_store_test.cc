@@ -814,3 +814,30 @@ TEST_CASE("on-demand streams split as traffic grows, at most doubling per measur
 
 }  // namespace
 }  // namespace shoal::streams
+
+namespace shoal::streams {
+namespace {
+
+TEST_CASE("metrics.json shows each shard's readers' lag", "[stream_store]") {
+  Fixture f;
+  REQUIRE(f.store->CreateStream("lag", kT0).ok());
+  f.Put("lag", {"a", "b", "c"}, "k");
+  auto lag = [&] {
+    return nlohmann::json::parse(*f.store->MetricsJson("lag"))["Shards"]["shardId-000000000000"];
+  };
+  CHECK(lag()["RecordsBehind"] == 3);
+  CHECK(lag()["IteratorAgeMilliseconds"].is_null());  // nothing read yet
+  std::vector<LogRecord> out;
+  REQUIRE(f.store->ReadShard("lag", "shardId-000000000000", 0, 2, kAll, out).ok());
+  f.sim.Advance(5 * kSecond);
+  CHECK(lag()["RecordsBehind"] == 1);
+  CHECK(lag()["IteratorAgeMilliseconds"] == 5000);  // the last record read arrived 5 s ago
+  // Reading the shard file counts as reading too.
+  char buf[4096];
+  REQUIRE(f.store->ReadShardText("lag", "shardId-000000000000", 0, buf, sizeof buf).ok());
+  CHECK(lag()["RecordsBehind"] == 0);
+  CHECK(lag()["IteratorAgeMilliseconds"] == 0);
+}
+
+}  // namespace
+}  // namespace shoal::streams

@@ -145,6 +145,8 @@ check "tail -f follows new records" wait_for 10 count_is "$WORK/tail.out" 3
 equals "in order" "first second third" bash -c "jq -r '.Data | @base64d' '$WORK/tail.out' | paste -sd' '"
 kill $TAIL
 check "tail -f complained of nothing" test ! -s "$WORK/tail.err"
+equals "metrics.json: the shard's reader has caught up" "0 0" \
+  jq -r ".Shards[\"$SHARD0\"] | \"\\(.RecordsBehind) \\(.IteratorAgeMilliseconds)\"" "$K/feed/metrics.json"
 
 check "iterator names are not listed" test "$(ls "$K/feed/shards")" = "$SHARD0"
 check "@TRIM_HORIZON reads the retained records, then waits (head ends it)" \
@@ -166,6 +168,8 @@ equals "@AFTER_SEQUENCE_NUMBER starts after it" "third" \
   bash -c "head -n 1 '$F@AFTER_SEQUENCE_NUMBER=$SEQ2' | jq -r '.Data | @base64d'"
 echo '+2h' >"$MNT/.shoal/clock"
 echo later >>"$K/feed/records"
+equals "metrics.json: one record behind, the last read 2 h old" "1 7200000" \
+  jq -r ".Shards[\"$SHARD0\"] | \"\\(.RecordsBehind) \\(.IteratorAgeMilliseconds)\"" "$K/feed/metrics.json"
 equals "@AT_TIMESTAMP (ISO-8601) starts at the first record at or after it" "later" \
   bash -c "head -n 1 '$F@AT_TIMESTAMP=2027-01-01T01:00:00Z' | jq -r '.Data | @base64d'"
 equals "@AT_TIMESTAMP takes epoch seconds too" "later" \

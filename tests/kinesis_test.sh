@@ -3,9 +3,11 @@
 # made with mkdir and steered through config.json; records written with
 # echo >>, cat >>, printf in pieces and keys/<key>; many writer processes at
 # once; shards read with cat, tail -f and the shard iterator names
-# (shards/<id>@LATEST, ...); record size limits, throttling in each mode,
-# resharding mid-stream, retention over clock advances, a restart, bad input
-# of every kind, and fsck.
+# (shards/<id>@LATEST, ...); readers' lag in metrics.json; record size
+# limits, throttling in each mode, resharding mid-stream, on-demand
+# scaling, retention over clock advances, the bill, a stream deleted under
+# a writer, a restart, kill -9 of the daemon, bad input of every kind, and
+# fsck.
 source "$(dirname "$0")/lib.sh"
 
 K=$MNT/.kinesis
@@ -353,6 +355,25 @@ check "sequence numbers continue past those before the restart" \
   bash -c "[[ \$(tail -1 '$S' | jq -r .SequenceNumber) > '$last' ]]"
 check "...and all of the shard's stay increasing" increasing "$S"
 equals "config survived" "2" jq .ShardCount "$K/par/config.json"
+
+# --- kill -9 -------------------------------------------------------------------------
+mkdir "$K/crash"
+seq 1 5000 | sed 's/^/c/' >>"$K/crash/records"
+python3 -c "
+import os; fd = os.open('$K/crash/records', os.O_WRONLY); os.write(fd, b'c-synced\\n'); os.fsync(fd); os.close(fd)"
+crash_last=$(tail -1 "$K/crash/shards/$SHARD0" | jq -r .SequenceNumber)
+pid=$(daemon_pid)
+kill -9 "$pid"
+for ((i = 0; i < 100; i++)); do alive "$pid" || break; sleep 0.05; done
+check "the daemon is dead after kill -9" bash -c "! kill -0 $pid 2>/dev/null || [[ \$(ps -o stat= -p $pid) == Z* ]]"
+fusermount3 -u "$MNT" 2>/dev/null || umount -l "$MNT" 2>/dev/null
+check "fsck of the store the crash left: 0 damaged" bash -c "'$SHOAL' fsck '$STORE' | grep -q ' 0 damaged'"
+check "remount after the crash" mount_store "$STORE" "$MNT" --clock-rate=0
+equals "every record up to the fsync survived, in order" "$(seq 1 5000 | sed 's/^/c/'; echo c-synced)" \
+  data_of "$K/crash/shards/$SHARD0"
+echo after-crash >>"$K/crash/records"
+check "sequence numbers continue after the crash" \
+  bash -c "[[ \$(tail -1 '$K/crash/shards/$SHARD0' | jq -r .SequenceNumber) > '$crash_last' ]]"
 check "unmount again" umount_store
 check "shoal fsck passes with the streams" "$SHOAL" fsck "$STORE"
 seg=$(find "$STORE/streams/iot.stream/$SHARD0" -name '*.log' | head -1)

@@ -6,6 +6,7 @@
 #include <thread>
 #include <vector>
 
+#include "base/manual_clock.h"
 #include "base/temp_dir.h"
 
 namespace shoal::fs {
@@ -17,16 +18,6 @@ using streams::LogRecord;
 constexpr TimeNs kSecond = 1'000'000'000;
 constexpr TimeNs kT0 = 1'800'000'000 * kSecond;  // 2027-01-15T08:00:00Z
 constexpr std::size_t kMiB = std::size_t{1} << 20;
-
-class ManualClock final : public Clock {
- public:
-  explicit ManualClock(TimeNs start) : now_(start) {}
-  TimeNs Now() const override { return now_.load(); }
-  void Advance(TimeNs d) { now_ += d; }
-
- private:
-  std::atomic<TimeNs> now_;
-};
 
 struct Fixture {
   TempDir tmp{"shoal-sessions"};

@@ -17,7 +17,7 @@
 #include <thread>
 
 #include "base/file_util.h"
-#include "base/temp_dir.h"
+#include "streams/shard_log_testing.h"
 
 namespace shoal::streams {
 namespace {
@@ -28,29 +28,9 @@ constexpr TimeNs kSecond = 1'000'000'000;
 constexpr TimeNs kT0 = 1'800'000'000 * kSecond;  // 2027-01-15T08:00:00Z
 constexpr std::size_t kAll = std::size_t{1} << 40;
 
-// A fresh directory, removed with its contents at scope exit.
-// A TempDir with the shard log's directory in it.
-class ShardDir : public TempDir {
- public:
-  ShardDir() : TempDir("shoal-shardlog") {}
-  std::string shard() const { return path() + "/shard"; }
-};
-
-ShardLog::Options SmallSegments() {
-  ShardLog::Options o;
-  o.segment_bytes = 4096;
-  o.index_interval_bytes = 256;
-  o.segment_max_age = 0;
-  return o;
-}
-
-std::unique_ptr<ShardLog> OpenLog(const std::string& dir,
-                                  const ShardLog::Options& options = SmallSegments()) {
-  auto log = ShardLog::Open(dir, options);
-  INFO(log.status().ToString());
-  REQUIRE(log.ok());
-  return std::move(*log);
-}
+using testing::OpenLog;
+using testing::ShardDir;
+using testing::SmallSegments;
 
 // What a test appended, to compare reads against.
 struct Expected {

@@ -15,9 +15,9 @@
 #include <vector>
 
 #include "base/file_util.h"
-#include "base/temp_dir.h"
 #include "crypto/cse.h"
 #include "streams/sequence_number.h"
+#include "streams/shard_log_testing.h"
 #include "streams/stream_store.h"
 
 namespace shoal::streams {
@@ -30,27 +30,15 @@ constexpr TimeNs kT0 = 1'800'000'000 * kSecond;  // 2027-01-15T08:00:00Z
 constexpr std::size_t kAll = std::size_t{1} << 40;
 constexpr ShardOrdinal kShard = 7;
 
-class ShardDir : public TempDir {
+class ShardDir : public testing::ShardDir {
  public:
-  ShardDir() : TempDir("shoal-shardtext") {}
-  std::string shard() const { return path() + "/shard"; }
+  ShardDir() : testing::ShardDir("shoal-shardtext") {}
 };
-
-// Small segments, so that retention has segments to drop.
-ShardLog::Options SmallSegments() {
-  ShardLog::Options o;
-  o.segment_bytes = 4096;
-  o.index_interval_bytes = 256;
-  o.segment_max_age = 0;
-  return o;
-}
+using testing::SmallSegments;
 
 std::shared_ptr<ShardLog> OpenLog(const std::string& dir,
                                   const ShardLog::Options& options = SmallSegments()) {
-  auto log = ShardLog::Open(dir, options);
-  INFO(log.status().ToString());
-  REQUIRE(log.ok());
-  return std::shared_ptr<ShardLog>(std::move(*log));
+  return testing::OpenLog(dir, options);
 }
 
 // Partition keys that need JSON escaping, or are not UTF-8 at all.

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "base/file_util.h"
+#include "base/manual_clock.h"
 #include "base/temp_dir.h"
 #include "crypto/cse.h"
 
@@ -22,18 +23,6 @@ constexpr TimeNs kSecond = 1'000'000'000;
 constexpr TimeNs kHour = 3600 * kSecond;
 constexpr TimeNs kT0 = 1'800'000'000 * kSecond;  // 2027-01-15T08:00:00Z
 constexpr std::size_t kAll = std::size_t{1} << 40;
-
-// A clock moved by hand (simulated time, or real elapsed time for throttling).
-class ManualClock final : public Clock {
- public:
-  explicit ManualClock(TimeNs start) : now_(start) {}
-  TimeNs Now() const override { return now_.load(); }
-  void Set(TimeNs t) { now_ = t; }
-  void Advance(TimeNs d) { now_ += d; }
-
- private:
-  std::atomic<TimeNs> now_;
-};
 
 struct Fixture {
   TempDir tmp;

@@ -5,6 +5,8 @@
 #include <thread>
 #include <vector>
 
+#include "base/manual_clock.h"
+
 namespace shoal::streams {
 namespace {
 
@@ -13,20 +15,10 @@ constexpr TimeNs kSecond = 1000 * kMs;
 constexpr std::uint64_t kKiB = 1024;
 constexpr std::uint64_t kMiB = 1024 * kKiB;
 
-// Real elapsed time, moved by hand.
-class ManualClock final : public Clock {
- public:
-  TimeNs Now() const override { return now_.load(); }
-  void Advance(TimeNs d) { now_ += d; }
-
- private:
-  std::atomic<TimeNs> now_{5 * kSecond};
-};
-
 }  // namespace
 
 TEST_CASE("a fresh shard takes one second's worth of writes at once", "[token_bucket]") {
-  ManualClock clock;
+  ManualClock clock{5 * kSecond};  // real elapsed time, moved by hand
   TokenBucket bucket(clock);
   SECTION("1000 records") {
     for (int i = 0; i < 1000; ++i) REQUIRE(bucket.Reserve(1, 10) == 0);
@@ -42,7 +34,7 @@ TEST_CASE("a fresh shard takes one second's worth of writes at once", "[token_bu
 }
 
 TEST_CASE("a batch larger than the burst waits for what exceeds it", "[token_bucket]") {
-  ManualClock clock;
+  ManualClock clock{5 * kSecond};  // real elapsed time, moved by hand
   TokenBucket bucket(clock);
   // 3000 records at 1000/s with a burst of 1000: the last fits after 2 s.
   CHECK(bucket.Reserve(3000, 3000) == 2 * kSecond);
@@ -57,7 +49,7 @@ TEST_CASE("a batch larger than the burst waits for what exceeds it", "[token_buc
 }
 
 TEST_CASE("the bucket refills with real elapsed time", "[token_bucket]") {
-  ManualClock clock;
+  ManualClock clock{5 * kSecond};  // real elapsed time, moved by hand
   TokenBucket bucket(clock);
   std::vector<std::uint64_t> thousand(1000, 100);
   CHECK(bucket.TakeFitting(thousand) == 1000);
@@ -75,7 +67,7 @@ TEST_CASE("the bucket refills with real elapsed time", "[token_bucket]") {
 
 TEST_CASE("reject mode accepts the leading records that fit and stops at the first that does not",
           "[token_bucket]") {
-  ManualClock clock;
+  ManualClock clock{5 * kSecond};  // real elapsed time, moved by hand
   TokenBucket bucket(clock);
   const std::vector<std::uint64_t> batch = {400 * kKiB, 400 * kKiB, 400 * kKiB, 10};
   CHECK(bucket.TakeFitting(batch) == 2);  // the third would pass 1 MiB; the small fourth waits too
@@ -86,7 +78,7 @@ TEST_CASE("reject mode accepts the leading records that fit and stops at the fir
 
 TEST_CASE("block mode paces writers at the shard's rate, first come first served",
           "[token_bucket]") {
-  ManualClock clock;
+  ManualClock clock{5 * kSecond};  // real elapsed time, moved by hand
   TokenBucket bucket(clock);
   // Two seconds' worth of 100 KiB writes: the first second's go at once,
   // the rest are spaced by a tenth of a second (100 KiB at 1 MiB/s, about).
@@ -109,7 +101,7 @@ TEST_CASE("block mode paces writers at the shard's rate, first come first served
 
 TEST_CASE("a record bigger than the burst goes through a full bucket and delays what follows",
           "[token_bucket]") {
-  ManualClock clock;
+  ManualClock clock{5 * kSecond};  // real elapsed time, moved by hand
   TokenBucket bucket(clock);
   SECTION("reject mode") {
     const std::vector<std::uint64_t> big = {kMiB + 256};  // 1 MiB of data and its key
@@ -132,7 +124,7 @@ TEST_CASE("a record bigger than the burst goes through a full bucket and delays 
 }
 
 TEST_CASE("the record limit binds for small records", "[token_bucket]") {
-  ManualClock clock;
+  ManualClock clock{5 * kSecond};  // real elapsed time, moved by hand
   TokenBucket bucket(clock, WriteLimits{.bytes_per_second = kMiB, .records_per_second = 1000});
   std::vector<std::uint64_t> tiny(5000, 1);
   CHECK(bucket.TakeFitting(tiny) == 1000);
@@ -141,7 +133,7 @@ TEST_CASE("the record limit binds for small records", "[token_bucket]") {
 }
 
 TEST_CASE("concurrent writers never take more than the limits allow", "[token_bucket]") {
-  ManualClock clock;
+  ManualClock clock{5 * kSecond};  // real elapsed time, moved by hand
   TokenBucket bucket(clock);
   std::atomic<std::size_t> taken{0};
   std::vector<std::thread> threads;

@@ -52,6 +52,8 @@ inline constexpr std::uint64_t kCseMaxPlaintextBytes = (std::uint64_t{1} << 36) 
 
 // Standard base64 (RFC 4648 §4) with padding.
 std::string Base64Encode(std::string_view bytes);
+// Base64Encode, appended to `out`.
+void AppendBase64(std::string_view bytes, std::string& out);
 // Strict: only the standard alphabet, length a multiple of 4, at most two '='
 // at the end, zero unused bits. Returns false (and leaves `out` unspecified)
 // on anything else.

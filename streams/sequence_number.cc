@@ -92,12 +92,17 @@ std::string ToDecimal(U192 x) {
     }
     chunk = static_cast<std::uint64_t>(rem);
   }
-  // 188 bits < 10^57: three chunks hold it, the top one unpadded.
-  char buf[3 * 20 + 1];
-  const int n = std::snprintf(
-      buf, sizeof buf, "%llu%019llu%019llu", static_cast<unsigned long long>(chunks[2]),
-      static_cast<unsigned long long>(chunks[1]), static_cast<unsigned long long>(chunks[0]));
-  std::string_view digits(buf, n > 0 ? static_cast<std::size_t>(n) : 0);
+  // 188 bits < 10^57: three chunks of 19 digits hold it (no printf: every
+  // line of a shard file formats one).
+  char buf[3 * 19];
+  for (std::size_t c = 0; c < chunks.size(); ++c) {
+    std::uint64_t v = chunks[c];
+    for (std::size_t d = 0; d < 19; ++d) {
+      buf[(2 - c) * 19 + 18 - d] = static_cast<char>('0' + v % 10);
+      v /= 10;
+    }
+  }
+  std::string_view digits(buf, sizeof buf);
   while (digits.size() > 1 && digits.front() == '0') digits.remove_prefix(1);
   return std::string(digits);
 }

@@ -33,17 +33,6 @@ constexpr std::size_t kScanChunkBytes = std::size_t{1} << 20;
 
 }  // namespace
 
-std::size_t GetRecordsLineLength(const LogRecord& record, ShardOrdinal shard) {
-  // Everything but the data is short (a key is at most a few hundred
-  // bytes), so render the line without the data and add base64's length:
-  // this stays exact however GetRecordsLine formats the rest.
-  LogRecord empty{.offset = record.offset,
-                  .arrival = record.arrival,
-                  .partition_key = record.partition_key,
-                  .data = {}};
-  return GetRecordsLine(empty, shard).size() + (record.data.size() + 2) / 3 * 4;
-}
-
 ShardText::ShardText(std::shared_ptr<const ShardLog> log, ShardOrdinal shard,
                      const ShardTextOptions& options)
     : log_(std::move(log)), shard_(shard), options_(options) {}
@@ -192,6 +181,7 @@ Result<std::size_t> ShardText::Read(std::uint64_t offset, char* buf, std::size_t
     Point last{};
     Served got;
     std::optional<std::uint64_t> mismatch;  // a record whose line length was wrong
+    std::string line;                       // the line being copied (reused)
     // A line is longer than its record's key and data, so the lines from
     // `from` to `end` need at most end - from.pos bytes of them: read no
     // more at a time (tail -f's small reads stay small).
@@ -202,7 +192,8 @@ Result<std::size_t> ShardText::Read(std::uint64_t offset, char* buf, std::size_t
              [&](const LogRecord& record, std::uint64_t pos, std::uint64_t length) {
                if (pos + length <= begin) return true;  // before the bytes asked for
                if (pos >= end) return false;
-               const std::string line = GetRecordsLine(record, shard_);
+               line.clear();
+               AppendGetRecordsLine(record, shard_, line);
                if (line.size() != length) {
                  mismatch = record.offset;
                  return false;

@@ -34,10 +34,6 @@
 
 namespace shoal::streams {
 
-// The exact length of GetRecordsLine(record, shard), without encoding the
-// data: the line with empty data, plus the base64 length of the data.
-std::size_t GetRecordsLineLength(const LogRecord& record, ShardOrdinal shard);
-
 // How densely ShardText indexes: a checkpoint every this many records or
 // bytes of text, whichever comes first. Locating a byte scans at most one
 // interval; memory is 16 bytes per interval. (Tests use small intervals.)

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <system_error>
@@ -1026,23 +1027,72 @@ Result<StreamStore::CheckResult> StreamStore::Check(const std::string& dir) {
   return result;
 }
 
-std::string GetRecordsLine(const LogRecord& record, ShardOrdinal shard) {
+namespace {
+
+constexpr std::string_view kLineStart = "{\"SequenceNumber\":\"";
+constexpr std::string_view kAfterSequence = "\",\"ApproximateArrivalTimestamp\":\"";
+constexpr std::string_view kAfterStamp = "Z\",\"PartitionKey\":";
+constexpr std::string_view kAfterKey = ",\"Data\":\"";
+constexpr std::string_view kLineEnd = "\"}\n";
+// "2026-11-26T13:30:00.250" before its 'Z': years 1677 to 2262 have four digits.
+constexpr std::size_t kStampLength = 23;
+
+// Whether `key` goes into JSON as it is, between quotes.
+bool PlainJsonString(std::string_view key) {
+  return std::all_of(key.begin(), key.end(),
+                     [](char c) { return c >= 0x20 && c < 0x7f && c != '"' && c != '\\'; });
+}
+
+std::string QuotedJson(std::string_view key) {
+  return nlohmann::json(key).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+}  // namespace
+
+std::size_t GetRecordsLineLength(const LogRecord& record, ShardOrdinal /*shard*/) {
+  const std::size_t key = PlainJsonString(record.partition_key)
+                              ? record.partition_key.size() + 2
+                              : QuotedJson(record.partition_key).size();
+  return kLineStart.size() + kSequenceNumberDigits + kAfterSequence.size() + kStampLength +
+         kAfterStamp.size() + key + kAfterKey.size() + (record.data.size() + 2) / 3 * 4 +
+         kLineEnd.size();
+}
+
+void AppendGetRecordsLine(const LogRecord& record, ShardOrdinal shard, std::string& out) {
+  // Records of a batch share their arrival second: format it once.
+  thread_local TimeNs stamp_secs = std::numeric_limits<TimeNs>::min();
+  thread_local std::string stamp;  // "2026-11-26T13:30:00" (no 'Z')
   const TimeNs secs = record.arrival / kSecond - (record.arrival % kSecond < 0 ? 1 : 0);
-  const TimeNs millis = (record.arrival - secs * kSecond) / 1'000'000;
-  std::string stamp = FormatIso8601(secs * kSecond);
-  char frac[8];
-  std::snprintf(frac, sizeof frac, ".%03d", static_cast<int>(millis));
-  stamp.insert(stamp.size() - 1, frac);
-  std::string line = "{\"SequenceNumber\":\"";
-  line += FormatSequenceNumber(shard, record.offset);
-  line += "\",\"ApproximateArrivalTimestamp\":\"";
-  line += stamp;
-  line += "\",\"PartitionKey\":";
-  line += nlohmann::json(record.partition_key)
-              .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  line += ",\"Data\":\"";
-  line += crypto::Base64Encode(record.data);
-  line += "\"}\n";
+  if (secs != stamp_secs) {
+    stamp = FormatIso8601(secs * kSecond);
+    stamp.pop_back();
+    stamp_secs = secs;
+  }
+  const auto millis = static_cast<int>((record.arrival - secs * kSecond) / 1'000'000);
+  out += kLineStart;
+  out += FormatSequenceNumber(shard, record.offset);
+  out += kAfterSequence;
+  out += stamp;
+  out += '.';
+  out += static_cast<char>('0' + millis / 100);
+  out += static_cast<char>('0' + millis / 10 % 10);
+  out += static_cast<char>('0' + millis % 10);
+  out += kAfterStamp;
+  if (PlainJsonString(record.partition_key)) {
+    out += '"';
+    out += record.partition_key;
+    out += '"';
+  } else {
+    out += QuotedJson(record.partition_key);
+  }
+  out += kAfterKey;
+  crypto::AppendBase64(record.data, out);
+  out += kLineEnd;
+}
+
+std::string GetRecordsLine(const LogRecord& record, ShardOrdinal shard) {
+  std::string line;
+  AppendGetRecordsLine(record, shard, line);
   return line;
 }
 

@@ -294,5 +294,10 @@ class StreamStore final {
 // milliseconds (a string, as the DESIGN contract shows it). The partition
 // key is JSON-escaped (invalid UTF-8 replaced by U+FFFD).
 std::string GetRecordsLine(const LogRecord& record, ShardOrdinal shard);
+// GetRecordsLine, appended to `out` (no allocation once `out` is large
+// enough: for readers that render many lines).
+void AppendGetRecordsLine(const LogRecord& record, ShardOrdinal shard, std::string& out);
+// GetRecordsLine(record, shard).size(), without rendering it.
+std::size_t GetRecordsLineLength(const LogRecord& record, ShardOrdinal shard);
 
 }  // namespace shoal::streams

@@ -180,6 +180,29 @@ Status Open(const Key& key, const Nonce& nonce, std::string_view aad, std::strin
   return s;
 }
 
+namespace {
+
+// MD5 fetched once: EVP_md5() makes each init look the algorithm up in the
+// provider store under a lock. Never freed (used until the process exits).
+const EVP_MD* Md5Algorithm() {
+  static const EVP_MD* const md = EVP_MD_fetch(nullptr, "MD5", nullptr);
+  return md;
+}
+
+}  // namespace
+
+bool Md5Digest(std::string_view data, std::array<unsigned char, 16>& out) {
+  thread_local MdCtx ctx(EVP_MD_CTX_new());
+  const EVP_MD* md = Md5Algorithm();
+  unsigned int len = 0;
+  const bool ok = ctx && md != nullptr && data.size() <= kMaxPiece &&
+                  EVP_DigestInit_ex2(ctx.get(), md, nullptr) == 1 &&
+                  EVP_DigestUpdate(ctx.get(), data.data(), data.size()) == 1 &&
+                  EVP_DigestFinal_ex(ctx.get(), out.data(), &len) == 1 && len == out.size();
+  if (!ok) ERR_clear_error();
+  return ok;
+}
+
 // A digest failure cannot be reported through Update; it is remembered and
 // Finish returns an empty string (never 16 bytes), which callers can detect.
 struct Md5::Impl {
@@ -189,7 +212,8 @@ struct Md5::Impl {
 
 Md5::Md5() : impl_(new Impl) {
   impl_->ctx.reset(EVP_MD_CTX_new());
-  if (!impl_->ctx || EVP_DigestInit_ex(impl_->ctx.get(), EVP_md5(), nullptr) != 1) {
+  if (!impl_->ctx || Md5Algorithm() == nullptr ||
+      EVP_DigestInit_ex2(impl_->ctx.get(), Md5Algorithm(), nullptr) != 1) {
     impl_->failed = true;
     ERR_clear_error();
   }

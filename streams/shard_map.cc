@@ -3,6 +3,7 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <cmath>
 #include <map>
@@ -155,16 +156,22 @@ Result<HashKey> ParseExplicitHashKey(std::string_view text) {
   return *key;
 }
 
+namespace {
+
+Result<HashKey> HashOfValidKey(std::string_view partition_key) {
+  std::array<unsigned char, 16> digest{};
+  if (!crypto::Md5Digest(partition_key, digest)) return Internal("MD5 of a partition key failed");
+  HashKey key = 0;
+  for (const unsigned char c : digest) key = (key << 8) | c;
+  return key;
+}
+
+}  // namespace
+
 Result<HashKey> PartitionKeyHash(std::string_view partition_key) {
   Status s = ValidatePartitionKey(partition_key);
   if (!s.ok()) return s;
-  crypto::Md5 md5;
-  md5.Update(partition_key);
-  const std::string digest = md5.Finish();
-  if (digest.size() != 16) return Internal("MD5 of a partition key failed");
-  HashKey key = 0;
-  for (const char c : digest) key = (key << 8) | static_cast<unsigned char>(c);
-  return key;
+  return HashOfValidKey(partition_key);
 }
 
 HashKey UniformShardWidth(std::int64_t count) {
@@ -247,6 +254,13 @@ ShardOrdinal ShardMap::Route(HashKey key) const {
 
 Result<ShardOrdinal> ShardMap::RoutePartitionKey(std::string_view partition_key) const {
   auto key = PartitionKeyHash(partition_key);
+  if (!key.ok()) return key.status();
+  return Route(*key);
+}
+
+Result<ShardOrdinal> ShardMap::RouteValidPartitionKey(std::string_view partition_key) const {
+  if (open_.size() == 1) return open_.front().second;
+  auto key = HashOfValidKey(partition_key);
   if (!key.ok()) return key.status();
   return Route(*key);
 }

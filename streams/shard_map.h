@@ -189,6 +189,10 @@ class ShardMap {
   ShardOrdinal Route(HashKey key) const;
   // Route(PartitionKeyHash(partition_key)), with its errors.
   Result<ShardOrdinal> RoutePartitionKey(std::string_view partition_key) const;
+  // The same for a key ValidatePartitionKey accepted, without checking it
+  // again; with one open shard, without hashing it either (Kinesis's
+  // per-record hot path). Fails only if MD5 does (kInternal).
+  Result<ShardOrdinal> RouteValidPartitionKey(std::string_view partition_key) const;
   // Route(ParseExplicitHashKey(explicit_hash_key)), with its errors.
   Result<ShardOrdinal> RouteExplicitHashKey(std::string_view explicit_hash_key) const;
 

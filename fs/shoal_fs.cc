@@ -26,6 +26,9 @@ constexpr std::size_t kMaxSymlinkTarget = 4095;
 constexpr std::size_t kMaxNameBytes = 255;  // NAME_MAX: one path component
 // The I/O size the kernel and tools see; cp and stdio size buffers by it.
 constexpr blksize_t kBlockSize = blksize_t{128} << 10;
+// Files that grow as records arrive (shard views): cat and cp read this much
+// per call, one FUSE request each, the largest the kernel sends.
+constexpr blksize_t kStreamBlockSize = blksize_t{1} << 20;
 
 timespec ToTimespec(TimeNs t) {
   return {static_cast<time_t>(t / 1'000'000'000), static_cast<long>(t % 1'000'000'000)};
@@ -204,6 +207,7 @@ struct stat ShoalFs::ControlAttr(const ControlNode& node) const {
   if (!node.is_dir) {
     st.st_size =
         static_cast<off_t>(node.file.current_size ? node.file.current_size() : node.file.size);
+    if (node.file.current_size) st.st_blksize = kStreamBlockSize;
     if (node.file.mtime != 0) {
       st.st_mtim = ToTimespec(node.file.mtime);
       st.st_ctim = st.st_mtim;

@@ -223,7 +223,7 @@ Result<std::size_t> ShardIteratorReader::Read(char* buf, std::size_t size, std::
     if (!records.empty()) {
       const auto ordinal = streams::ParseShardId(shard_);
       for (const streams::LogRecord& record : records) {
-        streams::AppendGetRecordsLine(record, ordinal.value_or(0), lines_);
+        streams::AppendGetRecordsLine(record.view(), ordinal.value_or(0), lines_);
       }
       continue;
     }

@@ -78,7 +78,7 @@ U192 Encode(ShardOrdinal shard, std::uint64_t offset) {
   return x;
 }
 
-std::string ToDecimal(U192 x) {
+void AppendDecimal(U192 x, std::string& out) {
   // Repeated division by 10^19, the largest power of ten in 64 bits.
   constexpr std::uint64_t kChunk = 10'000'000'000'000'000'000u;
   std::array<std::uint64_t, 3> chunks{};
@@ -104,7 +104,7 @@ std::string ToDecimal(U192 x) {
   }
   std::string_view digits(buf, sizeof buf);
   while (digits.size() > 1 && digits.front() == '0') digits.remove_prefix(1);
-  return std::string(digits);
+  out += digits;
 }
 
 // `digits` (all '0'..'9', at most 56 of them) as a number.
@@ -183,7 +183,13 @@ std::optional<ShardOrdinal> ParseShardId(std::string_view shard_id) {
 }
 
 std::string FormatSequenceNumber(ShardOrdinal shard, std::uint64_t offset) {
-  return ToDecimal(Encode(shard, offset));
+  std::string out;
+  AppendDecimal(Encode(shard, offset), out);
+  return out;
+}
+
+void AppendSequenceNumber(ShardOrdinal shard, std::uint64_t offset, std::string& out) {
+  AppendDecimal(Encode(shard, offset), out);
 }
 
 Result<SequencePosition> ParseSequenceNumber(std::string_view text, const SequenceNumberUse& use) {

@@ -226,10 +226,12 @@ class BatchReader {
               std::size_t first_read)
       : fd_(fd), path_(&path), pos_(pos), end_(end), next_read_(first_read) {}
 
-  // kBatch: `v` is the next batch, verified (checksum and framing). kEnd at
-  // `end`. kBad: no valid batch starts at pos() (why() says how). kIoError:
-  // TakeStatus() says why.
-  Step Next(BatchView& v) {
+  // kBatch: `v` is the next batch, verified (checksum and framing); but a
+  // batch whose header puts all its records below `wanted_from` is only
+  // framed by its header, unverified, with `v.body` null (a reader skips
+  // it). kEnd at `end`. kBad: no valid batch starts at pos() (why() says
+  // how). kIoError: TakeStatus() says why.
+  Step Next(BatchView& v, std::uint64_t wanted_from = 0) {
     if (pos_ >= end_) return Step::kEnd;
     const std::uint64_t left = end_ - pos_;
     if (left < kBatchHeaderBytes) {
@@ -250,6 +252,12 @@ class BatchReader {
       return Bad("batch of " + std::to_string(length) + " bytes runs past the end (" +
                  std::to_string(left) + " bytes left)");
     }
+    const std::uint64_t base = Load64(p + 16);
+    if (base + count <= wanted_from) {
+      v = BatchView{.pos = pos_, .length = length, .count = count, .base = base};
+      pos_ += length;
+      return Step::kBatch;
+    }
     s = Fill(pos_, length, p);
     if (s != Step::kBatch) return s;
     const std::uint32_t crc = Load32(p + 4);
@@ -269,7 +277,7 @@ class BatchReader {
                   .length = length,
                   .count = count,
                   .crc = crc,
-                  .base = Load64(p + 16),
+                  .base = base,
                   .arrival = LoadTime(p + 24),
                   .body = p + kBatchHeaderBytes};
     pos_ += length;
@@ -1207,6 +1215,17 @@ ShardLog::SegmentPtr ShardLog::Locate(std::uint64_t& offset, bool& trimmed) cons
 Result<ReadResult> ShardLog::Read(std::uint64_t from, std::size_t max_records,
                                   std::size_t max_bytes, std::vector<LogRecord>& out) const {
   out.clear();
+  return Visit(from, max_records, max_bytes, [&out](const RecordView& r) {
+    out.push_back(LogRecord{.offset = r.offset,
+                            .arrival = r.arrival,
+                            .partition_key = std::string(r.partition_key),
+                            .data = std::string(r.data)});
+    return true;
+  });
+}
+
+Result<ReadResult> ShardLog::Visit(std::uint64_t from, std::size_t max_records,
+                                   std::size_t max_bytes, const Visitor& visit) const {
   const std::uint64_t stop = next_offset();
   if (from > stop) {
     return InvalidArgument("offset " + std::to_string(from) + " is beyond the end of the shard (" +
@@ -1214,6 +1233,7 @@ Result<ReadResult> ShardLog::Read(std::uint64_t from, std::size_t max_records,
   }
   ReadResult result{.next = from};
   std::uint64_t& at = result.next;
+  std::size_t visited = 0;
   std::size_t bytes = 0;
   bool full = max_records == 0;
   while (!full && at < stop) {
@@ -1223,7 +1243,7 @@ Result<ReadResult> ShardLog::Read(std::uint64_t from, std::size_t max_records,
     if (trimmed) {
       // Retention passed `from`, or overtook this read; in the latter case
       // return what was read and let the next call report it.
-      if (!out.empty()) break;
+      if (visited > 0) break;
       result.trimmed = true;
       at = located;
       if (at >= stop) break;
@@ -1232,7 +1252,7 @@ Result<ReadResult> ShardLog::Read(std::uint64_t from, std::size_t max_records,
     const std::uint64_t seg_end = seg->end_offset.load(std::memory_order_acquire);
     const std::uint64_t end_pos = seg->end_pos.load(std::memory_order_acquire);
     if (at >= seg_end) {
-      if (!out.empty()) break;
+      if (visited > 0) break;
       return Corrupt(seg->path + ": offset " + std::to_string(at) +
                      " is missing (the segment ends at " + std::to_string(seg_end) + ")");
     }
@@ -1253,11 +1273,11 @@ Result<ReadResult> ShardLog::Read(std::uint64_t from, std::size_t max_records,
     for (;;) {
       const std::uint64_t batch_pos = reader.pos();
       BatchView v;
-      const BatchReader::Step step = reader.Next(v);
+      const BatchReader::Step step = reader.Next(v, at);
       if (step == BatchReader::Step::kEnd) break;
       if (step == BatchReader::Step::kIoError) return reader.TakeStatus();
       if (step == BatchReader::Step::kBad || v.base != expected) {
-        if (!out.empty()) return result;  // stop before the damage
+        if (visited > 0) return result;  // stop before the damage
         const std::string why = step == BatchReader::Step::kBad
                                     ? reader.why()
                                     : "batch holds offsets from " + std::to_string(v.base);
@@ -1266,7 +1286,7 @@ Result<ReadResult> ShardLog::Read(std::uint64_t from, std::size_t max_records,
                        std::to_string(expected) + ")");
       }
       expected = v.base + v.count;
-      if (expected <= at) continue;
+      if (expected <= at) continue;  // skipped by its header
       const char* p = v.body;
       for (std::uint32_t k = 0; k < v.count; ++k) {
         const std::uint32_t data_len = Load32(p);
@@ -1277,24 +1297,27 @@ Result<ReadResult> ShardLog::Read(std::uint64_t from, std::size_t max_records,
         if (offset < at) continue;
         const std::size_t size = std::size_t{key_len} + data_len;
         // `stop`: a batch may be visible through end_pos before next_offset_
-        // says so; returning it would let `next` run past next_offset().
-        if (offset >= stop || out.size() >= max_records ||
-            (!out.empty() && bytes + size > max_bytes)) {
+        // says so; visiting it would let `next` run past next_offset().
+        if (offset >= stop || visited >= max_records || (visited > 0 && bytes + size > max_bytes)) {
           full = true;
           break;
         }
-        out.push_back(LogRecord{.offset = offset,
-                                .arrival = v.arrival,
-                                .partition_key = std::string(key, key_len),
-                                .data = std::string(key + key_len, data_len)});
+        visited += 1;
         bytes += size;
         at = offset + 1;
+        if (!visit(RecordView{.offset = offset,
+                              .arrival = v.arrival,
+                              .partition_key = std::string_view(key, key_len),
+                              .data = std::string_view(key + key_len, data_len)})) {
+          full = true;
+          break;
+        }
       }
       if (full) break;
     }
     if (full) break;
     if (expected < seg_end) {  // the segment ended early: its end is damaged
-      if (!out.empty()) break;
+      if (visited > 0) break;
       return Corrupt(seg->path + ": offsets " + Range(expected, seg_end) + " are unreadable");
     }
     at = std::max(at, expected);

@@ -21,6 +21,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -40,12 +41,24 @@ struct RecordIn {
   std::string_view data;
 };
 
+// One record as Visit passes it: views into the reader's buffer, valid
+// during that call of the visitor only.
+struct RecordView {
+  std::uint64_t offset = 0;
+  TimeNs arrival = 0;  // as stored: never earlier than the record before it
+  std::string_view partition_key;
+  std::string_view data;
+};
+
 // One record read back.
 struct LogRecord {
   std::uint64_t offset = 0;
   TimeNs arrival = 0;  // as stored: never earlier than the record before it
   std::string partition_key;
   std::string data;
+  RecordView view() const {
+    return {.offset = offset, .arrival = arrival, .partition_key = partition_key, .data = data};
+  }
 };
 
 // What one Read returned besides the records.
@@ -183,6 +196,15 @@ class ShardLog final {
   // Fails with kInvalidArgument if `from` > next_offset().
   Result<ReadResult> Read(std::uint64_t from, std::size_t max_records, std::size_t max_bytes,
                           std::vector<LogRecord>& out) const;
+
+  // Read without copies: calls visit(record) for each record Read would
+  // return, in order, until it returns false (that record counts as read:
+  // `next` is one past it). Errors as Read's, with "returned" meaning
+  // "visited". Batches wholly before `from` are skipped by their headers,
+  // unverified (their records are not read).
+  using Visitor = std::function<bool(const RecordView&)>;
+  Result<ReadResult> Visit(std::uint64_t from, std::size_t max_records, std::size_t max_bytes,
+                           const Visitor& visit) const;
 
   // The first retained offset whose arrival time is >= t (AT_TIMESTAMP), or
   // next_offset() if there is none. kCorrupt if the search meets damage.

@@ -26,9 +26,8 @@
 namespace shoal::streams {
 namespace {
 
-// Bounds on one log read, so that a walk over big records holds at most
-// about this much (a single larger record is still returned whole).
-constexpr std::size_t kReadRecords = 4096;
+// The record bytes (keys and data) one log visit covers at most; a walk
+// then visits again.
 constexpr std::size_t kScanChunkBytes = std::size_t{1} << 20;
 
 }  // namespace
@@ -55,31 +54,37 @@ void ShardText::Extend(std::uint64_t length) {
 template <class Visit>
 Result<ShardText::WalkEnd> ShardText::Walk(Point from, std::uint64_t stop, std::size_t chunk_bytes,
                                            Visit&& visit) {
-  std::vector<LogRecord> records;
   Point at = from;
   while (at.offset < stop) {
-    const std::size_t max_records =
-        static_cast<std::size_t>(std::min<std::uint64_t>(stop - at.offset, kReadRecords));
-    Result<ReadResult> r = log_->Read(at.offset, max_records, chunk_bytes, records);
+    const std::uint64_t before = at.offset;
+    bool stopped = false;
+    std::optional<std::uint64_t> misplaced;  // a record's offset, where at.offset was expected
+    Result<ReadResult> r =
+        log_->Visit(at.offset, stop - at.offset, chunk_bytes, [&](const RecordView& record) {
+          if (record.offset != at.offset) {
+            misplaced = record.offset;
+            return false;
+          }
+          const std::uint64_t length = GetRecordsLineLength(record, shard_);
+          // Walks are contiguous and start at or before scanned_, so a walk
+          // that reaches scanned_ has at.pos == scanned_.pos.
+          if (at.offset == scanned_.offset) Extend(length);
+          stopped = !visit(record, at.pos, length);
+          at.offset += 1;
+          at.pos += length;
+          return !stopped;
+        });
     if (!r.ok()) return r.status();
-    // Retention passed `at`: what follows has no known position (the
-    // records before it cannot be measured any more). The caller starts
-    // again from the new head.
+    // Retention passed `at` (the log then visits from its new head): what
+    // follows has no known position (the records before it cannot be
+    // measured any more). The caller starts again from the new head.
     if (r->trimmed) return WalkEnd::kTrimmed;
-    if (records.empty()) return WalkEnd::kEnd;
-    for (LogRecord& record : records) {
-      if (record.offset != at.offset) {
-        return Internal(log_->dir() + ": read offset " + std::to_string(record.offset) + " where " +
-                        std::to_string(at.offset) + " was expected");
-      }
-      const std::uint64_t length = GetRecordsLineLength(record, shard_);
-      // Walks are contiguous and start at or before scanned_, so a walk
-      // that reaches scanned_ has at.pos == scanned_.pos.
-      if (at.offset == scanned_.offset) Extend(length);
-      if (!visit(record, at.pos, length)) return WalkEnd::kStopped;
-      at.offset += 1;
-      at.pos += length;
+    if (misplaced) {
+      return Internal(log_->dir() + ": read offset " + std::to_string(*misplaced) + " where " +
+                      std::to_string(at.offset) + " was expected");
     }
+    if (stopped) return WalkEnd::kStopped;
+    if (at.offset == before) return WalkEnd::kEnd;  // nothing more to read
   }
   return WalkEnd::kStopped;
 }
@@ -113,7 +118,7 @@ Status ShardText::SyncHead() {
       // not extend the index and the position it is given does not matter.
       Result<WalkEnd> walk =
           Walk(Point{.offset = head, .pos = 0}, after.offset, kScanChunkBytes,
-               [&between](const LogRecord&, std::uint64_t, std::uint64_t length) {
+               [&between](const RecordView&, std::uint64_t, std::uint64_t length) {
                  between += length;
                  return true;
                });
@@ -140,7 +145,7 @@ Result<std::uint64_t> ShardText::Size() {
     const std::uint64_t stop = log_->next_offset();
     Result<WalkEnd> walk =
         Walk(scanned_, stop, kScanChunkBytes,
-             [](const LogRecord&, std::uint64_t, std::uint64_t) { return true; });
+             [](const RecordView&, std::uint64_t, std::uint64_t) { return true; });
     if (!walk.ok()) {
       // Damage ends the text as a short file would, so stat keeps working;
       // Read at that byte reports the damage.
@@ -189,7 +194,7 @@ Result<std::size_t> ShardText::Read(std::uint64_t offset, char* buf, std::size_t
         static_cast<std::size_t>(std::min<std::uint64_t>(end - from.pos, kScanChunkBytes));
     Result<WalkEnd> walk =
         Walk(from, kMax, chunk_bytes,
-             [&](const LogRecord& record, std::uint64_t pos, std::uint64_t length) {
+             [&](const RecordView& record, std::uint64_t pos, std::uint64_t length) {
                if (pos + length <= begin) return true;  // before the bytes asked for
                if (pos >= end) return false;
                line.clear();

@@ -113,7 +113,7 @@ Reference BuildReference(const ShardLog& log) {
     if (out.empty()) break;
     for (const LogRecord& rec : out) {
       ref.line_starts.push_back(ref.text.size());
-      ref.text += GetRecordsLine(rec, kShard);
+      ref.text += GetRecordsLine(rec.view(), kShard);
       ref.records += 1;
       ref.bytes += rec.partition_key.size() + rec.data.size();
     }
@@ -245,7 +245,8 @@ TEST_CASE("GetRecordsLineLength is the length of GetRecordsLine", "[shard_text]"
         rec.data.resize(size);
         for (char& c : rec.data) c = static_cast<char>(rng());
         INFO("key " << key << " size " << size << " time " << t);
-        REQUIRE(GetRecordsLineLength(rec, kShard) == GetRecordsLine(rec, kShard).size());
+        REQUIRE(GetRecordsLineLength(rec.view(), kShard) ==
+                GetRecordsLine(rec.view(), kShard).size());
       }
     }
   }
@@ -544,7 +545,7 @@ TEST_CASE("damage stops the view and is reported by the read that meets it", "[s
   for (;;) {
     auto r = log->Read(at, 1, kAll, out);
     if (!r.ok() || out.empty()) break;
-    before += GetRecordsLine(out[0], kShard);
+    before += GetRecordsLine(out[0].view(), kShard);
     at = r->next;
   }
   REQUIRE(at <= victim);

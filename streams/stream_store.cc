@@ -1,6 +1,7 @@
 #include "streams/stream_store.h"
 
 #include <algorithm>
+#include <array>
 #include <cstdio>
 #include <filesystem>
 #include <limits>
@@ -58,21 +59,48 @@ ShardLog::Options LogOptions(bool create) {
 }
 
 // A random partition key: 128 random bits in hex, as the Kinesis Agent
-// and producer libraries draw them.
-std::string RandomPartitionKey() {
+// and producer libraries draw them. A fixed array, so a batch's drawn keys
+// need no allocation each.
+constexpr std::size_t kRandomKeyChars = 32;
+using RandomKey = std::array<char, kRandomKeyChars>;
+void DrawPartitionKey(RandomKey& key) {
   thread_local std::mt19937_64 rng{std::random_device{}()};
   static constexpr char kHex[] = "0123456789abcdef";
-  std::string key;
-  key.reserve(32);
-  for (int half = 0; half < 2; ++half) {
+  for (std::size_t half = 0; half < 2; ++half) {
     std::uint64_t v = rng();
-    for (int i = 0; i < 16; ++i) {
-      key += kHex[v & 15];
+    for (std::size_t i = 0; i < 16; ++i) {
+      key[half * 16 + i] = kHex[v & 15];
       v >>= 4;
     }
   }
-  return key;
 }
+
+// The partition keys of one batch as views: given keys are the caller's,
+// extracted and drawn ones live here. Room for every record is reserved at
+// the first of each kind, so the views stay valid while this object lives.
+class BatchKeys {
+ public:
+  explicit BatchKeys(std::size_t records) : records_(records) { views_.reserve(records); }
+  void AddGiven(std::string_view key) { views_.push_back(key); }
+  void AddExtracted(std::string key) {
+    if (extracted_.capacity() == 0) extracted_.reserve(records_);
+    views_.push_back(extracted_.emplace_back(std::move(key)));
+  }
+  void AddDrawn() {
+    if (drawn_.capacity() == 0) drawn_.reserve(records_);
+    RandomKey& key = drawn_.emplace_back();
+    DrawPartitionKey(key);
+    views_.emplace_back(key.data(), key.size());
+  }
+  std::size_t size() const { return views_.size(); }
+  std::string_view operator[](std::size_t i) const { return views_[i]; }
+
+ private:
+  std::size_t records_;
+  std::vector<std::string_view> views_;
+  std::vector<std::string> extracted_;
+  std::vector<RandomKey> drawn_;
+};
 
 // The member of `data` (JSON) named by `path` ("$.a.b") as a partition key:
 // a string as is, a number as nlohmann prints it. nullopt when `data` is not
@@ -532,8 +560,7 @@ PutRecordsResult StreamStore::PutRecords(std::string_view name,
     return out;
   }
   Stream& stream = **found;
-  std::vector<std::string> keys;
-  keys.reserve(records.size());
+  BatchKeys keys(records.size());
   std::vector<std::uint64_t> sizes;
   sizes.reserve(records.size());
   TimeNs wait = 0;
@@ -544,34 +571,37 @@ PutRecordsResult StreamStore::PutRecords(std::string_view name,
     if (!out.status.ok()) return out;
     const StreamConfig config = stream.config;
     mode = config.throttle;
+    // Every key in `keys` is valid (ValidatePartitionKey).
     for (const PutRecordIn& record : records) {
-      std::string key;
       if (record.partition_key) {
         Status s = ValidatePartitionKey(*record.partition_key);
         if (!s.ok()) {
           out.status = std::move(s);
           break;
         }
-        key = *record.partition_key;
-      } else if (config.partition_key_path) {
-        key = KeyFromJson(record.data, *config.partition_key_path).value_or(std::string());
+        keys.AddGiven(*record.partition_key);
+      } else if (std::optional<std::string> key;
+                 config.partition_key_path &&
+                 (key = KeyFromJson(record.data, *config.partition_key_path))) {
+        keys.AddExtracted(std::move(*key));
+      } else {
+        keys.AddDrawn();
       }
-      if (key.empty()) key = RandomPartitionKey();
+      const std::string_view key = keys[keys.size() - 1];
       Status s = CheckRecordSize(config, name, key, record.data.size());
       if (!s.ok()) {
         out.status = Status(Code::kRecordTooLarge, s.message());
         break;
       }
       sizes.push_back(RecordBytes(key, record.data.size()));
-      keys.push_back(std::move(key));
     }
     if (mode == ThrottleMode::kBlock) {
       // Take capacity now, wait for it without the lock. If the stream is
       // resharded meanwhile the records go to the new shards, whose buckets
       // are then not charged: a one-off under-count at a rare moment.
       std::map<ShardOrdinal, std::pair<std::uint64_t, std::uint64_t>> demand;
-      for (std::size_t i = 0; i < keys.size(); ++i) {
-        Result<ShardOrdinal> shard = stream.map->RoutePartitionKey(keys[i]);
+      for (std::size_t i = 0; i < sizes.size(); ++i) {
+        Result<ShardOrdinal> shard = stream.map->RouteValidPartitionKey(keys[i]);
         if (!shard.ok()) continue;  // reported when routed again below
         demand[*shard].first += 1;
         demand[*shard].second += sizes[i];
@@ -591,10 +621,10 @@ PutRecordsResult StreamStore::PutRecords(std::string_view name,
     out.status = std::move(usable);
     return out;
   }
-  std::size_t limit = keys.size();
+  std::size_t limit = sizes.size();  // records with a valid key and size
   std::vector<ShardOrdinal> route(limit);
   for (std::size_t i = 0; i < limit; ++i) {
-    Result<ShardOrdinal> shard = stream.map->RoutePartitionKey(keys[i]);
+    Result<ShardOrdinal> shard = stream.map->RouteValidPartitionKey(keys[i]);
     if (!shard.ok()) {
       out.status = shard.status();
       limit = i;
@@ -653,11 +683,7 @@ PutRecordsResult StreamStore::PutRecords(std::string_view name,
     bytes += sizes[i];
     units +=
         std::max<std::uint64_t>(1, (sizes[i] + kPutPayloadUnitBytes - 1) / kPutPayloadUnitBytes);
-    out.accepted.push_back(
-        PutRecordOut{.shard = route[i],
-                     .offset = offsets[i],
-                     .sequence_number = FormatSequenceNumber(route[i], offsets[i]),
-                     .partition_key = std::move(keys[i])});
+    out.accepted.push_back(PutRecordOut{.shard = route[i], .offset = offsets[i]});
   }
   stream.incoming_records += limit;
   stream.incoming_bytes += bytes;
@@ -1049,7 +1075,7 @@ std::string QuotedJson(std::string_view key) {
 
 }  // namespace
 
-std::size_t GetRecordsLineLength(const LogRecord& record, ShardOrdinal /*shard*/) {
+std::size_t GetRecordsLineLength(const RecordView& record, ShardOrdinal /*shard*/) {
   const std::size_t key = PlainJsonString(record.partition_key)
                               ? record.partition_key.size() + 2
                               : QuotedJson(record.partition_key).size();
@@ -1058,7 +1084,7 @@ std::size_t GetRecordsLineLength(const LogRecord& record, ShardOrdinal /*shard*/
          kLineEnd.size();
 }
 
-void AppendGetRecordsLine(const LogRecord& record, ShardOrdinal shard, std::string& out) {
+void AppendGetRecordsLine(const RecordView& record, ShardOrdinal shard, std::string& out) {
   // Records of a batch share their arrival second: format it once.
   thread_local TimeNs stamp_secs = std::numeric_limits<TimeNs>::min();
   thread_local std::string stamp;  // "2026-11-26T13:30:00" (no 'Z')
@@ -1070,7 +1096,7 @@ void AppendGetRecordsLine(const LogRecord& record, ShardOrdinal shard, std::stri
   }
   const auto millis = static_cast<int>((record.arrival - secs * kSecond) / 1'000'000);
   out += kLineStart;
-  out += FormatSequenceNumber(shard, record.offset);
+  AppendSequenceNumber(shard, record.offset, out);
   out += kAfterSequence;
   out += stamp;
   out += '.';
@@ -1090,7 +1116,7 @@ void AppendGetRecordsLine(const LogRecord& record, ShardOrdinal shard, std::stri
   out += kLineEnd;
 }
 
-std::string GetRecordsLine(const LogRecord& record, ShardOrdinal shard) {
+std::string GetRecordsLine(const RecordView& record, ShardOrdinal shard) {
   std::string line;
   AppendGetRecordsLine(record, shard, line);
   return line;

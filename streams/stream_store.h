@@ -80,8 +80,7 @@ struct PutRecordIn {
 struct PutRecordOut {
   ShardOrdinal shard = 0;
   std::uint64_t offset = 0;
-  std::string sequence_number;  // FormatSequenceNumber(shard, offset)
-  std::string partition_key;    // as given, extracted or drawn
+  std::string SequenceNumber() const { return FormatSequenceNumber(shard, offset); }
 };
 
 // What PutRecords did. The accepted records are always a prefix of the
@@ -293,11 +292,11 @@ class StreamStore final {
 // The timestamp is the simulated arrival time, ISO-8601 UTC with
 // milliseconds (a string, as the DESIGN contract shows it). The partition
 // key is JSON-escaped (invalid UTF-8 replaced by U+FFFD).
-std::string GetRecordsLine(const LogRecord& record, ShardOrdinal shard);
+std::string GetRecordsLine(const RecordView& record, ShardOrdinal shard);
 // GetRecordsLine, appended to `out` (no allocation once `out` is large
 // enough: for readers that render many lines).
-void AppendGetRecordsLine(const LogRecord& record, ShardOrdinal shard, std::string& out);
+void AppendGetRecordsLine(const RecordView& record, ShardOrdinal shard, std::string& out);
 // GetRecordsLine(record, shard).size(), without rendering it.
-std::size_t GetRecordsLineLength(const LogRecord& record, ShardOrdinal shard);
+std::size_t GetRecordsLineLength(const RecordView& record, ShardOrdinal shard);
 
 }  // namespace shoal::streams

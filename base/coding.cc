@@ -23,18 +23,6 @@ void PutBytes(std::string& out, std::string_view bytes) {
   out.append(bytes);
 }
 
-std::uint32_t LoadFixed32(const unsigned char* p) {
-  std::uint32_t v = 0;
-  for (int i = 3; i >= 0; --i) v = (v << 8) | p[i];
-  return v;
-}
-
-std::uint64_t LoadFixed64(const unsigned char* p) {
-  std::uint64_t v = 0;
-  for (int i = 7; i >= 0; --i) v = (v << 8) | p[i];
-  return v;
-}
-
 bool Decoder::GetFixed8(std::uint8_t& v) {
   if (failed_ || remaining() < 1) return Fail();
   v = static_cast<std::uint8_t>(in_[pos_++]);

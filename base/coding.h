@@ -18,8 +18,17 @@ void PutFixed64(std::string& out, std::uint64_t v);
 void PutVarint(std::string& out, std::uint64_t v);
 void PutBytes(std::string& out, std::string_view bytes);  // varint length + bytes
 
-std::uint32_t LoadFixed32(const unsigned char* p);
-std::uint64_t LoadFixed64(const unsigned char* p);
+// Little-endian loads; inline, as readers of logs call them per record.
+inline std::uint32_t LoadFixed32(const unsigned char* p) {
+  std::uint32_t v = 0;
+  for (int i = 3; i >= 0; --i) v = (v << 8) | p[i];
+  return v;
+}
+inline std::uint64_t LoadFixed64(const unsigned char* p) {
+  std::uint64_t v = 0;
+  for (int i = 7; i >= 0; --i) v = (v << 8) | p[i];
+  return v;
+}
 
 class Decoder {
  public:

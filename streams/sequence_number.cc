@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cstdio>
+#include <cstring>
 
 #include "streams/stream_config.h"
 
@@ -78,29 +79,46 @@ U192 Encode(ShardOrdinal shard, std::uint64_t offset) {
   return x;
 }
 
+// (hi * 2^64 + lo) / d, its remainder in `rem`. REQUIRES: hi < d, so that
+// the quotient fits in 64 bits.
+std::uint64_t Divide128By64(std::uint64_t hi, std::uint64_t lo, std::uint64_t d,
+                            std::uint64_t& rem) {
+#if defined(__x86_64__)
+  // One DIV instruction; the compiler would call __udivmodti4 instead.
+  std::uint64_t q = 0;
+  __asm__("divq %4" : "=a"(q), "=d"(rem) : "a"(lo), "d"(hi), "r"(d) : "cc");
+  return q;
+#else
+  __extension__ typedef unsigned __int128 U128;
+  const U128 cur = (static_cast<U128>(hi) << 64) | lo;
+  rem = static_cast<std::uint64_t>(cur % d);
+  return static_cast<std::uint64_t>(cur / d);
+#endif
+}
+
 void AppendDecimal(U192 x, std::string& out) {
-  // Repeated division by 10^19, the largest power of ten in 64 bits.
+  // Repeated division by 10^19, the largest power of ten in 64 bits: 188
+  // bits < 10^57, so three chunks of 19 digits hold it. No printf, digits
+  // in pairs: every line of a shard file formats one.
   constexpr std::uint64_t kChunk = 10'000'000'000'000'000'000u;
-  std::array<std::uint64_t, 3> chunks{};
-  for (std::uint64_t& chunk : chunks) {
-    __extension__ typedef unsigned __int128 U128;
-    U128 rem = 0;
-    for (int i = 2; i >= 0; --i) {
-      const U128 cur = (rem << 64) | x.w[static_cast<std::size_t>(i)];
-      x.w[static_cast<std::size_t>(i)] = static_cast<std::uint64_t>(cur / kChunk);
-      rem = cur % kChunk;
-    }
-    chunk = static_cast<std::uint64_t>(rem);
-  }
-  // 188 bits < 10^57: three chunks of 19 digits hold it (no printf: every
-  // line of a shard file formats one).
+  static constexpr char kPairs[] =
+      "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+      "4041424344454647484950515253545556575859606162636465666768697071727374757677787980"
+      "81828384858687888990919293949596979899";
   char buf[3 * 19];
-  for (std::size_t c = 0; c < chunks.size(); ++c) {
-    std::uint64_t v = chunks[c];
-    for (std::size_t d = 0; d < 19; ++d) {
-      buf[(2 - c) * 19 + 18 - d] = static_cast<char>('0' + v % 10);
-      v /= 10;
+  char* end = buf + sizeof buf;
+  for (int c = 0; c < 3; ++c) {
+    std::uint64_t rem = 0;
+    for (int i = 2; i >= 0; --i) {
+      const auto w = static_cast<std::size_t>(i);
+      x.w[w] = Divide128By64(rem, x.w[w], kChunk, rem);
     }
+    for (int k = 0; k < 9; ++k) {  // 19 digits: nine pairs and one
+      end -= 2;
+      std::memcpy(end, kPairs + 2 * (rem % 100), 2);
+      rem /= 100;
+    }
+    *--end = static_cast<char>('0' + rem);
   }
   std::string_view digits(buf, sizeof buf);
   while (digits.size() > 1 && digits.front() == '0') digits.remove_prefix(1);

@@ -82,7 +82,10 @@ Status Wiped(std::string& s, Status status) {
 void AppendBase64(std::string_view bytes, std::string& out) {
   const std::size_t start = out.size();
   out.resize(start + (bytes.size() + 2) / 3 * 4);
-  char* p = out.data() + start;
+  WriteBase64(bytes, out.data() + start);
+}
+
+char* WriteBase64(std::string_view bytes, char* p) {
   std::size_t i = 0;
   // Two characters per lookup: 12 bits at a time (Kinesis shard files
   // encode every record's data).
@@ -112,6 +115,7 @@ void AppendBase64(std::string_view bytes, std::string& out) {
     *p++ = rest == 2 ? kAlphabet[(v >> 6) & 63] : '=';
     *p++ = '=';
   }
+  return p;
 }
 
 std::string Base64Encode(std::string_view bytes) {

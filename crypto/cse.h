@@ -54,6 +54,9 @@ inline constexpr std::uint64_t kCseMaxPlaintextBytes = (std::uint64_t{1} << 36) 
 std::string Base64Encode(std::string_view bytes);
 // Base64Encode, appended to `out`.
 void AppendBase64(std::string_view bytes, std::string& out);
+// Base64Encode, written to out[0, (bytes.size() + 2) / 3 * 4); returns the
+// end.
+char* WriteBase64(std::string_view bytes, char* out);
 // Strict: only the standard alphabet, length a multiple of 4, at most two '='
 // at the end, zero unused bits. Returns false (and leaves `out` unspecified)
 // on anything else.

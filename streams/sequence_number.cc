@@ -96,7 +96,8 @@ std::uint64_t Divide128By64(std::uint64_t hi, std::uint64_t lo, std::uint64_t d,
 #endif
 }
 
-void AppendDecimal(U192 x, std::string& out) {
+// The 57 decimal digits of x (< 10^57), leading zeros included.
+void WriteDecimal57(U192 x, char* buf) {
   // Repeated division by 10^19, the largest power of ten in 64 bits: 188
   // bits < 10^57, so three chunks of 19 digits hold it. No printf, digits
   // in pairs: every line of a shard file formats one.
@@ -105,13 +106,18 @@ void AppendDecimal(U192 x, std::string& out) {
       "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
       "4041424344454647484950515253545556575859606162636465666768697071727374757677787980"
       "81828384858687888990919293949596979899";
-  char buf[3 * 19];
-  char* end = buf + sizeof buf;
+  constexpr std::size_t kDigits = 57;
+  char* end = buf + kDigits;
+  std::size_t top = 2;  // the highest word that may be non-zero
+  while (top > 0 && x.w[top] == 0) --top;
   for (int c = 0; c < 3; ++c) {
     std::uint64_t rem = 0;
-    for (int i = 2; i >= 0; --i) {
-      const auto w = static_cast<std::size_t>(i);
-      x.w[w] = Divide128By64(rem, x.w[w], kChunk, rem);
+    if (top == 0) {  // 64 bits left: the compiler divides by multiplying
+      rem = x.w[0] % kChunk;
+      x.w[0] /= kChunk;
+    } else {
+      for (std::size_t i = top + 1; i-- > 0;) x.w[i] = Divide128By64(rem, x.w[i], kChunk, rem);
+      if (x.w[top] == 0) --top;
     }
     for (int k = 0; k < 9; ++k) {  // 19 digits: nine pairs and one
       end -= 2;
@@ -120,9 +126,6 @@ void AppendDecimal(U192 x, std::string& out) {
     }
     *--end = static_cast<char>('0' + rem);
   }
-  std::string_view digits(buf, sizeof buf);
-  while (digits.size() > 1 && digits.front() == '0') digits.remove_prefix(1);
-  out += digits;
 }
 
 // `digits` (all '0'..'9', at most 56 of them) as a number.
@@ -201,13 +204,19 @@ std::optional<ShardOrdinal> ParseShardId(std::string_view shard_id) {
 }
 
 std::string FormatSequenceNumber(ShardOrdinal shard, std::uint64_t offset) {
-  std::string out;
-  AppendDecimal(Encode(shard, offset), out);
+  std::string out(kSequenceNumberDigits, '0');
+  WriteSequenceNumber(shard, offset, out.data());
   return out;
 }
 
-void AppendSequenceNumber(ShardOrdinal shard, std::uint64_t offset, std::string& out) {
-  AppendDecimal(Encode(shard, offset), out);
+char* WriteSequenceNumber(ShardOrdinal shard, std::uint64_t offset, char* out) {
+  // The envelope puts every number in [2^185, 1.5 * 2^185): 56 digits, so
+  // the 57th (leading) digit is always 0.
+  static_assert(kSequenceNumberDigits == 56);
+  char digits[kSequenceNumberDigits + 1];
+  WriteDecimal57(Encode(shard, offset), digits);
+  std::memcpy(out, digits + 1, kSequenceNumberDigits);
+  return out + kSequenceNumberDigits;
 }
 
 Result<SequencePosition> ParseSequenceNumber(std::string_view text, const SequenceNumberUse& use) {

@@ -61,9 +61,10 @@ struct SequencePosition {
 
 // The 56-digit sequence number of record `offset` of shard `shard`.
 std::string FormatSequenceNumber(ShardOrdinal shard, std::uint64_t offset);
-// The same, appended to `out` (no allocation once `out` has room: shard
-// files render one per line).
-void AppendSequenceNumber(ShardOrdinal shard, std::uint64_t offset, std::string& out);
+// The same, written to out[0, kSequenceNumberDigits) (every sequence
+// number has that many digits); returns out + kSequenceNumberDigits. For
+// renderers of many lines (shard files).
+char* WriteSequenceNumber(ShardOrdinal shard, std::uint64_t offset, char* out);
 
 // Where a sequence number was given, for the wording of errors. The
 // defaults fit a number read for a shard iterator.

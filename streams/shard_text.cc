@@ -51,6 +51,21 @@ void ShardText::Extend(std::uint64_t length) {
   }
 }
 
+void ShardText::NoteAppended(std::uint64_t first, std::span<const RecordIn> records) {
+  MutexLock lock(mu_);
+  if (checkpoints_.empty()) {
+    // Nothing read yet: the index starts at the head, as SyncHead starts it.
+    scanned_ = Point{.offset = log_->first_offset(), .pos = 0};
+    checkpoints_.push_back(scanned_);
+  }
+  if (first != scanned_.offset) return;
+  for (const RecordIn& r : records) {
+    Extend(GetRecordsLineLength(
+        RecordView{.offset = scanned_.offset, .partition_key = r.partition_key, .data = r.data},
+        shard_));
+  }
+}
+
 template <class Visit>
 Result<ShardText::WalkEnd> ShardText::Walk(Point from, std::uint64_t stop, std::size_t chunk_bytes,
                                            Visit&& visit) {
@@ -197,16 +212,26 @@ Result<std::size_t> ShardText::Read(std::uint64_t offset, char* buf, std::size_t
              [&](const RecordView& record, std::uint64_t pos, std::uint64_t length) {
                if (pos + length <= begin) return true;  // before the bytes asked for
                if (pos >= end) return false;
-               line.clear();
-               AppendGetRecordsLine(record, shard_, line);
-               if (line.size() != length) {
-                 mismatch = record.offset;
-                 return false;
+               if (pos >= begin && pos + length <= end) {
+                 // The whole line is asked for: render it in place.
+                 const char* stop = WriteGetRecordsLine(record, shard_, buf + copied);
+                 if (stop != buf + copied + length) {
+                   mismatch = record.offset;
+                   return false;
+                 }
+                 copied += static_cast<std::size_t>(length);
+               } else {
+                 line.clear();
+                 AppendGetRecordsLine(record, shard_, line);
+                 if (line.size() != length) {
+                   mismatch = record.offset;
+                   return false;
+                 }
+                 const std::uint64_t skip = begin > pos ? begin - pos : 0;
+                 const std::uint64_t n = std::min<std::uint64_t>(line.size(), end - pos) - skip;
+                 std::memcpy(buf + copied, line.data() + skip, static_cast<std::size_t>(n));
+                 copied += static_cast<std::size_t>(n);
                }
-               const std::uint64_t skip = begin > pos ? begin - pos : 0;
-               const std::uint64_t n = std::min<std::uint64_t>(line.size(), end - pos) - skip;
-               std::memcpy(buf + copied, line.data() + skip, static_cast<std::size_t>(n));
-               copied += static_cast<std::size_t>(n);
                last = Point{.offset = record.offset, .pos = pos};
                if (pos + length <= end) {
                  got.records += 1;

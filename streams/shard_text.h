@@ -26,6 +26,7 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <span>
 
 #include "base/mutex.h"
 #include "base/status.h"
@@ -83,6 +84,14 @@ class ShardText final {
   // stopped reports the failure. REQUIRES: `buf` holds `size` bytes.
   Result<std::size_t> Read(std::uint64_t offset, char* buf, std::size_t size,
                            Served* served = nullptr);
+
+  // Tells the view that `records` were just appended as offsets first,
+  // first + 1, ...: when they are the next records it has not scanned, it
+  // indexes them from their keys and sizes, so that Size and Read need not
+  // read them back. Otherwise (an append that finished before an earlier
+  // one, records already scanned) it does nothing: the next scan reads them.
+  // Never reads the log. For the appender, right after ShardLog::Append.
+  void NoteAppended(std::uint64_t first, std::span<const RecordIn> records);
 
   // The number of checkpoints held (for tests of the memory bound).
   std::size_t checkpoint_count();

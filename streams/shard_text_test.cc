@@ -368,6 +368,83 @@ TEST_CASE("appends between calls grow the view and keep its earlier bytes", "[sh
   CHECK(ReadAt(text, last_size, 1 << 20) == ref.text.substr(last_size));
 }
 
+// Appends one batch of `n` records and tells `text` about it, as the
+// stream store's appender does; returns the first offset.
+std::uint64_t AppendNoted(ShardLog& log, ShardText& text, std::size_t n, std::uint64_t seed) {
+  std::mt19937 rng(static_cast<unsigned>(seed));
+  std::vector<std::string> keys(n), data(n);
+  std::vector<RecordIn> in(n);
+  for (std::size_t j = 0; j < n; ++j) {
+    keys[j] = KeyFor(rng);
+    data[j] = DataFor(log.next_offset() + j, rng() % 120);
+    in[j] = {.partition_key = keys[j], .data = data[j]};
+  }
+  auto first = log.Append(in, kT0);
+  REQUIRE(first.ok());
+  text.NoteAppended(*first, in);
+  return *first;
+}
+
+TEST_CASE("appends the view is told about are indexed without reading them back", "[shard_text]") {
+  ShardDir tmp;
+  auto log = OpenLog(tmp.shard());
+  const bool dense = GENERATE(false, true);
+  ShardText text(log, kShard, Checkpoints(dense));
+  for (std::size_t b = 0; b < 40; ++b) AppendNoted(*log, text, 1 + b % 7, b);
+  const Reference ref = BuildReference(*log);
+  CHECK(SizeOf(text) == ref.text.size());
+  CHECK(ReadSequentially(text, 777) == ref.text);
+
+  // Proof that Size read nothing: damage in a noted batch leaves the size
+  // whole (a scan would have ended the view before it); the read meets it.
+  const std::uint64_t victim = AppendNoted(*log, text, 5, 99);
+  const std::uint64_t size_before_damage = ref.text.size();
+  std::string file;
+  std::uint64_t pos = 0;
+  const std::string needle = "record-" + std::to_string(victim) + ":";
+  for (const auto& e : fs::directory_iterator(tmp.shard())) {
+    if (e.path().extension() != ".log") continue;
+    auto bytes = ReadFile(e.path().string());
+    REQUIRE(bytes.ok());
+    if (const std::size_t at = bytes->find(needle); at != std::string::npos) {
+      file = e.path().string();
+      pos = at + 2;
+    }
+  }
+  REQUIRE_FALSE(file.empty());
+  const int fd = ::open(file.c_str(), O_RDWR);
+  REQUIRE(fd >= 0);
+  REQUIRE(::pwrite(fd, "#", 1, static_cast<off_t>(pos)) == 1);
+  ::close(fd);
+  CHECK(SizeOf(text) > size_before_damage);
+  std::string buf(100, '\0');
+  auto failed = text.Read(size_before_damage, buf.data(), buf.size());
+  REQUIRE_FALSE(failed.ok());
+  CHECK(failed.status().code() == Code::kCorrupt);
+}
+
+TEST_CASE("an append noted out of order is left to the next scan", "[shard_text]") {
+  ShardDir tmp;
+  auto log = OpenLog(tmp.shard());
+  ShardText text(log, kShard, Checkpoints(true));
+  AppendNoted(*log, text, 4, 1);
+  CHECK(SizeOf(text) == BuildReference(*log).text.size());
+  // Two appends whose notes arrive in the wrong order: the second's note
+  // comes first, when its records are not the next unscanned ones.
+  std::vector<std::string> data = {DataFor(4, 30), DataFor(5, 40), DataFor(6, 50)};
+  std::vector<RecordIn> one{{.partition_key = "a", .data = data[0]}};
+  std::vector<RecordIn> two{{.partition_key = "b", .data = data[1]},
+                            {.partition_key = "c", .data = data[2]}};
+  REQUIRE(*log->Append(one, kT0) == 4);
+  REQUIRE(*log->Append(two, kT0) == 5);
+  text.NoteAppended(5, two);  // not next (4 is): ignored
+  text.NoteAppended(4, one);  // next: indexed
+  text.NoteAppended(4, one);  // already indexed: ignored
+  const Reference ref = BuildReference(*log);
+  CHECK(SizeOf(text) == ref.text.size());
+  CHECK(ReadSequentially(text, 50) == ref.text);
+}
+
 TEST_CASE("a shard of 20k records reads back in random chunks", "[shard_text]") {
   ShardDir tmp;
   ShardLog::Options o;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <limits>
 #include <nlohmann/json.hpp>
@@ -624,6 +625,11 @@ PutRecordsResult StreamStore::PutRecords(std::string_view name,
   std::size_t limit = sizes.size();  // records with a valid key and size
   std::vector<ShardOrdinal> route(limit);
   for (std::size_t i = 0; i < limit; ++i) {
+    // A run of one key (a keys/<key> write) is hashed once.
+    if (i > 0 && keys[i].data() == keys[i - 1].data() && keys[i].size() == keys[i - 1].size()) {
+      route[i] = route[i - 1];
+      continue;
+    }
     Result<ShardOrdinal> shard = stream.map->RouteValidPartitionKey(keys[i]);
     if (!shard.ok()) {
       out.status = shard.status();
@@ -662,6 +668,7 @@ PutRecordsResult StreamStore::PutRecords(std::string_view name,
       }
       continue;
     }
+    stream.shards.at(ordinal).text->NoteAppended(*first, batch);
     std::uint64_t group_bytes = 0;
     for (std::size_t k = 0; k < indexes.size(); ++k) {
       offsets[indexes[k]] = *first + k;
@@ -1084,7 +1091,7 @@ std::size_t GetRecordsLineLength(const RecordView& record, ShardOrdinal /*shard*
          kLineEnd.size();
 }
 
-void AppendGetRecordsLine(const RecordView& record, ShardOrdinal shard, std::string& out) {
+char* WriteGetRecordsLine(const RecordView& record, ShardOrdinal shard, char* out) {
   // Records of a batch share their arrival second: format it once.
   thread_local TimeNs stamp_secs = std::numeric_limits<TimeNs>::min();
   thread_local std::string stamp;  // "2026-11-26T13:30:00" (no 'Z')
@@ -1095,25 +1102,36 @@ void AppendGetRecordsLine(const RecordView& record, ShardOrdinal shard, std::str
     stamp_secs = secs;
   }
   const auto millis = static_cast<int>((record.arrival - secs * kSecond) / 1'000'000);
-  out += kLineStart;
-  AppendSequenceNumber(shard, record.offset, out);
-  out += kAfterSequence;
-  out += stamp;
-  out += '.';
-  out += static_cast<char>('0' + millis / 100);
-  out += static_cast<char>('0' + millis / 10 % 10);
-  out += static_cast<char>('0' + millis % 10);
-  out += kAfterStamp;
+  auto put = [&out](std::string_view s) {
+    std::memcpy(out, s.data(), s.size());
+    out += s.size();
+  };
+  put(kLineStart);
+  out = WriteSequenceNumber(shard, record.offset, out);
+  put(kAfterSequence);
+  put(stamp);
+  *out++ = '.';
+  *out++ = static_cast<char>('0' + millis / 100);
+  *out++ = static_cast<char>('0' + millis / 10 % 10);
+  *out++ = static_cast<char>('0' + millis % 10);
+  put(kAfterStamp);
   if (PlainJsonString(record.partition_key)) {
-    out += '"';
-    out += record.partition_key;
-    out += '"';
+    *out++ = '"';
+    put(record.partition_key);
+    *out++ = '"';
   } else {
-    out += QuotedJson(record.partition_key);
+    put(QuotedJson(record.partition_key));
   }
-  out += kAfterKey;
-  crypto::AppendBase64(record.data, out);
-  out += kLineEnd;
+  put(kAfterKey);
+  out = crypto::WriteBase64(record.data, out);
+  put(kLineEnd);
+  return out;
+}
+
+void AppendGetRecordsLine(const RecordView& record, ShardOrdinal shard, std::string& out) {
+  const std::size_t start = out.size();
+  out.resize(start + GetRecordsLineLength(record, shard));
+  WriteGetRecordsLine(record, shard, out.data() + start);
 }
 
 std::string GetRecordsLine(const RecordView& record, ShardOrdinal shard) {

@@ -296,6 +296,10 @@ std::string GetRecordsLine(const RecordView& record, ShardOrdinal shard);
 // GetRecordsLine, appended to `out` (no allocation once `out` is large
 // enough: for readers that render many lines).
 void AppendGetRecordsLine(const RecordView& record, ShardOrdinal shard, std::string& out);
+// GetRecordsLine, written to `out`, which must hold
+// GetRecordsLineLength(record, shard) bytes; returns the end of what it
+// wrote (out + that length).
+char* WriteGetRecordsLine(const RecordView& record, ShardOrdinal shard, char* out);
 // GetRecordsLine(record, shard).size(), without rendering it.
 std::size_t GetRecordsLineLength(const RecordView& record, ShardOrdinal shard);
 

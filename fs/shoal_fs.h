@@ -511,6 +511,7 @@ class ShoalFs {
   // Reads of shard iterators waiting for records now (kMaxWaitingIteratorReads).
   std::atomic<int> waiting_iterator_reads_{0};
   std::chrono::steady_clock::time_point streams_scaled_at_;  // the ticker's own
+  std::string streams_scale_failure_;  // the ticker's own: last logged, "" after a success
   Mutex encryption_mu_;
   // Buckets' default encryption (encryption.json), by bucket id; absent: SSE-S3.
   std::map<store::EntryId, EncryptionChoice> encryptions_ GUARDED_BY(encryption_mu_);

@@ -38,10 +38,15 @@ void ShoalFs::ScaleStreams() {
   const TimeNs now = clock_.Now();
   Result<std::size_t> split = streams_->ScaleOnDemand(now);
   if (!split.ok()) {
-    errors_.Record("/.kinesis", split.status());
-  } else if (*split > 0) {
-    CountOpenShards(now);
+    // Retried every second: a failure is logged when it first appears, not
+    // each time it persists.
+    std::string failure = split.status().ToString();
+    if (failure != streams_scale_failure_) errors_.Record("/.kinesis", split.status());
+    streams_scale_failure_ = std::move(failure);
+    return;
   }
+  streams_scale_failure_.clear();
+  if (*split > 0) CountOpenShards(now);
 }
 
 void ShoalFs::CountOpenShards(TimeNs now) {

@@ -1,11 +1,13 @@
 // shoal_stream_writer: the Kinesis workload's producer (scripts/bench). W
 // writers, threads each with an open file of their own, append 100-byte JSON
 // records (99 bytes and a newline) to FILE: a stream's `records` file through
-// a shoal mount, or a plain file on ext4 as the baseline. FILE is opened
-// O_WRONLY|O_APPEND|O_CREAT.
+// a shoal mount, or a plain file on ext4 as the baseline. Given W files, the
+// writers take one each (a stream's keys/<key> files: the kernel serves
+// writes to one FUSE file one at a time, to different files side by side).
+// Files are opened O_WRONLY|O_APPEND|O_CREAT.
 //
-//   shoal_stream_writer FILE --records N --mode single|batched [--writers W]
-//                       [--batch-bytes B]
+//   shoal_stream_writer FILE... --records N --mode single|batched
+//                       [--writers W] [--batch-bytes B]
 //
 // single: one write() per record. batched: whole lines packed into writes of
 // at most B bytes (default 65536), never splitting a line. The N records are
@@ -39,7 +41,7 @@ namespace {
 constexpr std::size_t kRecordBytes = 100;  // newline included
 
 struct Options {
-  std::string file;
+  std::vector<std::string> files;  // one for all writers, or one each
   std::uint64_t records = 0;
   bool batched = false;
   unsigned writers = 1;
@@ -111,11 +113,11 @@ bool WriteAll(int fd, std::string_view data, std::string& error) {
 }
 
 // RunWriter: writer `index` appends records first .. first+count-1.
-void RunWriter(const Options& opt, std::uint64_t first, std::uint64_t count, std::latch& start,
-               double& started, WriterResult& result) {
-  const int fd = open(opt.file.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+void RunWriter(const Options& opt, const std::string& file, std::uint64_t first,
+               std::uint64_t count, std::latch& start, double& started, WriterResult& result) {
+  const int fd = open(file.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) {
-    result.error = "open " + opt.file + ": " + std::strerror(errno);
+    result.error = "open " + file + ": " + std::strerror(errno);
     start.count_down();
     return;
   }
@@ -154,7 +156,7 @@ bool ParseUint(const char* s, std::uint64_t& v) {
 
 int Usage() {
   std::fprintf(stderr,
-               "usage: shoal_stream_writer FILE --records N --mode single|batched "
+               "usage: shoal_stream_writer FILE... --records N --mode single|batched "
                "[--writers W] [--batch-bytes B]\n");
   return 2;
 }
@@ -185,14 +187,19 @@ int main(int argc, char** argv) {
     } else if (arg == "--batch-bytes") {
       if (!ParseUint(argv[++i], v) || v < kRecordBytes) return Usage();
       opt.batch_bytes = static_cast<std::size_t>(v);
-    } else if (opt.file.empty() && !arg.starts_with("--")) {
-      opt.file = arg;
+    } else if (!arg.starts_with("--")) {
+      opt.files.emplace_back(arg);
     } else {
       return Usage();
     }
   }
-  if (opt.file.empty() || opt.records == 0 || (mode != "single" && mode != "batched")) {
+  if (opt.files.empty() || opt.records == 0 || (mode != "single" && mode != "batched")) {
     return Usage();
+  }
+  if (opt.files.size() != 1 && opt.files.size() != opt.writers) {
+    std::fprintf(stderr, "shoal_stream_writer: %zu files for %u writers: give one, or one each\n",
+                 opt.files.size(), opt.writers);
+    return 2;
   }
   opt.batched = mode == "batched";
 
@@ -203,7 +210,8 @@ int main(int argc, char** argv) {
   std::uint64_t first = 0;
   for (unsigned w = 0; w < opt.writers; ++w) {
     const std::uint64_t count = opt.records / opt.writers + (w < opt.records % opt.writers ? 1 : 0);
-    threads.emplace_back(RunWriter, std::cref(opt), first, count, std::ref(start),
+    const std::string& file = opt.files[opt.files.size() == 1 ? 0 : w];
+    threads.emplace_back(RunWriter, std::cref(opt), std::cref(file), first, count, std::ref(start),
                          std::ref(started), std::ref(results[w]));
     first += count;
   }
@@ -217,10 +225,12 @@ int main(int argc, char** argv) {
   std::uint64_t writes = 0;
   std::vector<float> latencies;
   int rc = 0;
-  for (const WriterResult& r : results) {
+  for (std::size_t w = 0; w < results.size(); ++w) {
+    const WriterResult& r = results[w];
     if (!r.error.empty()) {
-      std::fprintf(stderr, "shoal_stream_writer: %s: %s (after %llu records)\n", opt.file.c_str(),
-                   r.error.c_str(), static_cast<unsigned long long>(r.records));
+      std::fprintf(stderr, "shoal_stream_writer: %s: %s (after %llu records)\n",
+                   opt.files[opt.files.size() == 1 ? 0 : w].c_str(), r.error.c_str(),
+                   static_cast<unsigned long long>(r.records));
       rc = 1;
     }
     records += r.records;

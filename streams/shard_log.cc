@@ -1225,7 +1225,8 @@ Result<ReadResult> ShardLog::Read(std::uint64_t from, std::size_t max_records,
 }
 
 Result<ReadResult> ShardLog::Visit(std::uint64_t from, std::size_t max_records,
-                                   std::size_t max_bytes, const Visitor& visit) const {
+                                   std::size_t max_bytes, const Visitor& visit,
+                                   VisitCache* cache) const {
   const std::uint64_t stop = next_offset();
   if (from > stop) {
     return InvalidArgument("offset " + std::to_string(from) + " is beyond the end of the shard (" +
@@ -1236,6 +1237,37 @@ Result<ReadResult> ShardLog::Visit(std::uint64_t from, std::size_t max_records,
   std::size_t visited = 0;
   std::size_t bytes = 0;
   bool full = max_records == 0;
+  // Visits the records of a checked batch from `at` on; sets `full` when
+  // the visit is to stop inside or at the end of it.
+  auto visit_batch = [&](std::uint64_t base, std::uint32_t count, TimeNs arrival,
+                         const char* body) {
+    const char* p = body;
+    for (std::uint32_t k = 0; k < count; ++k) {
+      const std::uint32_t data_len = Load32(p);
+      const std::uint16_t key_len = Load16(p + 4);
+      const char* key = p + kRecordHeaderBytes;
+      p = key + key_len + data_len;
+      const std::uint64_t offset = base + k;
+      if (offset < at) continue;
+      const std::size_t size = std::size_t{key_len} + data_len;
+      // `stop`: a batch may be visible through end_pos before next_offset_
+      // says so; visiting it would let `next` run past next_offset().
+      if (offset >= stop || visited >= max_records || (visited > 0 && bytes + size > max_bytes)) {
+        full = true;
+        return;
+      }
+      visited += 1;
+      bytes += size;
+      at = offset + 1;
+      if (!visit(RecordView{.offset = offset,
+                            .arrival = arrival,
+                            .partition_key = std::string_view(key, key_len),
+                            .data = std::string_view(key + key_len, data_len)})) {
+        full = true;
+        return;
+      }
+    }
+  };
   while (!full && at < stop) {
     bool trimmed = false;
     std::uint64_t located = at;
@@ -1263,11 +1295,20 @@ Result<ReadResult> ShardLog::Visit(std::uint64_t from, std::size_t max_records,
     }
     std::uint64_t pos = kSegmentHeaderBytes;
     std::uint64_t expected = seg->base;
-    const std::size_t i = seg->index.Last(
-        [rel = at - seg->base](const IndexEntry& e) { return e.rel_offset <= rel; });
-    if (i != SparseIndex::kNone) {
-      pos = seg->index[i].pos;
-      expected = seg->base + seg->index[i].rel_offset;
+    if (cache != nullptr && cache->segment == seg && at >= cache->base &&
+        at < cache->base + cache->count) {
+      // The batch the last visit stopped in: its records are at hand.
+      visit_batch(cache->base, cache->count, cache->arrival, cache->body.data());
+      if (full) break;
+      pos = cache->pos + cache->length;
+      expected = cache->base + cache->count;
+    } else {
+      const std::size_t i = seg->index.Last(
+          [rel = at - seg->base](const IndexEntry& e) { return e.rel_offset <= rel; });
+      if (i != SparseIndex::kNone) {
+        pos = seg->index[i].pos;
+        expected = seg->base + seg->index[i].rel_offset;
+      }
     }
     BatchReader reader(*fd, seg->path, pos, end_pos, kFirstReadBytes);
     for (;;) {
@@ -1287,33 +1328,19 @@ Result<ReadResult> ShardLog::Visit(std::uint64_t from, std::size_t max_records,
       }
       expected = v.base + v.count;
       if (expected <= at) continue;  // skipped by its header
-      const char* p = v.body;
-      for (std::uint32_t k = 0; k < v.count; ++k) {
-        const std::uint32_t data_len = Load32(p);
-        const std::uint16_t key_len = Load16(p + 4);
-        const char* key = p + kRecordHeaderBytes;
-        p = key + key_len + data_len;
-        const std::uint64_t offset = v.base + k;
-        if (offset < at) continue;
-        const std::size_t size = std::size_t{key_len} + data_len;
-        // `stop`: a batch may be visible through end_pos before next_offset_
-        // says so; visiting it would let `next` run past next_offset().
-        if (offset >= stop || visited >= max_records || (visited > 0 && bytes + size > max_bytes)) {
-          full = true;
-          break;
+      visit_batch(v.base, v.count, v.arrival, v.body);
+      if (full) {
+        if (cache != nullptr) {
+          cache->segment = seg;
+          cache->pos = v.pos;
+          cache->length = v.length;
+          cache->base = v.base;
+          cache->count = v.count;
+          cache->arrival = v.arrival;
+          cache->body.assign(v.body, v.length - kBatchHeaderBytes);
         }
-        visited += 1;
-        bytes += size;
-        at = offset + 1;
-        if (!visit(RecordView{.offset = offset,
-                              .arrival = v.arrival,
-                              .partition_key = std::string_view(key, key_len),
-                              .data = std::string_view(key + key_len, data_len)})) {
-          full = true;
-          break;
-        }
+        break;
       }
-      if (full) break;
     }
     if (full) break;
     if (expected < seg_end) {  // the segment ended early: its end is damaged

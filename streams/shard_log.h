@@ -109,6 +109,8 @@ struct CheckReport {
 };
 
 class ShardLog final {
+  class Segment;
+
  public:
   struct Options {
     // A segment is rolled when the next batch would take it past this size
@@ -203,8 +205,23 @@ class ShardLog final {
   // "visited". Batches wholly before `from` are skipped by their headers,
   // unverified (their records are not read).
   using Visitor = std::function<bool(const RecordView&)>;
+  // The batch a visit stopped inside, which a sequential reader keeps for
+  // its next visit: one that starts inside it takes its records from here,
+  // neither reading nor checking it again (small reads would otherwise
+  // read and check a whole batch each). Held by one reader at a time.
+  class VisitCache {
+   private:
+    friend class ShardLog;
+    std::shared_ptr<const Segment> segment;  // null: nothing kept
+    std::uint64_t pos = 0;                   // the batch's position in it
+    std::uint32_t length = 0;
+    std::uint64_t base = 0;
+    std::uint32_t count = 0;
+    TimeNs arrival = 0;
+    std::string body;  // its records, checked when read
+  };
   Result<ReadResult> Visit(std::uint64_t from, std::size_t max_records, std::size_t max_bytes,
-                           const Visitor& visit) const;
+                           const Visitor& visit, VisitCache* cache = nullptr) const;
 
   // The first retained offset whose arrival time is >= t (AT_TIMESTAMP), or
   // next_offset() if there is none. kCorrupt if the search meets damage.

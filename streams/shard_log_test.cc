@@ -279,6 +279,58 @@ TEST_CASE(
   CHECK(out.size() == 70);
 }
 
+TEST_CASE("a visit that starts in the batch the last one stopped in takes it from the cache",
+          "[shard_log]") {
+  ShardDir tmp;
+  auto log = OpenLog(tmp.shard());
+  std::vector<std::string> data;
+  for (std::uint64_t n = 0; n < 30; ++n) data.push_back(DataFor(n, 40));
+  for (std::size_t b = 0; b < 3; ++b) {  // three batches of ten
+    std::vector<RecordIn> in;
+    for (std::size_t k = 0; k < 10; ++k)
+      in.push_back({.partition_key = "k", .data = data[b * 10 + k]});
+    REQUIRE(log->Append(in, kT0).ok());
+  }
+  ShardLog::VisitCache cache;
+  std::vector<std::uint64_t> seen;
+  auto visit = [&](std::uint64_t from, std::size_t max_records, ShardLog::VisitCache* c) {
+    seen.clear();
+    return log->Visit(
+        from, max_records, kAll,
+        [&](const RecordView& r) {
+          CHECK(r.data == data[r.offset]);
+          seen.push_back(r.offset);
+          return true;
+        },
+        c);
+  };
+  // Stops at record 14, inside the second batch: that batch is kept.
+  auto r = visit(12, 3, &cache);
+  REQUIRE(r.ok());
+  CHECK(r->next == 15);
+
+  // Damage the kept batch on disk. A visit without the cache meets it; one
+  // with it takes the batch as it was checked, then reads the third.
+  const std::vector<std::string> segments = FilesWithSuffix(tmp.shard(), ".log");
+  REQUIRE(segments.size() == 1);
+  auto bytes = ReadFile(segments[0]);
+  REQUIRE(bytes.ok());
+  const std::size_t at = bytes->find("record-16:");
+  REQUIRE(at != std::string::npos);
+  FlipByte(segments[0], at + 3);
+  CHECK(visit(15, kAll, nullptr).status().code() == Code::kCorrupt);
+  r = visit(15, kAll, &cache);
+  REQUIRE(r.ok());
+  CHECK(r->next == 30);
+  REQUIRE(seen.size() == 15);
+  CHECK(seen.front() == 15);
+  CHECK(seen.back() == 29);
+  // A visit elsewhere reads the log: the first batch is whole, and the
+  // damaged one is met again once the cache no longer holds it.
+  REQUIRE(visit(0, 5, &cache).ok());
+  CHECK(visit(15, kAll, &cache).status().code() == Code::kCorrupt);
+}
+
 TEST_CASE("Append refuses oversized keys and data and appends nothing of the batch",
           "[shard_log]") {
   ShardDir tmp;

@@ -74,8 +74,9 @@ Result<ShardText::WalkEnd> ShardText::Walk(Point from, std::uint64_t stop, std::
     const std::uint64_t before = at.offset;
     bool stopped = false;
     std::optional<std::uint64_t> misplaced;  // a record's offset, where at.offset was expected
-    Result<ReadResult> r =
-        log_->Visit(at.offset, stop - at.offset, chunk_bytes, [&](const RecordView& record) {
+    Result<ReadResult> r = log_->Visit(
+        at.offset, stop - at.offset, chunk_bytes,
+        [&](const RecordView& record) {
           if (record.offset != at.offset) {
             misplaced = record.offset;
             return false;
@@ -88,7 +89,8 @@ Result<ShardText::WalkEnd> ShardText::Walk(Point from, std::uint64_t stop, std::
           at.offset += 1;
           at.pos += length;
           return !stopped;
-        });
+        },
+        &batch_);
     if (!r.ok()) return r.status();
     // Retention passed `at` (the log then visits from its new head): what
     // follows has no known position (the records before it cannot be

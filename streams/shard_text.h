@@ -147,6 +147,9 @@ class ShardText final {
   // Valid only when at or after the head and at or before scanned_.
   Point cursor_ GUARDED_BY(mu_);
   bool cursor_valid_ GUARDED_BY(mu_) = false;
+  // The batch the last walk stopped in, so that the next read, which
+  // starts there, does not read it from the log again.
+  ShardLog::VisitCache batch_ GUARDED_BY(mu_);
 };
 
 }  // namespace shoal::streams

@@ -153,7 +153,7 @@ void ShoalFs::ResolveShardIterator(ControlTree& tree, NodeId shards_dir, const s
   }
   if (!*parsed) return;
   const IteratorName it = **parsed;
-  RefreshShardFiles(tree, shards_dir, stream);
+  // The lookup refreshed the shard files just before (ShoalFs::Lookup).
   if (!tree.Lookup(shards_dir, it.shard_id)) return;
   (void)tree.AddFile(
       shards_dir, name,

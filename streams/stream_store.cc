@@ -881,6 +881,10 @@ Result<StreamMetrics> StreamStore::Metrics(std::string_view name) const {
   ReaderLock l(stream.mu);
   Status s = stream.Usable();
   if (!s.ok()) return s;
+  return CountersOf(stream);
+}
+
+StreamMetrics StreamStore::CountersOf(const Stream& stream) {
   return StreamMetrics{.incoming_records = stream.incoming_records.load(),
                        .incoming_bytes = stream.incoming_bytes.load(),
                        .write_throughput_exceeded = stream.throttled_records.load(),
@@ -889,20 +893,21 @@ Result<StreamMetrics> StreamStore::Metrics(std::string_view name) const {
 }
 
 Result<std::string> StreamStore::MetricsJson(std::string_view name) const {
-  Result<StreamMetrics> m = Metrics(name);
-  if (!m.ok()) return m.status();
-  nlohmann::ordered_json j;
-  j["IncomingRecords"] = m->incoming_records;
-  j["IncomingBytes"] = m->incoming_bytes;
-  j["WriteProvisionedThroughputExceeded"] = m->write_throughput_exceeded;
-  j["GetRecords.Records"] = m->get_records_records;
-  j["GetRecords.Bytes"] = m->get_records_bytes;
   Result<StreamPtr> found = Find(name);
   if (!found.ok()) return found.status();
   const Stream& stream = **found;
+  ReaderLock l(stream.mu);
+  Status s = stream.Usable();
+  if (!s.ok()) return s;
+  const StreamMetrics m = CountersOf(stream);
+  nlohmann::ordered_json j;
+  j["IncomingRecords"] = m.incoming_records;
+  j["IncomingBytes"] = m.incoming_bytes;
+  j["WriteProvisionedThroughputExceeded"] = m.write_throughput_exceeded;
+  j["GetRecords.Records"] = m.get_records_records;
+  j["GetRecords.Bytes"] = m.get_records_bytes;
   const TimeNs now = sim_clock_.Now();
   nlohmann::ordered_json shards = nlohmann::ordered_json::object();
-  ReaderLock l(stream.mu);
   for (const auto& [ordinal, shard] : stream.shards) {
     const std::uint64_t first = shard.log->first_offset();
     const std::uint64_t next = shard.log->next_offset();

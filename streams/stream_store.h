@@ -263,6 +263,8 @@ class StreamStore final {
   StreamStore(std::string dir, const Clock& sim_clock, const Clock& real_clock);
   // The stream `name`, or kNoSuchKey.
   Result<StreamPtr> Find(std::string_view name) const EXCLUDES(table_mu_);
+  // The stream's counters (atomics: no lock needed).
+  static StreamMetrics CountersOf(const Stream& stream);
   // Stream `name` and the log of its shard `shard_id`, for reading (the log
   // needs no store lock afterwards).
   struct ShardRef {

@@ -112,6 +112,17 @@ check "in order, intact" cmp <(data_of "$S" | tail -20000) "$WORK/numbers"
 check "tail reads the end of a shard file" cmp <(tail -5 "$S" | jq -r '.Data | @base64d') <(seq 19996 20000)
 check "stat's size is the content's size" \
   test "$(stat -c %s "$S")" = "$(cat "$S" | wc -c)"
+# Reads of any size see the same bytes: small ones resume inside a batch
+# and a line that the last read split, large ones render lines in place.
+cat "$S" >"$WORK/shard.cat"
+check "dd bs=1 reads the same bytes as cat (the first 20,000)" \
+  cmp <(dd if="$S" bs=1 count=20000 status=none) <(head -c 20000 "$WORK/shard.cat")
+for bs in 333 4096 65536 1048576; do
+  check "dd bs=$bs reads the same bytes as cat" \
+    cmp <(dd if="$S" bs="$bs" status=none) "$WORK/shard.cat"
+done
+check "reads from the middle of a line on" \
+  cmp <(dd if="$S" bs=777 skip=101 status=none) <(tail -c +$((777 * 101 + 1)) "$WORK/shard.cat")
 
 # --- many writers at once -------------------------------------------------------
 mkdir "$K/par" && config_set par '{"ShardCount":2,"PartitionKey":"$.w"}'

@@ -20,6 +20,7 @@
 #define ACQUIRE(...) SHOAL_TSA(acquire_capability(__VA_ARGS__))
 #define ACQUIRE_SHARED(...) SHOAL_TSA(acquire_shared_capability(__VA_ARGS__))
 #define RELEASE(...) SHOAL_TSA(release_capability(__VA_ARGS__))
+#define TRY_ACQUIRE(...) SHOAL_TSA(try_acquire_capability(__VA_ARGS__))
 #define RELEASE_SHARED(...) SHOAL_TSA(release_shared_capability(__VA_ARGS__))
 #define EXCLUDES(...) SHOAL_TSA(locks_excluded(__VA_ARGS__))
 
@@ -31,6 +32,8 @@ class CAPABILITY("mutex") Mutex {
   Mutex(const Mutex&) = delete;
   Mutex& operator=(const Mutex&) = delete;
   void Lock() ACQUIRE() { mu_.lock(); }
+  // Locks if no one holds the mutex; never waits.
+  bool TryLock() TRY_ACQUIRE(true) { return mu_.try_lock(); }
   void Unlock() RELEASE() { mu_.unlock(); }
   std::mutex& native() { return mu_; }
 

@@ -52,7 +52,14 @@ void ShardText::Extend(std::uint64_t length) {
 }
 
 void ShardText::NoteAppended(std::uint64_t first, std::span<const RecordIn> records) {
-  MutexLock lock(mu_);
+  // A read holds the view for as long as it renders: the appender does not
+  // wait for it (the next walk scans what was not noted).
+  if (!mu_.TryLock()) return;
+  IndexAppended(first, records);
+  mu_.Unlock();
+}
+
+void ShardText::IndexAppended(std::uint64_t first, std::span<const RecordIn> records) {
   if (checkpoints_.empty()) {
     // Nothing read yet: the index starts at the head, as SyncHead starts it.
     scanned_ = Point{.offset = log_->first_offset(), .pos = 0};

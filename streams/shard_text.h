@@ -90,7 +90,9 @@ class ShardText final {
   // indexes them from their keys and sizes, so that Size and Read need not
   // read them back. Otherwise (an append that finished before an earlier
   // one, records already scanned) it does nothing: the next scan reads them.
-  // Never reads the log. For the appender, right after ShardLog::Append.
+  // Never reads the log, and never waits: while a call holds the view (a
+  // read renders under its mutex) it does nothing either, so readers never
+  // hold up the appender. For the appender, right after ShardLog::Append.
   void NoteAppended(std::uint64_t first, std::span<const RecordIn> records);
 
   // The number of checkpoints held (for tests of the memory bound).
@@ -126,6 +128,9 @@ class ShardText final {
   template <class Visit>
   Result<WalkEnd> Walk(Point from, std::uint64_t stop, std::size_t chunk_bytes, Visit&& visit)
       REQUIRES(mu_);
+
+  // NoteAppended's work, with the mutex held.
+  void IndexAppended(std::uint64_t first, std::span<const RecordIn> records) REQUIRES(mu_);
 
   // Records that the record at scanned_, whose line is `length` bytes long,
   // was scanned; adds a checkpoint when one is due.

@@ -71,9 +71,10 @@ std::string DataFor(std::uint64_t n, std::size_t size) {
 }
 
 // Appends `batches` batches of 1..max_batch records with 0..max_data bytes of
-// data (one in 50 of 20..70 KB if `big`), the i-th at t0 + i * step.
+// data (one in 50 of 20..70 KB if `big`), the i-th at t0 + i * step; tells
+// `noted` of each, as the stream store's appender does, if given.
 void AppendMany(ShardLog& log, int batches, std::size_t max_batch, std::size_t max_data, TimeNs t0,
-                TimeNs step, unsigned seed = 1, bool big = false) {
+                TimeNs step, unsigned seed = 1, bool big = false, ShardText* noted = nullptr) {
   std::mt19937 rng(seed);
   for (int i = 0; i < batches; ++i) {
     const std::size_t n = 1 + rng() % max_batch;
@@ -90,6 +91,7 @@ void AppendMany(ShardLog& log, int batches, std::size_t max_batch, std::size_t m
     auto first = log.Append(in, t0 + i * step);
     INFO(first.status().ToString());
     REQUIRE(first.ok());
+    if (noted != nullptr) noted->NoteAppended(*first, in);
   }
 }
 
@@ -652,6 +654,9 @@ TEST_CASE("a reader follows a concurrent appender to the end", "[shard_text]") {
   ShardLog::Options o;
   o.segment_bytes = 64 << 10;
   auto log = OpenLog(tmp.shard(), o);
+  // The appender indexes what it appends (NoteAppended) or leaves it to
+  // the reader's scans.
+  const bool noted = GENERATE(false, true);
   ShardText text(log, kShard);
   std::atomic<bool> done{false};
   ThreadErrors errors;
@@ -686,7 +691,7 @@ TEST_CASE("a reader follows a concurrent appender to the end", "[shard_text]") {
       }
     }
   });
-  AppendMany(*log, 3000, 5, 300, kT0, kSecond / 100, 13);
+  AppendMany(*log, 3000, 5, 300, kT0, kSecond / 100, 13, false, noted ? &text : nullptr);
   done = true;
   reader.join();
   sizer.join();

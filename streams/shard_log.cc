@@ -1295,7 +1295,7 @@ Result<ReadResult> ShardLog::Visit(std::uint64_t from, std::size_t max_records,
     }
     std::uint64_t pos = kSegmentHeaderBytes;
     std::uint64_t expected = seg->base;
-    if (cache != nullptr && cache->segment == seg && at >= cache->base &&
+    if (cache != nullptr && cache->segment.lock() == seg && at >= cache->base &&
         at < cache->base + cache->count) {
       // The batch the last visit stopped in: its records are at hand.
       visit_batch(cache->base, cache->count, cache->arrival, cache->body.data());

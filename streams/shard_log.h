@@ -212,8 +212,10 @@ class ShardLog final {
   class VisitCache {
    private:
     friend class ShardLog;
-    std::shared_ptr<const Segment> segment;  // null: nothing kept
-    std::uint64_t pos = 0;                   // the batch's position in it
+    // Identity only: a segment that retention deletes closes its file even
+    // while a reader keeps one of its batches here.
+    std::weak_ptr<const Segment> segment;  // expired: nothing kept
+    std::uint64_t pos = 0;                 // the batch's position in it
     std::uint32_t length = 0;
     std::uint64_t base = 0;
     std::uint32_t count = 0;

@@ -331,6 +331,29 @@ TEST_CASE("a visit that starts in the batch the last one stopped in takes it fro
   CHECK(visit(15, kAll, &cache).status().code() == Code::kCorrupt);
 }
 
+TEST_CASE("a visit cache does not keep a segment that retention deleted open", "[shard_log]") {
+  ShardDir tmp;
+  auto log = OpenLog(tmp.shard());  // 4 KiB segments
+  for (int i = 0; i < 40; ++i) {
+    const std::string d = DataFor(static_cast<std::uint64_t>(i), 400);
+    std::vector<RecordIn> in{{.partition_key = "k", .data = d}, {.partition_key = "k", .data = d}};
+    REQUIRE(log->Append(in, kT0 + i * kSecond).ok());
+  }
+  REQUIRE(log->segment_count() > 2);
+  ShardLog::VisitCache cache;  // keeps the first batch, in the first segment
+  REQUIRE(log->Visit(
+                 0, 1, kAll, [](const RecordView&) { return true; }, &cache)
+              .ok());
+  REQUIRE(log->TrimBefore(kT0 + 20 * kSecond).value() > 0);
+  // No descriptor of this process points at a deleted file of the shard.
+  for (const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) {
+    std::error_code ec;
+    const std::string target = std::filesystem::read_symlink(e.path(), ec).string();
+    INFO(target);
+    CHECK_FALSE((target.starts_with(tmp.shard()) && target.ends_with("(deleted)")));
+  }
+}
+
 TEST_CASE("Append refuses oversized keys and data and appends nothing of the batch",
           "[shard_log]") {
   ShardDir tmp;

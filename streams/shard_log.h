@@ -109,7 +109,7 @@ struct CheckReport {
 };
 
 class ShardLog final {
-  class Segment;
+  class Segment;  // private; declared first for VisitCache
 
  public:
   struct Options {
@@ -248,7 +248,6 @@ class ShardLog final {
   const std::string& dir() const { return dir_; }
 
  private:
-  class Segment;
   using SegmentPtr = std::shared_ptr<Segment>;
 
   ShardLog(std::string dir, const Options& options, UniqueFd dir_fd);

@@ -84,6 +84,7 @@ Result<ShardText::WalkEnd> ShardText::Walk(Point from, std::uint64_t stop, std::
     Result<ReadResult> r = log_->Visit(
         at.offset, stop - at.offset, chunk_bytes,
         [&](const RecordView& record) {
+          mu_.AssertHeld();  // Visit calls back on this thread, inside Walk
           if (record.offset != at.offset) {
             misplaced = record.offset;
             return false;

@@ -84,8 +84,10 @@ Status ControlTree::Remove(NodeId id) {
 
 std::shared_ptr<const ControlNode> ControlTree::Find(NodeId id) const {
   MutexLock lock(mu_);
-  auto it = nodes_.find(id);
-  return it == nodes_.end() ? nullptr : it->second;
+  if (auto it = nodes_.find(id); it != nodes_.end()) return it->second;
+  auto alias = lookup_ids_.find(id);
+  if (alias == lookup_ids_.end() || nodes_.count(alias->second.owner) == 0) return nullptr;
+  return alias->second.node;
 }
 
 std::shared_ptr<const ControlNode> ControlTree::Lookup(NodeId parent, std::string_view name) const {
@@ -97,12 +99,41 @@ std::shared_ptr<const ControlNode> ControlTree::Lookup(NodeId parent, std::strin
   return nodes_.at(it->second);
 }
 
-std::shared_ptr<const ControlNode> ControlTree::Resolve(NodeId parent, std::string_view name) {
-  if (auto node = Lookup(parent, name)) return node;
+std::optional<ControlTree::Found> ControlTree::LookupForKernel(NodeId parent,
+                                                               std::string_view name) {
+  if (auto node = Lookup(parent, name)) {
+    if (!node->file.inode_per_lookup) return Found{.id = node->id, .node = node};
+    MutexLock lock(mu_);
+    const NodeId id = next_++;
+    lookup_ids_.emplace(id, LookupId{.node = node, .owner = node->id, .lookups = 1});
+    return Found{.id = id, .node = node};
+  }
   auto dir = Find(parent);
-  if (!dir || !dir->is_dir || !dir->dir.resolve) return nullptr;
-  dir->dir.resolve(*this, parent, name);
-  return Lookup(parent, name);
+  if (!dir || !dir->is_dir || !dir->dir.resolve) return std::nullopt;
+  std::shared_ptr<ControlNode> made = dir->dir.resolve(parent, name);
+  if (!made) return std::nullopt;
+  MutexLock lock(mu_);
+  made->id = next_++;
+  made->parent = parent;
+  made->name = std::string(name);
+  lookup_ids_.emplace(made->id, LookupId{.node = made, .owner = parent, .lookups = 1});
+  return Found{.id = made->id, .node = made};
+}
+
+void ControlTree::Forget(NodeId id, std::uint64_t lookups) {
+  MutexLock lock(mu_);
+  auto it = lookup_ids_.find(id);
+  if (it == lookup_ids_.end()) return;  // a node's own id: not counted
+  if (it->second.lookups > lookups) {
+    it->second.lookups -= lookups;
+  } else {
+    lookup_ids_.erase(it);
+  }
+}
+
+std::size_t ControlTree::LookupIdCount() const {
+  MutexLock lock(mu_);
+  return lookup_ids_.size();
 }
 
 std::vector<std::shared_ptr<const ControlNode>> ControlTree::List(NodeId parent) const {

@@ -41,6 +41,7 @@ inline bool IsControlId(NodeId id) {
 }
 
 class ControlTree;
+struct ControlNode;
 
 // One open() of a control file that serves its reads or writes itself
 // rather than as a whole document: a record sink keeps a partial line per
@@ -93,6 +94,10 @@ struct ControlFile {
   TimeNs mtime = 0;
   // Extended attributes, as `getfattr` shows them.
   std::vector<std::pair<std::string, std::string>> xattrs;
+  // Each lookup gets an inode of its own (ControlTree::LookupForKernel):
+  // the kernel takes an inode's lock for every O_APPEND write, so writers
+  // that opened a shared sink separately would otherwise wait on each other.
+  bool inode_per_lookup = false;
 };
 
 struct ControlDir {
@@ -103,9 +108,11 @@ struct ControlDir {
   // Brings the directory's children up to date with what they mirror,
   // before they are looked up or listed; empty: the children are static.
   std::function<void(ControlTree& tree, NodeId dir)> refresh;
-  // A name looked up that is not a child: may add a node of that name
-  // (names that exist on demand, such as keys/<partition-key>).
-  std::function<void(ControlTree& tree, NodeId dir, std::string_view name)> resolve;
+  // A name looked up that is not a child: may make a node of that name
+  // (names that exist on demand, such as keys/<partition-key>); nullptr: no
+  // such name. The node lives while the kernel remembers that lookup, and
+  // is never listed.
+  std::function<std::shared_ptr<ControlNode>(NodeId dir, std::string_view name)> resolve;
 };
 
 // One node as seen by callers; shared so an open file outlives removal.
@@ -133,10 +140,26 @@ class ControlTree {
   // Removes a node and everything below it.
   Status Remove(NodeId id);
 
+  // A node by its id or by a lookup id (below).
   std::shared_ptr<const ControlNode> Find(NodeId id) const;
   std::shared_ptr<const ControlNode> Lookup(NodeId parent, std::string_view name) const;
-  // Lookup, and when the name is not there, the parent's resolve hook.
-  std::shared_ptr<const ControlNode> Resolve(NodeId parent, std::string_view name);
+
+  // A lookup on the kernel's behalf: the node named `name` in `parent` (a
+  // child, else what the parent's resolve hook makes) and the id the kernel
+  // is to know it by. That is the child's own id, or a fresh lookup id for a
+  // file with inode_per_lookup and for a resolved name. A lookup id names
+  // its node until Forget drops the kernel's lookup of it, and only while
+  // what it came from (the file; the resolved name's directory) is in the
+  // tree.
+  struct Found {
+    NodeId id = 0;
+    std::shared_ptr<const ControlNode> node;
+  };
+  std::optional<Found> LookupForKernel(NodeId parent, std::string_view name);
+  // The kernel forgot `lookups` lookups of `id`; a lookup id goes with them.
+  void Forget(NodeId id, std::uint64_t lookups);
+  // Lookup ids the kernel still remembers.
+  std::size_t LookupIdCount() const;
   // Children in name order.
   std::vector<std::shared_ptr<const ControlNode>> List(NodeId parent) const;
 
@@ -157,6 +180,12 @@ class ControlTree {
   std::map<NodeId, std::shared_ptr<ControlNode>> nodes_ GUARDED_BY(mu_);
   // parent -> name -> id
   std::map<NodeId, std::map<std::string, NodeId, std::less<>>> children_ GUARDED_BY(mu_);
+  struct LookupId {
+    std::shared_ptr<const ControlNode> node;
+    NodeId owner = 0;  // the node in nodes_ that keeps this id valid
+    std::uint64_t lookups = 0;
+  };
+  std::map<NodeId, LookupId> lookup_ids_ GUARDED_BY(mu_);
 };
 
 }  // namespace shoal::fs

@@ -336,7 +336,11 @@ Result<struct stat> ShoalFs::Lookup(Ino parent, std::string_view name) {
   if (!named.ok()) return named;
   if (IsControlId(parent) || parent == store::kRootId) {
     control_.Refresh(parent);
-    if (auto node = control_.Resolve(parent, name)) return ControlAttr(*node);
+    if (auto found = control_.LookupForKernel(parent, name)) {
+      struct stat st = ControlAttr(*found->node);
+      st.st_ino = found->id;
+      return st;
+    }
     if (IsControlId(parent)) return NoSuchKey("no such control file");
   }
   std::optional<Entry> found;
@@ -356,7 +360,11 @@ Result<struct stat> ShoalFs::Lookup(Ino parent, std::string_view name) {
 }
 
 void ShoalFs::Forget(Ino ino, std::uint64_t n) {
-  if (!IsControlId(ino)) inodes_.Forget(ino, n);
+  if (IsControlId(ino)) {
+    control_.Forget(ino, n);
+  } else {
+    inodes_.Forget(ino, n);
+  }
 }
 
 Result<struct stat> ShoalFs::GetAttr(Ino ino) {
@@ -364,7 +372,9 @@ Result<struct stat> ShoalFs::GetAttr(Ino ino) {
   if (IsControlId(ino)) {
     auto node = control_.Find(ino);
     if (!node) return NoSuchKey("no such control file");
-    return ControlAttr(*node);
+    struct stat st = ControlAttr(*node);
+    st.st_ino = ino;  // a lookup id of the node (ControlTree::LookupForKernel)
+    return st;
   }
   auto e = EntryOf(ino);
   if (!e.ok()) return e.status();

@@ -456,9 +456,10 @@ class ShoalFs {
   void AddStreamDir(ControlTree& tree, NodeId kinesis_dir, const std::string& stream);
   // shards/: one file per shard in the stream's map.
   void RefreshShardFiles(ControlTree& tree, NodeId shards_dir, const std::string& stream);
-  // shards/<id>@<iterator>: added when looked up (not listed).
-  void ResolveShardIterator(ControlTree& tree, NodeId shards_dir, const std::string& stream,
-                            std::string_view name);
+  // shards/<id>@<iterator>: made when looked up (not listed); nullptr when
+  // the name is not one.
+  std::shared_ptr<ControlNode> ResolveShardIterator(NodeId shards_dir, const std::string& stream,
+                                                    std::string_view name);
   // Retention up to `t` (the clock's advance).
   Status AdvanceStreams(TimeNs t);
   // Tells the bill how many shards are open from `now` on.

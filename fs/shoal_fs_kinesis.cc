@@ -97,37 +97,41 @@ void ShoalFs::AddStreamDir(ControlTree& tree, NodeId kinesis_dir, const std::str
                      {.read = [this, stream] { return streams_->DescribeJson(stream); }});
   (void)tree.AddFile(*dir, "metrics.json",
                      {.read = [this, stream] { return streams_->MetricsJson(stream); }});
-  (void)tree.AddFile(*dir, "records", {.open_writer = [this, stream] {
-    return Result<std::unique_ptr<ControlSession>>(
-        std::make_unique<RecordSink>(*streams_, stream, std::nullopt, clock_, BillPutUnits()));
+  (void)tree.AddFile(
+      *dir, "records",
+      {.open_writer =
+           [this, stream] {
+             return Result<std::unique_ptr<ControlSession>>(std::make_unique<RecordSink>(
+                 *streams_, stream, std::nullopt, clock_, BillPutUnits()));
+           },
+       .inode_per_lookup = true});
+  (void)tree.AddDir(*dir, "keys", {.resolve = [this, stream](NodeId, std::string_view key) {
+    std::shared_ptr<ControlNode> node;
+    if (!streams::ValidatePartitionKey(key).ok()) return node;
+    node = std::make_shared<ControlNode>();
+    node->file.open_writer = [this, stream, k = std::string(key)] {
+      return Result<std::unique_ptr<ControlSession>>(
+          std::make_unique<RecordSink>(*streams_, stream, k, clock_, BillPutUnits()));
+    };
+    return node;
   }});
-  (void)tree.AddDir(
-      *dir, "keys", {.resolve = [this, stream](ControlTree& t, NodeId keys, std::string_view key) {
-        if (!streams::ValidatePartitionKey(key).ok()) return;
-        const std::string k(key);
-        (void)t.AddFile(
-            keys, k, {.open_writer = [this, stream, k] {
-              return Result<std::unique_ptr<ControlSession>>(
-                  std::make_unique<RecordSink>(*streams_, stream, k, clock_, BillPutUnits()));
-            }});
-      }});
   (void)tree.AddDir(
       *dir, "shards",
       {.refresh = [this, stream](ControlTree& t,
                                  NodeId shards) { RefreshShardFiles(t, shards, stream); },
-       .resolve = [this, stream](
-                      ControlTree& t, NodeId shards,
-                      std::string_view name) { ResolveShardIterator(t, shards, stream, name); }});
+       .resolve =
+           [this, stream](NodeId shards, std::string_view name) {
+             return ResolveShardIterator(shards, stream, name);
+           }});
 }
 
 void ShoalFs::RefreshShardFiles(ControlTree& tree, NodeId shards_dir, const std::string& stream) {
   auto ids = streams_->ShardIds(stream);
   if (!ids.ok()) return;
   const std::set<std::string> wanted(ids->begin(), ids->end());
-  // Shards that retention removed go, with their iterator names.
+  // Shards that retention removed go.
   for (const auto& child : tree.List(shards_dir)) {
-    const std::string shard = child->name.substr(0, child->name.find('@'));
-    if (wanted.count(shard) == 0) (void)tree.Remove(child->id);
+    if (wanted.count(child->name) == 0) (void)tree.Remove(child->id);
   }
   for (const std::string& id : *ids) {
     if (tree.Lookup(shards_dir, id)) continue;
@@ -144,26 +148,27 @@ void ShoalFs::RefreshShardFiles(ControlTree& tree, NodeId shards_dir, const std:
   }
 }
 
-void ShoalFs::ResolveShardIterator(ControlTree& tree, NodeId shards_dir, const std::string& stream,
-                                   std::string_view name) {
+std::shared_ptr<ControlNode> ShoalFs::ResolveShardIterator(NodeId shards_dir,
+                                                           const std::string& stream,
+                                                           std::string_view name) {
   auto parsed = ParseIteratorName(name);
   if (!parsed.ok()) {
     errors_.Record("/.kinesis/" + stream + "/shards/" + std::string(name), parsed.status());
-    return;
+    return nullptr;
   }
-  if (!*parsed) return;
+  if (!*parsed) return nullptr;
   const IteratorName it = **parsed;
   // The lookup refreshed the shard files just before (ShoalFs::Lookup).
-  if (!tree.Lookup(shards_dir, it.shard_id)) return;
-  (void)tree.AddFile(
-      shards_dir, name,
-      {.open_reader = [this, stream, it]() -> Result<std::unique_ptr<ControlSession>> {
-        auto start =
-            streams_->StartOffset(stream, it.shard_id, it.type, it.sequence_number, it.timestamp);
-        if (!start.ok()) return start.status();
-        return std::unique_ptr<ControlSession>(std::make_unique<ShardIteratorReader>(
-            *streams_, stream, it.shard_id, *start, waiting_iterator_reads_));
-      }});
+  if (!control_.Lookup(shards_dir, it.shard_id)) return nullptr;
+  auto node = std::make_shared<ControlNode>();
+  node->file.open_reader = [this, stream, it]() -> Result<std::unique_ptr<ControlSession>> {
+    auto start =
+        streams_->StartOffset(stream, it.shard_id, it.type, it.sequence_number, it.timestamp);
+    if (!start.ok()) return start.status();
+    return std::unique_ptr<ControlSession>(std::make_unique<ShardIteratorReader>(
+        *streams_, stream, it.shard_id, *start, waiting_iterator_reads_));
+  };
+  return node;
 }
 
 }  // namespace shoal::fs

@@ -137,7 +137,7 @@ void ShoalFs::BuildControlTree() {
   (void)control_.AddFile(*shoal, "errors",
                          {.read = [this] { return Result<std::string>(errors_.Snapshot()); }});
   (void)control_.AddFile(*shoal, "stats.json", {.read = [this] {
-    return Result<std::string>(stats_.ToJson(meta_->MapSize()));
+    return Result<std::string>(stats_.ToJson(meta_->MapSize(), control_.LookupIdCount()));
   }});
   (void)control_.AddFile(
       *shoal, "clock",

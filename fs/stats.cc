@@ -24,7 +24,7 @@ void Stats::RecordOp(Op op, std::uint64_t latency_ns, bool failed) {
   }
 }
 
-std::string Stats::ToJson(std::uint64_t map_bytes) const {
+std::string Stats::ToJson(std::uint64_t map_bytes, std::size_t control_lookup_ids) const {
   nlohmann::ordered_json ops = nlohmann::ordered_json::object();
   for (std::size_t i = 0; i < ops_.size(); ++i) {
     const auto& c = ops_[i];
@@ -44,7 +44,8 @@ std::string Stats::ToJson(std::uint64_t map_bytes) const {
       {"commits", commits_.load(std::memory_order_relaxed)},
       {"committed_stored_bytes", committed_stored_bytes_.load(std::memory_order_relaxed)},
       {"objects_open_for_writing", open_for_writing_.load(std::memory_order_relaxed)},
-      {"metadata_map_bytes", map_bytes}};
+      {"metadata_map_bytes", map_bytes},
+      {"control_lookup_ids", control_lookup_ids}};
   return out.dump(2) + "\n";
 }
 

@@ -51,8 +51,9 @@ class Stats {
     open_for_writing_.fetch_add(delta, std::memory_order_relaxed);
   }
 
-  // A JSON object (pretty-printed, newline-terminated).
-  std::string ToJson(std::uint64_t map_bytes) const;
+  // A JSON object (pretty-printed, newline-terminated); `map_bytes` and
+  // `control_lookup_ids` are gauges the caller reads at the time.
+  std::string ToJson(std::uint64_t map_bytes, std::size_t control_lookup_ids) const;
 
  private:
   struct OpCounters {

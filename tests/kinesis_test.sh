@@ -130,6 +130,22 @@ done
 check "reads from the middle of a line on" \
   cmp <(dd if="$S" bs=777 skip=101 status=none) <(tail -c +$((777 * 101 + 1)) "$WORK/shard.cat")
 
+# Names made per lookup are freed when the kernel forgets them.
+for i in $(seq 1 300); do echo "$i" >>"$K/iot/keys/k$i"; done
+lookup_ids() { jq -r .control_lookup_ids "$MNT/.shoal/stats.json"; }
+check "300 keys/<key> names are held while the kernel remembers them" test "$(lookup_ids)" -ge 300
+if [[ $(id -u) -eq 0 ]]; then  # dropping the kernel's caches needs root
+  exec 3>>"$K/iot/records"
+  sync && echo 2 >/proc/sys/vm/drop_caches
+  check "names the kernel forgot are freed; an open descriptor keeps its one" \
+    wait_for 5 bash -c "[[ \$(jq -r .control_lookup_ids '$MNT/.shoal/stats.json') == 1 ]]"
+  check "...and still writes" bash -c "echo kept >&3"
+  exec 3>&-
+  equals "...as a record" kept bash -c "tail -1 '$S' | jq -r '.Data | @base64d'"
+else
+  echo "kinesis_test: not root, so the kernel's caches cannot be dropped: lookup ids not checked"
+fi
+
 # --- many writers at once -------------------------------------------------------
 mkdir "$K/par" && config_set par '{"ShardCount":2,"PartitionKey":"$.w","Throttle":"off"}'
 # 20,000 records per writer: cat writes them 128 KiB at a time, lines split

@@ -96,21 +96,43 @@ std::uint64_t Divide128By64(std::uint64_t hi, std::uint64_t lo, std::uint64_t d,
 #endif
 }
 
+constexpr char kDigitPairs[] =
+    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+    "4041424344454647484950515253545556575859606162636465666768697071727374757677787980"
+    "81828384858687888990919293949596979899";
+
+// n (< 10^8) as exactly 8 digits. The four pairs come from two independent
+// divisions, not a chain of eight: the CPU works on them side by side.
+inline void Write8Digits(std::uint32_t n, char* out) {
+  const std::uint32_t hi = n / 10000;
+  const std::uint32_t lo = n % 10000;
+  std::memcpy(out, kDigitPairs + 2 * (hi / 100), 2);
+  std::memcpy(out + 2, kDigitPairs + 2 * (hi % 100), 2);
+  std::memcpy(out + 4, kDigitPairs + 2 * (lo / 100), 2);
+  std::memcpy(out + 6, kDigitPairs + 2 * (lo % 100), 2);
+}
+
+// n (< 10^19) as exactly 19 digits: 3 + 8 + 8.
+inline void Write19Digits(std::uint64_t n, char* out) {
+  constexpr std::uint64_t k8 = 100'000'000;
+  constexpr std::uint64_t k16 = k8 * k8;
+  const auto top = static_cast<std::uint32_t>(n / k16);  // < 1000
+  const std::uint64_t rest = n % k16;
+  out[0] = static_cast<char>('0' + top / 100);
+  std::memcpy(out + 1, kDigitPairs + 2 * (top % 100), 2);
+  Write8Digits(static_cast<std::uint32_t>(rest / k8), out + 3);
+  Write8Digits(static_cast<std::uint32_t>(rest % k8), out + 11);
+}
+
 // The 57 decimal digits of x (< 10^57), leading zeros included.
 void WriteDecimal57(U192 x, char* buf) {
   // Repeated division by 10^19, the largest power of ten in 64 bits: 188
-  // bits < 10^57, so three chunks of 19 digits hold it. No printf, digits
-  // in pairs: every line of a shard file formats one.
+  // bits < 10^57, so three chunks of 19 digits hold it. No printf: every
+  // line of a shard file formats one.
   constexpr std::uint64_t kChunk = 10'000'000'000'000'000'000u;
-  static constexpr char kPairs[] =
-      "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
-      "4041424344454647484950515253545556575859606162636465666768697071727374757677787980"
-      "81828384858687888990919293949596979899";
-  constexpr std::size_t kDigits = 57;
-  char* end = buf + kDigits;
   std::size_t top = 2;  // the highest word that may be non-zero
   while (top > 0 && x.w[top] == 0) --top;
-  for (int c = 0; c < 3; ++c) {
+  for (int c = 2; c >= 0; --c) {
     std::uint64_t rem = 0;
     if (top == 0) {  // 64 bits left: the compiler divides by multiplying
       rem = x.w[0] % kChunk;
@@ -119,12 +141,7 @@ void WriteDecimal57(U192 x, char* buf) {
       for (std::size_t i = top + 1; i-- > 0;) x.w[i] = Divide128By64(rem, x.w[i], kChunk, rem);
       if (x.w[top] == 0) --top;
     }
-    for (int k = 0; k < 9; ++k) {  // 19 digits: nine pairs and one
-      end -= 2;
-      std::memcpy(end, kPairs + 2 * (rem % 100), 2);
-      rem /= 100;
-    }
-    *--end = static_cast<char>('0' + rem);
+    Write19Digits(rem, buf + 19 * c);
   }
 }
 

@@ -101,15 +101,20 @@ constexpr char kDigitPairs[] =
     "4041424344454647484950515253545556575859606162636465666768697071727374757677787980"
     "81828384858687888990919293949596979899";
 
+// The two digits of v (< 100).
+inline const char* DigitPair(std::uint32_t v) {
+  return kDigitPairs + std::size_t{2} * v;
+}
+
 // n (< 10^8) as exactly 8 digits. The four pairs come from two independent
 // divisions, not a chain of eight: the CPU works on them side by side.
 inline void Write8Digits(std::uint32_t n, char* out) {
   const std::uint32_t hi = n / 10000;
   const std::uint32_t lo = n % 10000;
-  std::memcpy(out, kDigitPairs + 2 * (hi / 100), 2);
-  std::memcpy(out + 2, kDigitPairs + 2 * (hi % 100), 2);
-  std::memcpy(out + 4, kDigitPairs + 2 * (lo / 100), 2);
-  std::memcpy(out + 6, kDigitPairs + 2 * (lo % 100), 2);
+  std::memcpy(out, DigitPair(hi / 100), 2);
+  std::memcpy(out + 2, DigitPair(hi % 100), 2);
+  std::memcpy(out + 4, DigitPair(lo / 100), 2);
+  std::memcpy(out + 6, DigitPair(lo % 100), 2);
 }
 
 // n (< 10^19) as exactly 19 digits: 3 + 8 + 8.
@@ -119,7 +124,7 @@ inline void Write19Digits(std::uint64_t n, char* out) {
   const auto top = static_cast<std::uint32_t>(n / k16);  // < 1000
   const std::uint64_t rest = n % k16;
   out[0] = static_cast<char>('0' + top / 100);
-  std::memcpy(out + 1, kDigitPairs + 2 * (top % 100), 2);
+  std::memcpy(out + 1, DigitPair(top % 100), 2);
   Write8Digits(static_cast<std::uint32_t>(rest / k8), out + 3);
   Write8Digits(static_cast<std::uint32_t>(rest % k8), out + 11);
 }
@@ -132,7 +137,7 @@ void WriteDecimal57(U192 x, char* buf) {
   constexpr std::uint64_t kChunk = 10'000'000'000'000'000'000u;
   std::size_t top = 2;  // the highest word that may be non-zero
   while (top > 0 && x.w[top] == 0) --top;
-  for (int c = 2; c >= 0; --c) {
+  for (std::size_t c = 3; c-- > 0;) {  // the last 19 digits first
     std::uint64_t rem = 0;
     if (top == 0) {  // 64 bits left: the compiler divides by multiplying
       rem = x.w[0] % kChunk;
@@ -141,7 +146,7 @@ void WriteDecimal57(U192 x, char* buf) {
       for (std::size_t i = top + 1; i-- > 0;) x.w[i] = Divide128By64(rem, x.w[i], kChunk, rem);
       if (x.w[top] == 0) --top;
     }
-    Write19Digits(rem, buf + 19 * c);
+    Write19Digits(rem, buf + std::size_t{19} * c);
   }
 }
 

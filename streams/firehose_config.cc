@@ -1,5 +1,6 @@
 #include "streams/firehose_config.h"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <utility>
@@ -7,6 +8,7 @@
 #include "base/json_text.h"
 #include "store/bucket_name.h"
 #include "streams/stream_config.h"
+#include "streams/validation_error.h"
 
 namespace shoal::streams {
 namespace {
@@ -24,14 +26,6 @@ Status Malformed(std::string msg) {
   return {Code::kMalformedJson, std::move(msg)};
 }
 
-// Firehose's ValidationException text for one failed constraint.
-Status FirehoseValidationError(std::string_view value, std::string_view member,
-                               std::string_view constraint) {
-  return InvalidArgument("1 validation error detected: Value " + QuoteForMessage(value) + " at '" +
-                         std::string(member) + "' failed to satisfy constraint: Member must " +
-                         std::string(constraint));
-}
-
 Status ReadString(const Json& value, std::string_view name, std::string& out) {
   if (!value.is_string()) return Malformed(std::string(name) + " must be a string");
   out = value.get<std::string>();
@@ -45,18 +39,6 @@ Status ReadInteger(const Json& value, std::string_view name, std::int64_t& out) 
     out = INT64_MAX;
   } else {
     out = value.get<std::int64_t>();
-  }
-  return Status::Ok();
-}
-
-Status CheckRange(std::int64_t v, std::int64_t lo, std::int64_t hi, std::string_view member) {
-  if (v < lo) {
-    return FirehoseValidationError(std::to_string(v), member,
-                                   "have value greater than or equal to " + std::to_string(lo));
-  }
-  if (v > hi) {
-    return FirehoseValidationError(std::to_string(v), member,
-                                   "have value less than or equal to " + std::to_string(hi));
   }
   return Status::Ok();
 }
@@ -103,11 +85,11 @@ Status ReadBufferingHints(const Json& value, FirehoseConfig& config) {
         "BufferingHints needs both SizeInMBs and IntervalInSeconds when it gives either");
   }
   if (!size) return Status::Ok();  // {}: unchanged
-  Status s = CheckRange(*size, kMinBufferSizeMiB, kMaxBufferSizeMiB,
-                        "extendedS3DestinationConfiguration.bufferingHints.sizeInMBs");
+  Status s = CheckValueRange(*size, kMinBufferSizeMiB, kMaxBufferSizeMiB,
+                             "extendedS3DestinationConfiguration.bufferingHints.sizeInMBs");
   if (s.ok()) {
-    s = CheckRange(*interval, kMinBufferIntervalSeconds, kMaxBufferIntervalSeconds,
-                   "extendedS3DestinationConfiguration.bufferingHints.intervalInSeconds");
+    s = CheckValueRange(*interval, kMinBufferIntervalSeconds, kMaxBufferIntervalSeconds,
+                        "extendedS3DestinationConfiguration.bufferingHints.intervalInSeconds");
   }
   if (!s.ok()) return s;
   config.buffer_size_mib = *size;
@@ -125,8 +107,8 @@ Status ReadCompression(const Json& value, FirehoseConfig& config) {
       return Status::Ok();
     }
   }
-  return FirehoseValidationError(name, "extendedS3DestinationConfiguration.compressionFormat",
-                                 "satisfy enum value set: [UNCOMPRESSED, GZIP, ZSTD]");
+  return ValidationError(name, "extendedS3DestinationConfiguration.compressionFormat",
+                         "satisfy enum value set: [UNCOMPRESSED, GZIP, ZSTD]");
 }
 
 Status ReadTransform(const Json& value, FirehoseConfig& config) {
@@ -244,37 +226,25 @@ std::string_view CompressionExtension(Compression c) {
 }
 
 Status ValidateDeliveryStreamName(std::string_view name) {
-  std::vector<std::string> failed;
-  bool pattern_ok = !name.empty();
-  for (const char c : name) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                    c == '_' || c == '.' || c == '-';
-    if (!ok) pattern_ok = false;
-  }
-  const std::string value = QuoteForMessage(name);
+  // Listed as Kinesis lists a stream name's: the pattern, then the lengths.
+  std::vector<std::string> failures;
+  const bool pattern_ok = !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '.' || c == '-';
+  });
   if (!pattern_ok) {
-    failed.push_back("Value " + value +
-                     " at 'deliveryStreamName' failed to satisfy constraint: Member must satisfy "
-                     "regular expression pattern: [a-zA-Z0-9_.-]+");
+    failures.push_back(ValidationFailure(name, "deliveryStreamName",
+                                         "satisfy regular expression pattern: [a-zA-Z0-9_.-]+"));
   }
   if (name.empty()) {
-    failed.push_back("Value " + value +
-                     " at 'deliveryStreamName' failed to satisfy constraint: Member must have "
-                     "length greater than or equal to 1");
+    failures.push_back(
+        ValidationFailure(name, "deliveryStreamName", "have length greater than or equal to 1"));
   }
   if (name.size() > kMaxDeliveryStreamNameChars) {
-    failed.push_back("Value " + value +
-                     " at 'deliveryStreamName' failed to satisfy constraint: Member must have "
-                     "length less than or equal to 64");
+    failures.push_back(
+        ValidationFailure(name, "deliveryStreamName", "have length less than or equal to 64"));
   }
-  if (failed.empty()) return Status::Ok();
-  std::string msg = std::to_string(failed.size()) + " validation error" +
-                    (failed.size() == 1 ? "" : "s") + " detected: ";
-  for (std::size_t i = 0; i < failed.size(); ++i) {
-    if (i > 0) msg += "; ";
-    msg += failed[i];
-  }
-  return InvalidArgument(msg);
+  return failures.empty() ? Status::Ok() : ValidationErrors(failures);
 }
 
 Result<FirehoseConfig> ParseFirehoseConfig(std::string_view json, const FirehoseConfig& current) {

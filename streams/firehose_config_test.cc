@@ -28,8 +28,8 @@ TEST_CASE("delivery stream names follow Firehose's rules", "[firehose_config]") 
   CHECK(ValidateDeliveryStreamName("orders-to-lake_1.0").ok());
   CHECK(ValidateDeliveryStreamName(std::string(64, 'a')).ok());
   CHECK(ValidateDeliveryStreamName(std::string(65, 'a')).message() ==
-        "1 validation error detected: Value \"" + std::string(64, 'a') +
-            "...\" at 'deliveryStreamName' failed to satisfy constraint: Member must have length "
+        "1 validation error detected: Value '" + std::string(64, 'a') +
+            "...' at 'deliveryStreamName' failed to satisfy constraint: Member must have length "
             "less than or equal to 64");
   CHECK(ValidateDeliveryStreamName("a b").code() == Code::kInvalidArgument);
   CHECK(ValidateDeliveryStreamName("").message().rfind("2 validation errors detected: ", 0) == 0);
@@ -79,7 +79,7 @@ TEST_CASE("buffering hints are checked against Firehose's ranges", "[firehose_co
   CHECK(MustParse(R"({"BufferingHints":{"SizeInMBs":128,"IntervalInSeconds":0}})")
             .buffer_interval_seconds == 0);
   CHECK(ParseError(R"({"BufferingHints":{"SizeInMBs":129,"IntervalInSeconds":60}})").message() ==
-        "1 validation error detected: Value \"129\" at "
+        "1 validation error detected: Value '129' at "
         "'extendedS3DestinationConfiguration.bufferingHints.sizeInMBs' failed to satisfy "
         "constraint: Member must have value less than or equal to 128");
   CHECK(ParseError(R"({"BufferingHints":{"SizeInMBs":0,"IntervalInSeconds":60}})").code() ==
@@ -122,7 +122,7 @@ TEST_CASE("prefix rules and bad documents are refused, changing nothing", "[fire
         "Ths supplied prefix(es) do not satisfy the following constraint: ErrorOutputPrefix "
         "cannot be null or empty when Prefix contains expressions");
   CHECK(ParseError(R"({"CompressionFormat":"ZIP"})").message() ==
-        "1 validation error detected: Value \"ZIP\" at "
+        "1 validation error detected: Value 'ZIP' at "
         "'extendedS3DestinationConfiguration.compressionFormat' failed to satisfy constraint: "
         "Member must satisfy enum value set: [UNCOMPRESSED, GZIP, ZSTD]");
   CHECK(ParseError(R"({"Bucket":"Not_A_Bucket"})").code() == Code::kInvalidBucketName);

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "streams/stream_config.h"
+#include "streams/validation_error.h"
 
 namespace shoal::streams {
 namespace {
@@ -243,8 +244,8 @@ char* WriteSequenceNumber(ShardOrdinal shard, std::uint64_t offset, char* out) {
 
 Result<SequencePosition> ParseSequenceNumber(std::string_view text, const SequenceNumberUse& use) {
   if (!MatchesPattern(text)) {
-    return KinesisValidationError(text, LowerFirst(use.member),
-                                  "satisfy regular expression pattern: " + std::string(kPattern));
+    return ValidationError(text, LowerFirst(use.member),
+                           "satisfy regular expression pattern: " + std::string(kPattern));
   }
   if (text.size() != kSequenceNumberDigits) return NotOurs(text, use);
   const U192 x = FromDecimal(text);

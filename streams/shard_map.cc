@@ -13,6 +13,7 @@
 #include "base/coding.h"
 #include "crypto/aead.h"
 #include "streams/token_bucket.h"
+#include "streams/validation_error.h"
 
 // Where the messages come from: see shard_map.h for each. The
 // LimitExceededException and ResourceInUseException sentences are
@@ -143,8 +144,8 @@ Result<HashKey> ParseExplicitHashKey(std::string_view text) {
       !text.empty() && text.size() <= 39 && !(text.size() > 1 && text.front() == '0') &&
       std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
   if (!digits) {
-    return KinesisValidationError(text, "explicitHashKey",
-                                  "satisfy regular expression pattern: 0|([1-9]\\d{0,38})");
+    return ValidationError(text, "explicitHashKey",
+                           "satisfy regular expression pattern: 0|([1-9]\\d{0,38})");
   }
   const auto key = HashKeyFromDecimal(text);
   if (!key) {
@@ -206,8 +207,8 @@ Result<ShardMap> ShardMap::Create(std::string_view stream_name, std::int64_t sha
   Status s = ValidateStreamName(stream_name);
   if (!s.ok()) return s;
   if (shard_count < 1) {
-    return KinesisValidationError(std::to_string(shard_count), "shardCount",
-                                  "have value greater than or equal to 1");
+    return ValidationError(std::to_string(shard_count), "shardCount",
+                           "have value greater than or equal to 1");
   }
   if (shard_count > kMaxShardsPerStream) {
     return Refused("a stream in shoal has at most " + std::to_string(kMaxShardsPerStream) +
@@ -310,7 +311,7 @@ Status ShardMap::UpdateShardCount(std::int64_t target, TimeNs now,
                    " not ACTIVE, instead in state " + std::string(StreamStatusName(status_)));
   }
   if (target < 1 || target > kMaxTargetShardCount) {
-    return KinesisValidationError(
+    return ValidationError(
         std::to_string(target), "targetShardCount",
         target < 1 ? "have value greater than or equal to 1"
                    : "have value less than or equal to " + std::to_string(kMaxTargetShardCount));

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "base/json_text.h"
+#include "streams/validation_error.h"
 
 // Where the messages come from.
 //  - The ValidationException shape ("1 validation error detected: Value 'x'
@@ -53,27 +54,6 @@ Status Malformed(std::string msg) {
 std::string Printable(std::string_view text) {
   std::string quoted = QuoteForMessage(text);
   return quoted.substr(1, quoted.size() - 2);
-}
-
-std::string OneFailure(std::string_view value, std::string_view member,
-                       std::string_view constraint) {
-  std::string out = "Value '";
-  out += Printable(value);
-  out += "' at '";
-  out += member;
-  out += "' failed to satisfy constraint: Member must ";
-  out += constraint;
-  return out;
-}
-
-Status ValidationErrors(const std::vector<std::string>& failures) {
-  std::string msg = std::to_string(failures.size());
-  msg += failures.size() == 1 ? " validation error detected: " : " validation errors detected: ";
-  for (std::size_t i = 0; i < failures.size(); ++i) {
-    if (i != 0) msg += "; ";
-    msg += failures[i];
-  }
-  return InvalidArgument(std::move(msg));
 }
 
 bool IsStreamNameChar(char c) {
@@ -160,23 +140,11 @@ Status ReadInteger(const Json& value, std::string_view name, std::string_view wh
   return Status::Ok();
 }
 
-Status CheckRange(std::int64_t v, std::int64_t lo, std::int64_t hi, std::string_view member) {
-  if (v < lo) {
-    return KinesisValidationError(std::to_string(v), member,
-                                  "have value greater than or equal to " + std::to_string(lo));
-  }
-  if (v > hi) {
-    return KinesisValidationError(std::to_string(v), member,
-                                  "have value less than or equal to " + std::to_string(hi));
-  }
-  return Status::Ok();
-}
-
 Status CheckStreamMode(std::string_view name, StreamMode& out) {
   const auto mode = StreamModeFromName(name);
   if (!mode) {
-    return KinesisValidationError(name, "streamModeDetails.streamMode",
-                                  "satisfy enum value set: [PROVISIONED, ON_DEMAND]");
+    return ValidationError(name, "streamModeDetails.streamMode",
+                           "satisfy enum value set: [PROVISIONED, ON_DEMAND]");
   }
   out = *mode;
   return Status::Ok();
@@ -304,26 +272,22 @@ std::string StreamArn(std::string_view stream_name) {
   return arn;
 }
 
-Status KinesisValidationError(std::string_view value, std::string_view member,
-                              std::string_view constraint) {
-  return ValidationErrors({OneFailure(value, member, constraint)});
-}
-
 Status ValidateStreamName(std::string_view name) {
   // Kinesis lists the pattern before the lengths.
   std::vector<std::string> failures;
   if (name.empty() || !std::all_of(name.begin(), name.end(), IsStreamNameChar)) {
-    failures.push_back(
-        OneFailure(name, "streamName",
-                   "satisfy regular expression pattern: " + std::string(kStreamNamePattern)));
+    failures.push_back(ValidationFailure(
+        name, "streamName",
+        "satisfy regular expression pattern: " + std::string(kStreamNamePattern)));
   }
   if (name.empty()) {
-    failures.push_back(OneFailure(name, "streamName", "have length greater than or equal to 1"));
+    failures.push_back(
+        ValidationFailure(name, "streamName", "have length greater than or equal to 1"));
   }
   if (name.size() > kMaxStreamNameChars) {
-    failures.push_back(
-        OneFailure(name, "streamName",
-                   "have length less than or equal to " + std::to_string(kMaxStreamNameChars)));
+    failures.push_back(ValidationFailure(
+        name, "streamName",
+        "have length less than or equal to " + std::to_string(kMaxStreamNameChars)));
   }
   if (failures.empty()) return Status::Ok();
   return ValidationErrors(failures);
@@ -336,10 +300,10 @@ Status ValidatePartitionKey(std::string_view key) {
                            " is not valid UTF-8; Kinesis partition keys are Unicode strings");
   }
   if (*chars == 0) {
-    return KinesisValidationError(key, "partitionKey", "have length greater than or equal to 1");
+    return ValidationError(key, "partitionKey", "have length greater than or equal to 1");
   }
   if (*chars > kMaxPartitionKeyChars) {
-    return KinesisValidationError(
+    return ValidationError(
         key, "partitionKey",
         "have length less than or equal to " + std::to_string(kMaxPartitionKeyChars));
   }
@@ -413,7 +377,7 @@ Result<StreamConfig> ParseStreamConfig(std::string_view json, const StreamConfig
     if (!s.ok()) return s;
   }
   if (given.shard_count) {
-    s = CheckRange(*given.shard_count, 1, kMaxTargetShardCount, "targetShardCount");
+    s = CheckValueRange(*given.shard_count, 1, kMaxTargetShardCount, "targetShardCount");
     if (!s.ok()) return s;
     if (out.mode == StreamMode::kOnDemand && *given.shard_count != current.shard_count) {
       return InvalidArgument("Request is invalid. Stream " + Printable(stream) + " under account " +
@@ -441,8 +405,8 @@ Result<StreamConfig> ParseStreamConfig(std::string_view json, const StreamConfig
     if (!s.ok()) return s;
   }
   if (given.max_record_size_kib) {
-    s = CheckRange(*given.max_record_size_kib, kMinMaxRecordSizeKiB, kMaxMaxRecordSizeKiB,
-                   "maxRecordSizeInKiB");
+    s = CheckValueRange(*given.max_record_size_kib, kMinMaxRecordSizeKiB, kMaxMaxRecordSizeKiB,
+                        "maxRecordSizeInKiB");
     if (!s.ok()) return s;
     out.max_record_size_kib = static_cast<std::int32_t>(*given.max_record_size_kib);
   }
@@ -459,16 +423,16 @@ Result<StreamConfig> DecodeStreamConfig(std::string_view json) {
   }
   StreamConfig out;
   if (s.ok()) s = CheckStreamMode(*given.mode, out.mode);
-  if (s.ok()) s = CheckRange(*given.shard_count, 1, kMaxTargetShardCount, "targetShardCount");
+  if (s.ok()) s = CheckValueRange(*given.shard_count, 1, kMaxTargetShardCount, "targetShardCount");
   if (s.ok()) {
-    s = CheckRange(*given.retention, kMinRetentionHours, kMaxRetentionHours,
-                   "retentionPeriodHours");
+    s = CheckValueRange(*given.retention, kMinRetentionHours, kMaxRetentionHours,
+                        "retentionPeriodHours");
   }
   if (s.ok() && given.partition_key->has_value()) s = CheckPartitionKeyPath(**given.partition_key);
   if (s.ok()) s = CheckThrottle(*given.throttle, out.throttle);
   if (s.ok()) {
-    s = CheckRange(*given.max_record_size_kib, kMinMaxRecordSizeKiB, kMaxMaxRecordSizeKiB,
-                   "maxRecordSizeInKiB");
+    s = CheckValueRange(*given.max_record_size_kib, kMinMaxRecordSizeKiB, kMaxMaxRecordSizeKiB,
+                        "maxRecordSizeInKiB");
   }
   if (!s.ok()) return Corrupt("stored stream configuration: " + s.ToString());
   out.shard_count = *given.shard_count;

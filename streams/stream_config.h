@@ -71,13 +71,6 @@ struct StreamConfig {
 // "arn:aws:kinesis:us-east-1:000000000000:stream/<name>".
 std::string StreamArn(std::string_view stream_name);
 
-// Kinesis's ValidationException text for one failed constraint:
-// "1 validation error detected: Value '<value>' at '<member>' failed to
-// satisfy constraint: Member must <constraint>", as kInvalidArgument.
-// `value` is made printable and cut to 64 characters (QuoteForMessage).
-Status KinesisValidationError(std::string_view value, std::string_view member,
-                              std::string_view constraint);
-
 // OK for 1 to 128 characters of [a-zA-Z0-9_.-]; else kInvalidArgument with
 // Kinesis's ValidationException text, every failed constraint listed
 // ("2 validation errors detected: Value '' at 'streamName' failed to

@@ -15,8 +15,7 @@ namespace {
 
 // A partial line longer than any record a stream accepts (10 MiB with its
 // key) can never become a record.
-constexpr std::size_t kMaxPendingLine =
-    static_cast<std::size_t>(streams::kMaxMaxRecordSizeKiB) * 1024 + 1;
+constexpr std::size_t kMaxLine = static_cast<std::size_t>(streams::kMaxMaxRecordSizeKiB) * 1024 + 1;
 
 // How long one wait at the end of a shard lasts before the reader checks
 // whether its caller gave up.
@@ -49,23 +48,18 @@ std::optional<TimeNs> ParseEpochSeconds(std::string_view text) {
   return static_cast<TimeNs>(seconds * 1'000'000'000 + nanos);
 }
 
-Status TooLongLine() {
-  return {Code::kRecordTooLarge, "a line longer than the largest record a stream accepts (" +
-                                     std::to_string(streams::kMaxMaxRecordSizeKiB) +
-                                     " KiB) was dropped"};
-}
-
 }  // namespace
 
 RecordSink::RecordSink(streams::StreamStore& store, std::string stream,
                        std::optional<std::string> partition_key, const Clock& clock, BillFn bill)
-    : store_(store),
+    : LineSink(kMaxLine, "a stream"),
+      store_(store),
       stream_(std::move(stream)),
       partition_key_(std::move(partition_key)),
       clock_(clock),
       bill_(std::move(bill)) {}
 
-streams::PutRecordsResult RecordSink::Put(std::span<const std::string_view> lines) {
+LineSink::Taken RecordSink::PutLines(std::span<const std::string_view> lines) {
   std::vector<streams::PutRecordIn> records;
   records.reserve(lines.size());
   for (std::string_view line : lines) {
@@ -77,63 +71,7 @@ streams::PutRecordsResult RecordSink::Put(std::span<const std::string_view> line
   const TimeNs now = clock_.Now();
   streams::PutRecordsResult put = store_.PutRecords(stream_, records, now);
   if (put.put_payload_units > 0 && bill_) bill_(put.put_payload_units, now);
-  return put;
-}
-
-Result<std::size_t> RecordSink::Write(std::string_view data) {
-  MutexLock lock(mu_);
-  const std::size_t before = pending_.size();  // bytes of earlier writes
-  pending_.append(data);
-  std::vector<std::string_view> lines;
-  std::vector<std::size_t> ends;  // where each line's newline ends, in pending_
-  std::size_t start = 0;
-  for (std::size_t nl = pending_.find('\n', before); nl != std::string::npos;
-       nl = pending_.find('\n', nl + 1)) {
-    lines.emplace_back(pending_.data() + start, nl - start);
-    start = nl + 1;
-    ends.push_back(start);
-  }
-  if (lines.empty()) {
-    if (pending_.size() > kMaxPendingLine) {
-      pending_.clear();
-      return TooLongLine();
-    }
-    return data.size();
-  }
-  streams::PutRecordsResult put = Put(lines);
-  const std::size_t accepted = put.accepted.size();
-  if (accepted == lines.size()) {
-    pending_.erase(0, start);
-    if (pending_.size() > kMaxPendingLine) {
-      pending_.clear();
-      return TooLongLine();
-    }
-    return data.size();
-  }
-  // Stopped at line `accepted`: what the records before it took is taken.
-  const std::size_t consumed = accepted == 0 ? 0 : ends[accepted - 1];
-  const bool drop_failed = put.status.code() == Code::kRecordTooLarge;
-  if (consumed > before) {
-    // Part of this write was taken: a short write. The rest is the
-    // writer's to retry; an oversized line is dropped by not keeping it.
-    pending_.clear();
-    return consumed - before;
-  }
-  // None of this write was taken: keep what earlier writes left of the
-  // failing line (unless it is the oversized line) and refuse the write.
-  pending_.resize(before);
-  pending_.erase(0, consumed);
-  if (drop_failed) pending_.clear();
-  return put.status;
-}
-
-Status RecordSink::Release() {
-  MutexLock lock(mu_);
-  if (pending_.empty()) return Status::Ok();
-  const std::string_view line = pending_;
-  streams::PutRecordsResult put = Put(std::span(&line, 1));
-  pending_.clear();
-  return put.status;
+  return {.lines = put.accepted.size(), .status = put.status};
 }
 
 Status RecordSink::Fsync() {

@@ -18,27 +18,16 @@
 #include "base/mutex.h"
 #include "base/status.h"
 #include "fs/control_tree.h"
+#include "fs/line_sink.h"
 #include "streams/stream_store.h"
 
 namespace shoal::fs {
 
-// Frames what one open writes into records: each newline-terminated line is
-// one record (without its newline); a last line without one becomes a
-// record at the open's last close (Release: a shell closes duplicates of a
-// descriptor after each redirected command, so the close of one duplicate
-// cannot end the line; a failure then is only logged). Partial lines are
-// kept per open, so writers in
-// other processes never split or interleave each other's records. One
-// write's complete lines go to PutRecords as one batch.
-//
-// A batch stopped part way (a record over MaxRecordSizeKiB, reject-mode
-// throttling, a deleted stream) keeps the records before the failing one:
-// the write returns the bytes those records took (a short write; the writer
-// retries the rest and meets the error), or the error when none of this
-// write's bytes were taken. An oversized line is dropped, so what follows it
-// starts a new record; so is a partial line that grows past the largest
-// record size any stream accepts.
-class RecordSink final : public ControlSession {
+// records and keys/<partition-key>: lines (LineSink) put as one
+// PutRecords batch per write. A record over MaxRecordSizeKiB, reject-mode
+// throttling or a deleted stream stops the batch (see LineSink for what is
+// kept).
+class RecordSink final : public LineSink {
  public:
   // `partition_key`: the key of every record (keys/<key>), else the
   // stream's PartitionKey path or a random key decides. `bill` is told the
@@ -46,23 +35,18 @@ class RecordSink final : public ControlSession {
   using BillFn = std::function<void(std::uint64_t put_payload_units, TimeNs now)>;
   RecordSink(streams::StreamStore& store, std::string stream,
              std::optional<std::string> partition_key, const Clock& clock, BillFn bill);
-  Result<std::size_t> Write(std::string_view data) override;
   // Makes every record of the stream accepted so far durable (not the
   // partial line: the writer has not ended it).
   Status Fsync() override;
-  // Puts the pending partial line, if any (dropped if that fails).
-  Status Release() override;
 
  private:
-  streams::PutRecordsResult Put(std::span<const std::string_view> lines);
+  Taken PutLines(std::span<const std::string_view> lines) override;
 
   streams::StreamStore& store_;
   const std::string stream_;
   const std::optional<std::string> partition_key_;
   const Clock& clock_;
   const BillFn bill_;
-  Mutex mu_;
-  std::string pending_ GUARDED_BY(mu_);  // the partial line written so far
 };
 
 // shards/<id>: StreamStore::ReadShardText at each read's offset.

@@ -1,0 +1,297 @@
+#include "streams/firehose_store.h"
+
+#include <sys/stat.h>
+
+#include <charconv>
+#include <filesystem>
+#include <system_error>
+#include <utility>
+
+#include "base/file_util.h"
+
+namespace shoal::streams {
+namespace {
+
+constexpr mode_t kFileMode = 0600;
+constexpr std::uint64_t kMiB = std::uint64_t{1024} * 1024;
+constexpr TimeNs kSecond = 1'000'000'000;
+// Why records failed, in the error prefix (!{firehose:error-output-type}).
+constexpr std::string_view kProcessingFailed = "processing-failed";
+
+Result<std::uint64_t> ParseVersion(std::string_view text) {
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.remove_suffix(1);
+  std::uint64_t v = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || end != text.data() + text.size() || v == 0) {
+    return Status(Code::kCorrupt, "version is not a positive number");
+  }
+  return v;
+}
+
+// The parts of a configuration the store cannot deliver yet are refused
+// when set, so that none is accepted and then silently ignored.
+Status CheckSupported(const FirehoseConfig& config) {
+  const auto unsupported = [](std::string_view member) {
+    return Status(Code::kNotSupported,
+                  std::string(member) + " is not supported yet: delivery streams take DirectPut "
+                                        "records and deliver them unpartitioned, untransformed");
+  };
+  if (!config.source_stream.empty()) return unsupported("Source KinesisStream");
+  if (!config.transform_command.empty()) return unsupported("Transform");
+  if (!config.partition_keys.empty()) return unsupported("DynamicPartitioning");
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<FirehoseStore>> FirehoseStore::Open(const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::create_directory(dir, ec);
+  if (ec) return PosixError("creating " + dir, ec.value());
+  std::unique_ptr<FirehoseStore> store(new FirehoseStore(dir));
+  for (const auto& item : std::filesystem::directory_iterator(dir, ec)) {
+    if (!item.is_directory()) continue;
+    const std::string name = item.path().filename().string();
+    auto config_text = ReadFile(item.path() / "config.json");
+    auto version_text = ReadFile(item.path() / "version");
+    if (!config_text.ok() || !version_text.ok()) {
+      store->problems_.push_back(name + ": config.json or version cannot be read");
+      continue;
+    }
+    auto config = ParseFirehoseConfig(*config_text, FirehoseConfig{});
+    auto version = ParseVersion(*version_text);
+    if (!config.ok() || !version.ok()) {
+      store->problems_.push_back(name + ": " +
+                                 (config.ok() ? version.status() : config.status()).ToString());
+      continue;
+    }
+    MutexLock lock(store->mu_);
+    Stream& s = store->streams_[name];
+    s.config = *config;
+    s.version = *version;
+    s.buffer = BufferFor(s.config);
+  }
+  if (ec) return PosixError("listing " + dir, ec.value());
+  return store;
+}
+
+std::string FirehoseStore::PathOf(std::string_view name) const {
+  return dir_ + "/" + std::string(name);
+}
+
+std::unique_ptr<DeliveryBuffer> FirehoseStore::BufferFor(const FirehoseConfig& config) {
+  return std::make_unique<DeliveryBuffer>(static_cast<std::uint64_t>(config.buffer_size_mib) * kMiB,
+                                          config.buffer_interval_seconds * kSecond,
+                                          config.append_delimiter);
+}
+
+Status FirehoseStore::Save(std::string_view name, const FirehoseConfig& config,
+                           std::uint64_t version) const {
+  const std::string path = PathOf(name);
+  Status s = WriteFileDurably(path + "/config.json", FirehoseConfigJson(config), kFileMode);
+  if (s.ok()) s = WriteFileDurably(path + "/version", std::to_string(version) + "\n", kFileMode);
+  return s;
+}
+
+Status FirehoseStore::Create(std::string_view name) {
+  Status s = ValidateDeliveryStreamName(name);
+  if (!s.ok()) return s;
+  MutexLock lock(mu_);
+  if (streams_.find(name) != streams_.end()) {
+    return Status(Code::kAlreadyExists, "Firehose " + std::string(name) + " already exists");
+  }
+  const std::string path = PathOf(name);
+  if (::mkdir(path.c_str(), 0700) != 0 && errno != EEXIST) {
+    return PosixError("creating " + path, errno);
+  }
+  Stream stream;
+  stream.buffer = BufferFor(stream.config);
+  s = Save(name, stream.config, stream.version);
+  if (!s.ok()) return s;
+  s = SyncDirectory(dir_);
+  if (!s.ok()) return s;
+  streams_.emplace(std::string(name), std::move(stream));
+  return Status::Ok();
+}
+
+Status FirehoseStore::Delete(std::string_view name) {
+  MutexLock lock(mu_);
+  auto it = streams_.find(name);
+  if (it == streams_.end()) {
+    return NoSuchKey("Firehose " + std::string(name) + " not found");
+  }
+  std::error_code ec;
+  std::filesystem::remove_all(PathOf(name), ec);
+  if (ec) return PosixError("removing " + PathOf(name), ec.value());
+  streams_.erase(it);
+  return SyncDirectory(dir_);
+}
+
+std::vector<std::string> FirehoseStore::Names() const {
+  MutexLock lock(mu_);
+  std::vector<std::string> names;
+  for (const auto& [name, stream] : streams_) names.push_back(name);
+  return names;
+}
+
+Result<FirehoseConfig> FirehoseStore::Config(std::string_view name) const {
+  MutexLock lock(mu_);
+  auto it = streams_.find(name);
+  if (it == streams_.end()) return NoSuchKey("Firehose " + std::string(name) + " not found");
+  return it->second.config;
+}
+
+Result<std::string> FirehoseStore::ConfigJson(std::string_view name) const {
+  auto config = Config(name);
+  if (!config.ok()) return config.status();
+  return FirehoseConfigJson(*config);
+}
+
+Result<std::uint64_t> FirehoseStore::Version(std::string_view name) const {
+  MutexLock lock(mu_);
+  auto it = streams_.find(name);
+  if (it == streams_.end()) return NoSuchKey("Firehose " + std::string(name) + " not found");
+  return it->second.version;
+}
+
+Status FirehoseStore::PutConfig(std::string_view name, std::string_view json) {
+  MutexLock lock(mu_);
+  auto it = streams_.find(name);
+  if (it == streams_.end()) return NoSuchKey("Firehose " + std::string(name) + " not found");
+  auto config = ParseFirehoseConfig(json, it->second.config);
+  if (!config.ok()) return config.status();
+  Status supported = CheckSupported(*config);
+  if (!supported.ok()) return supported;
+  if (*config == it->second.config) return Status::Ok();
+  Status s = Save(name, *config, it->second.version + 1);
+  if (!s.ok()) return s;
+  Stream& stream = it->second;
+  stream.config = *config;
+  ++stream.version;
+  // Buffered records stay; the new limits apply from here on.
+  auto buffer = BufferFor(stream.config);
+  for (auto& batch : stream.buffer->TakeAll()) {
+    for (auto& record : batch.records)
+      (void)buffer->Add(batch.partition, record.data, record.arrival);
+  }
+  stream.buffer = std::move(buffer);
+  return Status::Ok();
+}
+
+Status FirehoseStore::Put(std::string_view name, std::string_view data, TimeNs now) {
+  MutexLock lock(mu_);
+  auto it = streams_.find(name);
+  if (it == streams_.end()) return NoSuchKey("Firehose " + std::string(name) + " not found");
+  Stream& stream = it->second;
+  if (data.size() > kMaxFirehoseRecordBytes) {
+    return Status(Code::kRecordTooLarge,
+                  "1 validation error detected: Value at 'record.data' failed to satisfy "
+                  "constraint: Member must have length less than or equal to 1024000");
+  }
+  if (stream.config.bucket.empty()) {
+    return InvalidArgument("Firehose " + std::string(name) +
+                           " has no destination: set Bucket in its config.json");
+  }
+  if (!stream.buffer->Add("", data, now)) {
+    return InvalidArgument("Firehose " + std::string(name) + " has 500 active partitions");
+  }
+  ++stream.metrics.incoming_records;
+  stream.metrics.incoming_bytes += data.size();
+  return Status::Ok();
+}
+
+std::vector<FirehoseDelivery> FirehoseStore::Encode(
+    const std::string& name, const Stream& stream, const std::vector<DeliveryBatch>& batches,
+    const std::function<std::string()>& uuid, const std::function<std::string()>& random_string) {
+  std::vector<FirehoseDelivery> out;
+  auto prefixes = S3Prefix::ParsePair(stream.config.prefix, stream.config.error_output_prefix);
+  for (const auto& batch : batches) {
+    FirehoseDelivery d;
+    d.stream = name;
+    d.bucket = stream.config.bucket;
+    d.records = batch.records.size();
+    d.plain_bytes = batch.bytes;
+    PrefixValues values{.timestamp = batch.oldest, .random_string = random_string};
+    auto prefix =
+        prefixes.ok() ? prefixes->prefix.Render(values) : Result<std::string>(prefixes.status());
+    if (!prefix.ok()) {
+      values.error_output_type = kProcessingFailed;
+      prefix = prefixes.ok() ? prefixes->error_output_prefix.Render(values) : prefix;
+    }
+    if (!prefix.ok()) continue;  // the configuration was checked when it was set
+    auto bytes =
+        EncodeDeliveredObject(batch, stream.config.append_delimiter, stream.config.compression);
+    if (!bytes.ok()) continue;
+    d.key = *prefix + DeliveredObjectName(name, stream.version, batch.oldest, uuid(),
+                                          CompressionExtension(stream.config.compression));
+    d.bytes = std::move(*bytes);
+    out.push_back(std::move(d));
+  }
+  return out;
+}
+
+std::vector<FirehoseDelivery> FirehoseStore::TakeDue(
+    TimeNs now, const std::function<std::string()>& uuid,
+    const std::function<std::string()>& random_string) {
+  MutexLock lock(mu_);
+  std::vector<FirehoseDelivery> out;
+  for (auto& [name, stream] : streams_) {
+    auto due = Encode(name, stream, stream.buffer->TakeDue(now), uuid, random_string);
+    for (auto& d : due) out.push_back(std::move(d));
+  }
+  return out;
+}
+
+std::vector<FirehoseDelivery> FirehoseStore::TakeAll(
+    std::string_view name, const std::function<std::string()>& uuid,
+    const std::function<std::string()>& random_string) {
+  MutexLock lock(mu_);
+  auto it = streams_.find(name);
+  if (it == streams_.end()) return {};
+  return Encode(it->first, it->second, it->second.buffer->TakeAll(), uuid, random_string);
+}
+
+std::vector<FirehoseDelivery> FirehoseStore::TakeAllStreams(
+    const std::function<std::string()>& uuid, const std::function<std::string()>& random_string) {
+  MutexLock lock(mu_);
+  std::vector<FirehoseDelivery> out;
+  for (auto& [name, stream] : streams_) {
+    auto all = Encode(name, stream, stream.buffer->TakeAll(), uuid, random_string);
+    for (auto& d : all) out.push_back(std::move(d));
+  }
+  return out;
+}
+
+void FirehoseStore::Delivered(const FirehoseDelivery& d) {
+  MutexLock lock(mu_);
+  auto it = streams_.find(d.stream);
+  if (it == streams_.end()) return;
+  it->second.metrics.delivery_records += d.records;
+  it->second.metrics.delivery_bytes += d.plain_bytes;
+  ++it->second.metrics.delivery_objects;
+}
+
+void FirehoseStore::DeliveryFailed(const FirehoseDelivery& d) {
+  MutexLock lock(mu_);
+  auto it = streams_.find(d.stream);
+  if (it != streams_.end()) ++it->second.metrics.delivery_failures;
+}
+
+std::optional<TimeNs> FirehoseStore::NextDeadline() const {
+  MutexLock lock(mu_);
+  std::optional<TimeNs> earliest;
+  for (const auto& [name, stream] : streams_) {
+    auto deadline = stream.buffer->NextDeadline();
+    if (deadline && (!earliest || *deadline < *earliest)) earliest = deadline;
+  }
+  return earliest;
+}
+
+Result<FirehoseMetrics> FirehoseStore::Metrics(std::string_view name) const {
+  MutexLock lock(mu_);
+  auto it = streams_.find(name);
+  if (it == streams_.end()) return NoSuchKey("Firehose " + std::string(name) + " not found");
+  return it->second.metrics;
+}
+
+}  // namespace shoal::streams

@@ -1,0 +1,129 @@
+#pragma once
+// The delivery streams of MNT/.firehose/ (DESIGN §2.6): their
+// configurations on disk, their buffers in memory, and the objects they
+// owe the lake. The store decides what to deliver and encodes it; writing
+// the object into the bucket is the caller's (fs/, through the store like
+// any other PUT).
+//
+// On disk, under `dir`: one directory per delivery stream holding
+// config.json (FirehoseConfigJson) and version (the destination version,
+// a decimal that starts at 1 and grows with each configuration change),
+// both written durably (temporary file, fsync, rename).
+//
+// Buffers live in memory, as Firehose's do between deliveries; TakeAll
+// empties them at unmount, so what is buffered is delivered then. A crash
+// loses what was buffered and not yet delivered.
+//
+// Thread-safety: all methods may be called concurrently.
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/clock.h"
+#include "base/mutex.h"
+#include "base/status.h"
+#include "streams/firehose_buffer.h"
+#include "streams/firehose_config.h"
+
+namespace shoal::streams {
+
+// One object to write: where, and its bytes.
+struct FirehoseDelivery {
+  std::string stream;
+  std::string bucket;
+  std::string key;  // the evaluated prefix and the object name
+  std::string bytes;
+  std::uint64_t records = 0;
+  std::uint64_t plain_bytes = 0;  // before compression
+};
+
+// Counters since Open (not persisted), CloudWatch's names.
+struct FirehoseMetrics {
+  std::uint64_t incoming_records = 0;
+  std::uint64_t incoming_bytes = 0;
+  std::uint64_t delivery_records = 0;  // DeliveryToS3.Records
+  std::uint64_t delivery_bytes = 0;    // DeliveryToS3.Bytes (uncompressed)
+  std::uint64_t delivery_objects = 0;
+  std::uint64_t delivery_failures = 0;
+};
+
+class FirehoseStore final {
+ public:
+  // Opens the delivery streams under `dir` (created if missing). A stream
+  // whose files cannot be read is skipped and named in `problems`.
+  static Result<std::unique_ptr<FirehoseStore>> Open(const std::string& dir);
+
+  FirehoseStore(const FirehoseStore&) = delete;
+  FirehoseStore& operator=(const FirehoseStore&) = delete;
+
+  // A new delivery stream with the default configuration, version 1.
+  // kInvalidArgument for a bad name, kAlreadyExists if it exists.
+  Status Create(std::string_view name);
+  // Removes the stream and what it buffered. kNoSuchKey if absent.
+  Status Delete(std::string_view name);
+  std::vector<std::string> Names() const;
+  // Streams skipped at Open, one line each.
+  const std::vector<std::string>& problems() const { return problems_; }
+
+  Result<std::string> ConfigJson(std::string_view name) const;
+  Result<FirehoseConfig> Config(std::string_view name) const;
+  Result<std::uint64_t> Version(std::string_view name) const;
+  // Applies config.json written by a user (ParseFirehoseConfig). A change
+  // raises the version; the buffer keeps its records, which go out under
+  // the new configuration. On error nothing changed.
+  Status PutConfig(std::string_view name, std::string_view json);
+
+  // Buffers one record arriving at `now`. kInvalidArgument (with Firehose's
+  // words) for a record over 1,000 KiB, a stream without a bucket, or
+  // (with dynamic partitioning) a partition past the active limit.
+  Status Put(std::string_view name, std::string_view data, TimeNs now);
+
+  // What is due at `now` across every stream, encoded; removed from the
+  // buffers. `random` gives each object's uuid and each random-string.
+  std::vector<FirehoseDelivery> TakeDue(TimeNs now, const std::function<std::string()>& uuid,
+                                        const std::function<std::string()>& random_string);
+  // Everything `name` buffers (flush), or every stream's (unmount).
+  std::vector<FirehoseDelivery> TakeAll(std::string_view name,
+                                        const std::function<std::string()>& uuid,
+                                        const std::function<std::string()>& random_string);
+  std::vector<FirehoseDelivery> TakeAllStreams(const std::function<std::string()>& uuid,
+                                               const std::function<std::string()>& random_string);
+  // The caller's outcome for deliveries it took (metrics).
+  void Delivered(const FirehoseDelivery& d);
+  void DeliveryFailed(const FirehoseDelivery& d);
+  // When the earliest buffer comes due by time; nullopt when none buffers.
+  std::optional<TimeNs> NextDeadline() const;
+
+  Result<FirehoseMetrics> Metrics(std::string_view name) const;
+
+ private:
+  struct Stream {
+    FirehoseConfig config;
+    std::uint64_t version = 1;
+    std::unique_ptr<DeliveryBuffer> buffer;
+    FirehoseMetrics metrics;
+  };
+
+  explicit FirehoseStore(std::string dir) : dir_(std::move(dir)) {}
+  std::string PathOf(std::string_view name) const;
+  Status Save(std::string_view name, const FirehoseConfig& config, std::uint64_t version) const;
+  static std::unique_ptr<DeliveryBuffer> BufferFor(const FirehoseConfig& config);
+  // Encodes `batches` of stream `name` into deliveries. REQUIRES(mu_).
+  std::vector<FirehoseDelivery> Encode(const std::string& name, const Stream& stream,
+                                       const std::vector<DeliveryBatch>& batches,
+                                       const std::function<std::string()>& uuid,
+                                       const std::function<std::string()>& random_string)
+      REQUIRES(mu_);
+
+  const std::string dir_;
+  std::vector<std::string> problems_;
+  mutable Mutex mu_;
+  std::map<std::string, Stream, std::less<>> streams_ GUARDED_BY(mu_);
+};
+
+}  // namespace shoal::streams

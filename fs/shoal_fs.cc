@@ -60,6 +60,7 @@ ShoalFs::ShoalFs(std::unique_ptr<store::StoreDir> dir, const Options& options)
 
 ShoalFs::~ShoalFs() {
   StopTicker();
+  DeliverAllFirehose();  // unmount delivers what is buffered
   if (clock_started_) {
     MutexLock lock(advance_mu_);
     (void)SaveSimulation();
@@ -91,6 +92,8 @@ Status ShoalFs::Init(const Options& options) {
   Status opened = OpenKms();
   if (!opened.ok()) return opened;
   opened = OpenStreams();
+  if (!opened.ok()) return opened;
+  opened = OpenFirehose();
   if (!opened.ok()) return opened;
 
   auto swept = blobs_->SweepTemporaries();
@@ -155,6 +158,9 @@ void ShoalFs::BuildControlTree() {
   if (auto kms = control_.AddDir(store::kRootId, ".kms", {}); kms.ok()) BuildKmsTree(*kms);
   if (auto kinesis = control_.AddDir(store::kRootId, ".kinesis", KinesisDir()); kinesis.ok()) {
     BuildKinesisTree(*kinesis);
+  }
+  if (auto firehose = control_.AddDir(store::kRootId, ".firehose", FirehoseDir()); firehose.ok()) {
+    BuildFirehoseTree(*firehose);
   }
 
   auto s3 = control_.AddDir(store::kRootId, ".s3", {});

@@ -40,6 +40,7 @@
 #include "lifecycle/lifecycle_config.h"
 #include "store/meta_store.h"
 #include "store/store_dir.h"
+#include "streams/firehose_store.h"
 #include "streams/stream_store.h"
 #include "tiers/billing.h"
 #include "tiers/blob.h"
@@ -467,6 +468,24 @@ class ShoalFs {
   // On-demand scaling (StreamStore::ScaleOnDemand), at most once a real
   // second. Called by the ticker only.
   void ScaleStreams();
+  // Firehose delivery streams (DESIGN §2.6; fs/shoal_fs_firehose.cc):
+  // MNT/.firehose.
+  Status OpenFirehose();
+  ControlDir FirehoseDir();
+  void BuildFirehoseTree(NodeId firehose_dir);
+  void AddDeliveryStreamDir(ControlTree& tree, NodeId firehose_dir, const std::string& name);
+  Result<std::string> FirehoseMetricsJson(const std::string& name);
+  // Buffers whose interval the clock passed by `t` (the clock's advance).
+  Status AdvanceFirehose(TimeNs t);
+  // Writes `deliveries` and those that failed before; what fails again
+  // waits for the next chance.
+  void DeliverFirehose(std::vector<streams::FirehoseDelivery> deliveries);
+  // Everything every delivery stream buffers (unmount).
+  void DeliverAllFirehose();
+  // A PUT of the daemon's own (Firehose): `key` in `bucket`, its prefix's
+  // directories made as needed, owned by the mount's owner.
+  Status PutServiceObject(const std::string& bucket, const std::string& key,
+                          std::string_view bytes);
   // What record sinks bill their PUT payload units with.
   std::function<void(std::uint64_t, TimeNs)> BillPutUnits();
   // One KMS audit record: to .shoal/audit.log, and to the bill.
@@ -509,6 +528,9 @@ class ShoalFs {
   std::unique_ptr<crypto::Kms> kms_;
   std::unique_ptr<ContentKeys> content_keys_;  // over root_key_ and kms_
   std::unique_ptr<streams::StreamStore> streams_;
+  std::unique_ptr<streams::FirehoseStore> firehose_;
+  Mutex firehose_retry_mu_;
+  std::vector<streams::FirehoseDelivery> firehose_retry_ GUARDED_BY(firehose_retry_mu_);
   // Reads of shard iterators waiting for records now (kMaxWaitingIteratorReads).
   std::atomic<int> waiting_iterator_reads_{0};
   std::chrono::steady_clock::time_point streams_scaled_at_;  // the ticker's own

@@ -162,6 +162,9 @@ Status ShoalFs::RunClockTo(TimeNs t) {
   if (!s.ok()) return s;
   // A running clock may have passed `t` while the work ran: then it stays.
   clock_.CatchUpTo(t);
+  // Delivered at the new time: the objects' LastModified is `t`.
+  s = AdvanceFirehose(t);
+  if (!s.ok()) return s;
   return SaveSimulation();
 }
 
@@ -279,6 +282,7 @@ void ShoalFs::Tick() {
       Status s = RunDueUpTo(clock_.Now());
       if (s.ok()) s = AdvanceKms(clock_.Now());
       if (s.ok()) s = AdvanceStreams(clock_.Now());
+      if (s.ok()) s = AdvanceFirehose(clock_.Now());
       failed = !s.ok();
       if (failed) errors_.Record("(due work)", s);
       if (std::chrono::steady_clock::now() - last_save >= kSaveInterval) {

@@ -1,0 +1,258 @@
+// ShoalFs: Firehose delivery streams (DESIGN §2.6) as files.
+//   MNT/.firehose/<name>/              mkdir creates the delivery stream,
+//                                      rmdir deletes it (what it buffered
+//                                      is lost, as on Firehose)
+//   MNT/.firehose/<name>/config.json   read; replaced whole
+//   MNT/.firehose/<name>/records       write-only: one record per line
+//                                      (DirectPut)
+//   MNT/.firehose/<name>/flush         write-only: any write delivers what
+//                                      the stream buffers now
+//   MNT/.firehose/<name>/metrics.json  read-only
+// Deliveries are PUTs of the daemon into the configured bucket, through
+// the same path as a writer's (default encryption, storage class,
+// lifecycle, inventory and billing apply). They happen when a write fills
+// a buffer, when the simulated clock passes a buffer's interval, on flush,
+// and at unmount. A delivery that fails (no such bucket, full disk) is
+// retried at each later chance and logged in .shoal/errors.
+
+#include <fcntl.h>
+
+#include <nlohmann/json.hpp>
+#include <random>
+
+#include "fs/line_sink.h"
+#include "fs/shoal_fs.h"
+
+namespace shoal::fs {
+namespace {
+
+// The longest line a delivery stream can take (its 1,000 KiB record).
+constexpr std::size_t kMaxFirehoseLine = streams::kMaxFirehoseRecordBytes + 1;
+
+// records: each line is put into the delivery stream's buffer; what a
+// write fills is delivered before the write returns.
+class FirehoseSink final : public LineSink {
+ public:
+  using AfterPut = std::function<void()>;
+  FirehoseSink(streams::FirehoseStore& store, std::string stream, const Clock& clock,
+               AfterPut after_put)
+      : LineSink(kMaxFirehoseLine, "a delivery stream"),
+        store_(store),
+        stream_(std::move(stream)),
+        clock_(clock),
+        after_put_(std::move(after_put)) {}
+
+ private:
+  Taken PutLines(std::span<const std::string_view> lines) override {
+    Taken taken;
+    const TimeNs now = clock_.Now();
+    for (std::string_view line : lines) {
+      taken.status = store_.Put(stream_, line, now);
+      if (!taken.status.ok()) break;
+      ++taken.lines;
+    }
+    if (taken.lines > 0) after_put_();
+    return taken;
+  }
+
+  streams::FirehoseStore& store_;
+  const std::string stream_;
+  const Clock& clock_;
+  const AfterPut after_put_;
+};
+
+// A 36-character lowercase UUID (version 4), as Firehose names objects.
+// Names need to be unique, not secret: a seeded PRNG per thread.
+std::string RandomUuid() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  unsigned char b[16];
+  for (int half = 0; half < 2; ++half) {
+    std::uint64_t bits = rng();
+    for (int i = 0; i < 8; ++i, bits >>= 8) b[half * 8 + i] = static_cast<unsigned char>(bits);
+  }
+  b[6] = static_cast<unsigned char>((b[6] & 0x0f) | 0x40);
+  b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (int i = 0; i < 16; ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) out += '-';
+    out += kHex[b[i] >> 4];
+    out += kHex[b[i] & 0x0f];
+  }
+  return out;
+}
+
+// 11 lowercase hex characters (!{firehose:random-string}).
+std::string RandomString() {
+  return RandomUuid().substr(0, streams::kRandomStringChars);
+}
+
+}  // namespace
+
+Status ShoalFs::OpenFirehose() {
+  auto store = streams::FirehoseStore::Open(dir_->path() + "/firehose");
+  if (!store.ok()) return store.status();
+  firehose_ = std::move(*store);
+  for (const std::string& problem : firehose_->problems()) {
+    errors_.Record("/.firehose", Status(Code::kCorrupt, problem));
+  }
+  return Status::Ok();
+}
+
+void ShoalFs::BuildFirehoseTree(NodeId firehose_dir) {
+  for (const std::string& name : firehose_->Names()) {
+    AddDeliveryStreamDir(control_, firehose_dir, name);
+  }
+}
+
+ControlDir ShoalFs::FirehoseDir() {
+  return {.make = [this](ControlTree& tree, NodeId dir, std::string_view name) -> Status {
+            Status s = firehose_->Create(name);
+            if (!s.ok()) return s;
+            AddDeliveryStreamDir(tree, dir, std::string(name));
+            return Status::Ok();
+          },
+          .remove = [this](ControlTree& tree, NodeId dir, std::string_view name) -> Status {
+            Status s = firehose_->Delete(name);
+            if (!s.ok()) return s;
+            if (auto node = tree.Lookup(dir, name)) (void)tree.Remove(node->id);
+            return Status::Ok();
+          }};
+}
+
+void ShoalFs::AddDeliveryStreamDir(ControlTree& tree, NodeId firehose_dir,
+                                   const std::string& name) {
+  auto dir = tree.AddDir(firehose_dir, name, {});
+  if (!dir.ok()) return;
+  (void)tree.AddFile(
+      *dir, "config.json",
+      {.read = [this, name] { return firehose_->ConfigJson(name); },
+       .replace = [this,
+                   name](std::string_view json) { return firehose_->PutConfig(name, json); }});
+  (void)tree.AddFile(*dir, "metrics.json",
+                     {.read = [this, name] { return FirehoseMetricsJson(name); }});
+  (void)tree.AddFile(
+      *dir, "records",
+      {.open_writer =
+           [this, name] {
+             return Result<std::unique_ptr<ControlSession>>(
+                 std::make_unique<FirehoseSink>(*firehose_, name, clock_, [this] {
+                   DeliverFirehose(firehose_->TakeDue(clock_.Now(), RandomUuid, RandomString));
+                 }));
+           },
+       .inode_per_lookup = true});
+  (void)tree.AddFile(*dir, "flush", {.append = [this, name](std::string_view) {
+    DeliverFirehose(firehose_->TakeAll(name, RandomUuid, RandomString));
+    return Status::Ok();
+  }});
+}
+
+Result<std::string> ShoalFs::FirehoseMetricsJson(const std::string& name) {
+  auto m = firehose_->Metrics(name);
+  if (!m.ok()) return m.status();
+  auto version = firehose_->Version(name);
+  if (!version.ok()) return version.status();
+  nlohmann::ordered_json doc = {
+      {"DeliveryStreamName", name},
+      {"VersionId", std::to_string(*version)},
+      {"IncomingRecords", m->incoming_records},
+      {"IncomingBytes", m->incoming_bytes},
+      {"DeliveryToS3.Records", m->delivery_records},
+      {"DeliveryToS3.Bytes", m->delivery_bytes},
+      {"DeliveryToS3.Objects", m->delivery_objects},
+      {"DeliveryToS3.Success",
+       m->delivery_objects + m->delivery_failures == 0
+           ? 1.0
+           : static_cast<double>(m->delivery_objects) /
+                 static_cast<double>(m->delivery_objects + m->delivery_failures)}};
+  return doc.dump(2) + "\n";
+}
+
+Status ShoalFs::AdvanceFirehose(TimeNs t) {
+  DeliverFirehose(firehose_->TakeDue(t, RandomUuid, RandomString));
+  return Status::Ok();
+}
+
+void ShoalFs::DeliverFirehose(std::vector<streams::FirehoseDelivery> deliveries) {
+  {
+    MutexLock lock(firehose_retry_mu_);
+    for (auto& d : firehose_retry_) deliveries.push_back(std::move(d));
+    firehose_retry_.clear();
+  }
+  std::vector<streams::FirehoseDelivery> failed;
+  for (auto& d : deliveries) {
+    Status s = PutServiceObject(d.bucket, d.key, d.bytes);
+    if (s.ok()) {
+      firehose_->Delivered(d);
+      continue;
+    }
+    firehose_->DeliveryFailed(d);
+    errors_.Record("/.firehose/" + d.stream, s);
+    failed.push_back(std::move(d));
+  }
+  if (!failed.empty()) {
+    MutexLock lock(firehose_retry_mu_);
+    for (auto& d : failed) firehose_retry_.push_back(std::move(d));
+  }
+  FlushInvalidations();
+}
+
+Status ShoalFs::PutServiceObject(const std::string& bucket, const std::string& key,
+                                 std::string_view bytes) {
+  const Caller service{.uid = owner_uid_, .gid = owner_gid_};
+  // Every inode looked up or made here counts a lookup, as the kernel's
+  // would: each is forgotten once on the way out.
+  std::vector<Ino> learned;
+  struct ForgetLearned {
+    ShoalFs& fs;
+    std::vector<Ino>& inos;
+    ~ForgetLearned() {
+      for (Ino ino : inos) fs.Forget(ino, 1);
+    }
+  } forget{*this, learned};
+
+  auto found = Lookup(store::kRootId, bucket);
+  if (!found.ok()) return found.status();
+  learned.push_back(found->st_ino);
+  Ino dir = found->st_ino;
+  std::size_t start = 0;
+  for (std::size_t slash = key.find('/'); slash != std::string::npos;
+       slash = key.find('/', start)) {
+    const std::string part = key.substr(start, slash - start);
+    start = slash + 1;
+    if (part.empty()) return InvalidArgument("the key " + key + " has an empty path segment");
+    auto sub = Lookup(dir, part);
+    if (!sub.ok() && sub.status().code() == Code::kNoSuchKey) {
+      sub = Mkdir(service, dir, part, 0755);
+      if (sub.ok()) {
+        MutexLock lock(pending_mu_);
+        pending_invalidations_.emplace_back(dir, part);
+      }
+    }
+    if (!sub.ok()) return sub.status();
+    learned.push_back(sub->st_ino);
+    if (!S_ISDIR(sub->st_mode)) {
+      return Status(Code::kNotADirectory, part + " in " + key + " is an object, not a prefix");
+    }
+    dir = sub->st_ino;
+  }
+  const std::string leaf = key.substr(start);
+  auto created = Create(service, dir, leaf, 0644, O_WRONLY);
+  if (!created.ok()) return created.status();
+  learned.push_back(created->attr.st_ino);
+  auto written = Write(created->handle, bytes, 0);
+  Status s = written.ok() ? Flush(created->handle) : written.status();
+  Status released = Release(created->handle);
+  if (s.ok()) s = released;
+  if (s.ok()) {
+    MutexLock lock(pending_mu_);
+    pending_invalidations_.emplace_back(dir, leaf);
+  }
+  return s;
+}
+
+void ShoalFs::DeliverAllFirehose() {
+  if (firehose_) DeliverFirehose(firehose_->TakeAllStreams(RandomUuid, RandomString));
+}
+
+}  // namespace shoal::fs

@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# firehose_test: Firehose delivery streams through the mount (DESIGN §2.6).
+# Delivery streams made with mkdir and steered through config.json; records
+# written with echo >> and cat >>; objects delivered by size, by the
+# simulated clock passing the buffer interval, by flush and at unmount;
+# Firehose's object names and default prefix, prefix expressions, GZIP and
+# ZSTD objects read back with zcat and zstdcat; bad configurations and
+# records; a missing bucket retried; a restart.
+source "$(dirname "$0")/lib.sh"
+
+F=$MNT/.firehose
+LAKE=$MNT/lake
+
+# config_set NAME JSON: replace the delivery stream's config.json.
+config_set() { printf '%s\n' "$2" >"$WORK/config.json" && cp "$WORK/config.json" "$F/$1/config.json"; }
+# objects: the delivered objects under lake/, sorted, relative to it.
+objects() { (cd "$LAKE" && find . -type f | sed 's|^\./||' | sort); }
+# count: how many objects are delivered.
+count() { objects | grep -c . || true; }
+# newest: the last object delivered (names sort by their time).
+newest() { objects | tail -1; }
+
+check "mount with a frozen clock" mount_store "$STORE" "$MNT" --clock=2027-01-01T10:00:00Z --clock-rate=0
+check "mkdir makes a delivery stream" mkdir "$F/orders"
+equals "it holds its control files" "config.json flush metrics.json records" \
+  bash -c "ls '$F/orders' | paste -sd' '"
+equals "Firehose's defaults: DirectPut, 5 MiB, 300 s, uncompressed, no delimiter" \
+  "DirectPut 5 300 UNCOMPRESSED false" \
+  jq -r '[.Source, .BufferingHints.SizeInMBs, .BufferingHints.IntervalInSeconds, .CompressionFormat, .AppendDelimiterToRecord] | join(" ")' \
+  "$F/orders/config.json"
+equals "version 1" 1 jq -r .VersionId "$F/orders/metrics.json"
+reject "a record with no bucket configured is refused" "Invalid argument" InvalidArgument \
+  /.firehose/orders/records bash -c "echo x >>'$F/orders/records'"
+
+mkdir "$LAKE"
+check "a configuration names the bucket" \
+  config_set orders '{"Bucket":"lake","BufferingHints":{"SizeInMBs":1,"IntervalInSeconds":60},"AppendDelimiterToRecord":true}'
+equals "each change raises the version" 2 jq -r .VersionId "$F/orders/metrics.json"
+
+# --- by interval -------------------------------------------------------------------
+for i in 1 2 3; do echo "{\"order\":$i}" >>"$F/orders/records"; done
+equals "records wait in the buffer" 0 count
+echo +59s >"$MNT/.shoal/clock"
+equals "...until the interval has passed since the oldest" 0 count
+echo +1s >"$MNT/.shoal/clock"
+equals "then one object" 1 count
+check "named <prefix><stream>-<version>-<time of the oldest record>-<uuid>, under yyyy/MM/dd/HH/" \
+  bash -c "newest_name=\$(cd '$LAKE' && find . -type f | sed 's|^\./||'); [[ \$newest_name =~ ^2027/01/01/10/orders-2-2027-01-01-10-00-00-[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}\$ ]]"
+equals "it holds the records, one per line" "1 2 3" bash -c "jq -r .order '$LAKE/$(newest)' | paste -sd' '"
+equals "metrics count what came in and what went out" "3 3 1" \
+  jq -r '[.IncomingRecords, ."DeliveryToS3.Records", ."DeliveryToS3.Objects"] | join(" ")' "$F/orders/metrics.json"
+
+# --- by size -----------------------------------------------------------------------
+awk 'BEGIN { for (i = 1; i <= 12000; i++) printf "{\"order\":%d,\"pad\":\"%080d\"}\n", i, 0 }' >"$WORK/big"
+cat "$WORK/big" >>"$F/orders/records"
+check "a buffer that reaches 1 MiB is delivered without waiting" test "$(count)" -ge 2
+echo x >"$F/orders/flush"
+equals "flush delivers the rest; every record arrived once" 12003 \
+  bash -c "find '$LAKE' -type f -exec cat {} + | wc -l"
+
+# --- compression -------------------------------------------------------------------
+check "GZIP" config_set orders '{"CompressionFormat":"GZIP"}'
+printf '{"c":"gz1"}\n{"c":"gz2"}\n' >>"$F/orders/records"
+echo x >"$F/orders/flush"
+check "...delivers .gz objects" bash -c "[[ \$(cd '$LAKE' && find . -name '*.gz' | wc -l) == 1 ]]"
+equals "...that zcat reads" "gz1 gz2" bash -c "zcat \$(find '$LAKE' -name '*.gz') | jq -r .c | paste -sd' '"
+check "ZSTD" config_set orders '{"CompressionFormat":"ZSTD"}'
+printf '{"c":"zs1"}\n' >>"$F/orders/records"
+echo x >"$F/orders/flush"
+equals "...delivers .zst objects that zstdcat reads" "zs1" \
+  bash -c "zstdcat \$(find '$LAKE' -name '*.zst') | jq -r .c"
+
+# --- prefixes ----------------------------------------------------------------------
+check "a prefix with expressions and an error prefix" config_set orders \
+  '{"CompressionFormat":"UNCOMPRESSED","Prefix":"year=!{timestamp:yyyy}/hour=!{timestamp:HH}/","ErrorOutputPrefix":"errors/!{firehose:error-output-type}/"}'
+echo '{"p":1}' >>"$F/orders/records"
+echo x >"$F/orders/flush"
+check "...renders from the oldest record's time" \
+  bash -c "ls '$LAKE/year=2027/hour=10/' | grep -q '^orders-'"
+reject "a prefix with expressions needs an error prefix" "Invalid argument" InvalidArgument \
+  /.firehose/orders/config.json config_set orders '{"Prefix":"!{timestamp:yyyy}/","ErrorOutputPrefix":""}'
+check "...in Firehose's words" \
+  bash -c "tail -1 '$MNT/.shoal/errors' | grep -q 'Ths supplied prefix(es) do not satisfy the following constraint'"
+reject "SizeInMBs above 128 is refused" "Invalid argument" InvalidArgument \
+  /.firehose/orders/config.json config_set orders '{"BufferingHints":{"SizeInMBs":129,"IntervalInSeconds":60}}'
+reject "an unknown compression is refused" "Invalid argument" InvalidArgument \
+  /.firehose/orders/config.json config_set orders '{"CompressionFormat":"ZIP"}'
+reject "an unknown member is refused" "Invalid argument" MalformedJSON \
+  /.firehose/orders/config.json config_set orders '{"Buffer":1}'
+reject "a transform is refused, not ignored: not supported yet" "Operation not supported" \
+  NotImplemented /.firehose/orders/config.json config_set orders '{"Transform":{"Command":["cat"]}}'
+equals "refused documents changed nothing" "lake 1 60 UNCOMPRESSED" \
+  jq -r '[.Bucket, .BufferingHints.SizeInMBs, .BufferingHints.IntervalInSeconds, .CompressionFormat] | join(" ")' \
+  "$F/orders/config.json"
+
+# --- bad records -------------------------------------------------------------------
+head -c $((1000 * 1024 + 1)) /dev/zero | tr '\0' 'x' >"$WORK/huge"
+echo >>"$WORK/huge"
+reject "a record over 1,000 KiB fails the write" "Message too long" ValidationException \
+  /.firehose/orders/records bash -c "cat '$WORK/huge' >>'$F/orders/records'"
+
+# --- a missing bucket --------------------------------------------------------------
+check "a stream into another bucket" mkdir "$F/gone" "$MNT/gone"
+config_set gone '{"Bucket":"gone"}'
+echo '{"g":1}' >>"$F/gone/records"
+rmdir "$MNT/gone"
+mark_log
+echo x >"$F/gone/flush"
+logged "a delivery into a missing bucket fails" NoSuchBucket /.firehose/gone
+mkdir "$MNT/gone"
+echo x >"$F/gone/flush"
+equals "...and is retried, delivered once the bucket is back" 1 \
+  bash -c "find '$MNT/gone' -type f | wc -l"
+
+# --- unmount and restart -----------------------------------------------------------
+echo '{"last":1}' >>"$F/orders/records"
+before=$(find "$LAKE" -type f | wc -l)
+check "unmount" umount_store
+check "remount" mount_store "$STORE" "$MNT" --clock-rate=0
+equals "unmount delivered what was buffered" "$((before + 1))" bash -c "find '$LAKE' -type f | wc -l"
+equals "the configuration and its version survived" "lake 5" \
+  bash -c "echo \$(jq -r .Bucket '$F/orders/config.json') \$(jq -r .VersionId '$F/orders/metrics.json')"
+check "rmdir deletes the delivery stream" rmdir "$F/orders"
+check "...and it is gone" test ! -e "$F/orders"
+check "unmount again" umount_store
+
+finish

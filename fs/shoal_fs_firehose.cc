@@ -181,6 +181,14 @@ void ShoalFs::DeliverFirehose(std::vector<streams::FirehoseDelivery> deliveries)
   }
   std::vector<streams::FirehoseDelivery> failed;
   for (auto& d : deliveries) {
+    if (!d.failure.ok()) {  // no object can hold them: lost, and said so
+      firehose_->DeliveryFailed(d);
+      errors_.Record(
+          "/.firehose/" + d.stream,
+          Status(d.failure.code(),
+                 std::to_string(d.records) + " records not delivered: " + d.failure.message()));
+      continue;
+    }
     Status s = PutServiceObject(d.bucket, d.key, d.bytes);
     if (s.ok()) {
       firehose_->Delivered(d);

@@ -15,8 +15,6 @@ namespace {
 constexpr mode_t kFileMode = 0600;
 constexpr std::uint64_t kMiB = std::uint64_t{1024} * 1024;
 constexpr TimeNs kSecond = 1'000'000'000;
-// Why records failed, in the error prefix (!{firehose:error-output-type}).
-constexpr std::string_view kProcessingFailed = "processing-failed";
 
 Result<std::uint64_t> ParseVersion(std::string_view text) {
   while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.remove_suffix(1);
@@ -32,9 +30,9 @@ Result<std::uint64_t> ParseVersion(std::string_view text) {
 // when set, so that none is accepted and then silently ignored.
 Status CheckSupported(const FirehoseConfig& config) {
   const auto unsupported = [](std::string_view member) {
-    return Status(Code::kNotSupported,
-                  std::string(member) + " is not supported yet: delivery streams take DirectPut "
-                                        "records and deliver them unpartitioned, untransformed");
+    return Status(Code::kNotSupported, std::string(member) +
+                                           " is not supported yet: delivery streams take DirectPut "
+                                           "records and deliver them unpartitioned, untransformed");
   };
   if (!config.source_stream.empty()) return unsupported("Source KinesisStream");
   if (!config.transform_command.empty()) return unsupported("Transform");
@@ -211,20 +209,19 @@ std::vector<FirehoseDelivery> FirehoseStore::Encode(
     d.bucket = stream.config.bucket;
     d.records = batch.records.size();
     d.plain_bytes = batch.bytes;
-    PrefixValues values{.timestamp = batch.oldest, .random_string = random_string};
+    const PrefixValues values{.timestamp = batch.oldest, .random_string = random_string};
     auto prefix =
         prefixes.ok() ? prefixes->prefix.Render(values) : Result<std::string>(prefixes.status());
-    if (!prefix.ok()) {
-      values.error_output_type = kProcessingFailed;
-      prefix = prefixes.ok() ? prefixes->error_output_prefix.Render(values) : prefix;
+    auto bytes = prefix.ok() ? EncodeDeliveredObject(batch, stream.config.append_delimiter,
+                                                     stream.config.compression)
+                             : Result<std::string>(prefix.status());
+    if (bytes.ok()) {
+      d.key = *prefix + DeliveredObjectName(name, stream.version, batch.oldest, uuid(),
+                                            CompressionExtension(stream.config.compression));
+      d.bytes = std::move(*bytes);
+    } else {
+      d.failure = bytes.status();
     }
-    if (!prefix.ok()) continue;  // the configuration was checked when it was set
-    auto bytes =
-        EncodeDeliveredObject(batch, stream.config.append_delimiter, stream.config.compression);
-    if (!bytes.ok()) continue;
-    d.key = *prefix + DeliveredObjectName(name, stream.version, batch.oldest, uuid(),
-                                          CompressionExtension(stream.config.compression));
-    d.bytes = std::move(*bytes);
     out.push_back(std::move(d));
   }
   return out;

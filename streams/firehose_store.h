@@ -40,6 +40,10 @@ struct FirehoseDelivery {
   std::string bytes;
   std::uint64_t records = 0;
   std::uint64_t plain_bytes = 0;  // before compression
+  // Set when the records could not be made into an object (the prefix
+  // renders longer than 512 characters): there is nothing to write, and the
+  // caller reports the records lost.
+  Status failure;
 };
 
 // Counters since Open (not persisted), CloudWatch's names.

@@ -124,6 +124,15 @@ TEST_CASE("records become objects named as Firehose names them", "[firehose_stor
   CHECK(all[0].key.rfind("p/2027/01/01/10/orders-3-2027-01-01-10-01-01-", 0) == 0);
   CHECK(all[0].key.substr(all[0].key.size() - 3) == ".gz");
   CHECK(store->TakeAllStreams(Uuid, Random).empty());
+  // A prefix that renders past 512 characters cannot name an object: the
+  // records come back as a failure to report, not as an object.
+  REQUIRE(store->PutConfig("orders", "{\"Prefix\":\"" + std::string(600, 'p') + "\"}").ok());
+  REQUIRE(store->Put("orders", "d", t0).ok());
+  auto failed = store->TakeAll("orders", Uuid, Random);
+  REQUIRE(failed.size() == 1);
+  CHECK(failed[0].failure.code() == Code::kInvalidArgument);
+  CHECK(failed[0].records == 1);
+  CHECK(failed[0].key.empty());
 }
 
 }  // namespace shoal::streams

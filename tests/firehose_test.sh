@@ -93,6 +93,15 @@ equals "refused documents changed nothing" "lake 1 60 UNCOMPRESSED" \
   jq -r '[.Bucket, .BufferingHints.SizeInMBs, .BufferingHints.IntervalInSeconds, .CompressionFormat] | join(" ")' \
   "$F/orders/config.json"
 
+config_set orders "{\"Prefix\":\"$(printf 'p%.0s' {1..600})\"}"
+echo '{"long":1}' >>"$F/orders/records"
+mark_log
+echo x >"$F/orders/flush"
+logged "records whose prefix renders past 512 characters are reported lost" InvalidArgument \
+  /.firehose/orders
+check "...with how many" bash -c "tail -1 '$MNT/.shoal/errors' | grep -q '1 records not delivered'"
+config_set orders '{"Prefix":""}'
+
 # --- bad records -------------------------------------------------------------------
 head -c $((1000 * 1024 + 1)) /dev/zero | tr '\0' 'x' >"$WORK/huge"
 echo >>"$WORK/huge"
@@ -118,7 +127,7 @@ before=$(find "$LAKE" -type f | wc -l)
 check "unmount" umount_store
 check "remount" mount_store "$STORE" "$MNT" --clock-rate=0
 equals "unmount delivered what was buffered" "$((before + 1))" bash -c "find '$LAKE' -type f | wc -l"
-equals "the configuration and its version survived" "lake 5" \
+equals "the configuration and its version survived" "lake 7" \
   bash -c "echo \$(jq -r .Bucket '$F/orders/config.json') \$(jq -r .VersionId '$F/orders/metrics.json')"
 check "rmdir deletes the delivery stream" rmdir "$F/orders"
 check "...and it is gone" test ! -e "$F/orders"

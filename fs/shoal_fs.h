@@ -478,7 +478,8 @@ class ShoalFs {
   // Buffers whose interval the clock passed by `t` (the clock's advance).
   Status AdvanceFirehose(TimeNs t);
   // Writes `deliveries` and those that failed before; what fails again
-  // waits for the next chance.
+  // waits for the next chance. The names it makes join the pending
+  // invalidations: callers flush them once they hold no advance_mu_.
   void DeliverFirehose(std::vector<streams::FirehoseDelivery> deliveries);
   // Everything every delivery stream buffers (unmount).
   void DeliverAllFirehose();

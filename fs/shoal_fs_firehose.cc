@@ -138,11 +138,13 @@ void ShoalFs::AddDeliveryStreamDir(ControlTree& tree, NodeId firehose_dir,
              return Result<std::unique_ptr<ControlSession>>(
                  std::make_unique<FirehoseSink>(*firehose_, name, clock_, [this] {
                    DeliverFirehose(firehose_->TakeDue(clock_.Now(), RandomUuid, RandomString));
+                   FlushInvalidations();
                  }));
            },
        .inode_per_lookup = true});
   (void)tree.AddFile(*dir, "flush", {.append = [this, name](std::string_view) {
     DeliverFirehose(firehose_->TakeAll(name, RandomUuid, RandomString));
+    FlushInvalidations();
     return Status::Ok();
   }});
 }
@@ -202,7 +204,6 @@ void ShoalFs::DeliverFirehose(std::vector<streams::FirehoseDelivery> deliveries)
     MutexLock lock(firehose_retry_mu_);
     for (auto& d : failed) firehose_retry_.push_back(std::move(d));
   }
-  FlushInvalidations();
 }
 
 Status ShoalFs::PutServiceObject(const std::string& bucket, const std::string& key,

@@ -34,6 +34,7 @@
 #include "fs/content_keys.h"
 #include "fs/control_tree.h"
 #include "fs/error_log.h"
+#include "fs/firehose_queue.h"
 #include "fs/inode_table.h"
 #include "fs/object_key.h"
 #include "fs/stats.h"
@@ -477,11 +478,14 @@ class ShoalFs {
   Result<std::string> FirehoseMetricsJson(const std::string& name);
   // Buffers whose interval the clock passed by `t` (the clock's advance).
   Status AdvanceFirehose(TimeNs t);
-  // Writes `deliveries` and those that failed before; what fails again
-  // waits for the next chance. The names it makes join the pending
-  // invalidations: callers flush them once they hold no advance_mu_.
-  void DeliverFirehose(std::vector<streams::FirehoseDelivery> deliveries);
-  // Everything every delivery stream buffers (unmount).
+  // Encodes and writes `batch` (firehose_queue_'s work).
+  void DeliverFirehose(const streams::FirehoseBatch& batch) EXCLUDES(advance_mu_);
+  // Writes `deliveries`, then those that failed before; what fails again
+  // waits for the next delivery or flush. Flushes the invalidations: never
+  // call it holding advance_mu_.
+  void WriteFirehose(std::vector<streams::FirehoseDelivery> deliveries) EXCLUDES(advance_mu_);
+  // Everything every delivery stream buffers (unmount), delivered before
+  // the queue's worker stops.
   void DeliverAllFirehose();
   // A PUT of the daemon's own (Firehose): `key` in `bucket`, its prefix's
   // directories made as needed, owned by the mount's owner.
@@ -530,6 +534,7 @@ class ShoalFs {
   std::unique_ptr<ContentKeys> content_keys_;  // over root_key_ and kms_
   std::unique_ptr<streams::StreamStore> streams_;
   std::unique_ptr<streams::FirehoseStore> firehose_;
+  std::unique_ptr<FirehoseQueue> firehose_queue_;
   Mutex firehose_retry_mu_;
   std::vector<streams::FirehoseDelivery> firehose_retry_ GUARDED_BY(firehose_retry_mu_);
   // Reads of shard iterators waiting for records now (kMaxWaitingIteratorReads).

@@ -12,8 +12,10 @@
 // the same path as a writer's (default encryption, storage class,
 // lifecycle, inventory and billing apply). They happen when a write fills
 // a buffer, when the simulated clock passes a buffer's interval, on flush,
-// and at unmount. A delivery that fails (no such bucket, full disk) is
-// retried at each later chance and logged in .shoal/errors.
+// and at unmount. Deliveries are encoded and written by a thread of their
+// own (FirehoseQueue), beside the writers; flush, a clock advance and
+// unmount wait for them. A delivery that fails (no such bucket, full disk)
+// is retried at each later delivery and logged in .shoal/errors.
 
 #include <fcntl.h>
 
@@ -28,9 +30,11 @@ namespace {
 
 // The longest line a delivery stream can take (its 1,000 KiB record).
 constexpr std::size_t kMaxFirehoseLine = streams::kMaxFirehoseRecordBytes + 1;
+// Records queued for delivery beyond this make writers deliver their own.
+constexpr std::uint64_t kMaxQueuedDeliveryBytes = std::uint64_t{64} << 20;
 
 // records: each line is put into the delivery stream's buffer; what a
-// write fills is delivered before the write returns.
+// write fills goes to the delivery queue.
 class FirehoseSink final : public LineSink {
  public:
   using AfterPut = std::function<void()>;
@@ -93,6 +97,9 @@ Status ShoalFs::OpenFirehose() {
   auto store = streams::FirehoseStore::Open(dir_->path() + "/firehose");
   if (!store.ok()) return store.status();
   firehose_ = std::move(*store);
+  firehose_queue_ = std::make_unique<FirehoseQueue>(
+      [this](const streams::FirehoseBatch& batch) { DeliverFirehose(batch); },
+      kMaxQueuedDeliveryBytes);
   for (const std::string& problem : firehose_->problems()) {
     errors_.Record("/.firehose", Status(Code::kCorrupt, problem));
   }
@@ -131,20 +138,19 @@ void ShoalFs::AddDeliveryStreamDir(ControlTree& tree, NodeId firehose_dir,
                    name](std::string_view json) { return firehose_->PutConfig(name, json); }});
   (void)tree.AddFile(*dir, "metrics.json",
                      {.read = [this, name] { return FirehoseMetricsJson(name); }});
-  (void)tree.AddFile(
-      *dir, "records",
-      {.open_writer =
-           [this, name] {
-             return Result<std::unique_ptr<ControlSession>>(
-                 std::make_unique<FirehoseSink>(*firehose_, name, clock_, [this] {
-                   DeliverFirehose(firehose_->TakeDue(clock_.Now(), RandomUuid, RandomString));
-                   FlushInvalidations();
-                 }));
-           },
-       .inode_per_lookup = true});
+  (void)tree.AddFile(*dir, "records",
+                     {.open_writer =
+                          [this, name] {
+                            return Result<std::unique_ptr<ControlSession>>(
+                                std::make_unique<FirehoseSink>(*firehose_, name, clock_, [this] {
+                                  firehose_queue_->Submit(firehose_->TakeDue(clock_.Now()));
+                                }));
+                          },
+                      .inode_per_lookup = true});
   (void)tree.AddFile(*dir, "flush", {.append = [this, name](std::string_view) {
-    DeliverFirehose(firehose_->TakeAll(name, RandomUuid, RandomString));
-    FlushInvalidations();
+    firehose_queue_->Queue(firehose_->TakeAll(name));
+    firehose_queue_->Drain();
+    WriteFirehose({});  // what failed before, even with nothing new
     return Status::Ok();
   }});
 }
@@ -162,6 +168,16 @@ Result<std::string> ShoalFs::FirehoseMetricsJson(const std::string& name) {
       {"DeliveryToS3.Records", m->delivery_records},
       {"DeliveryToS3.Bytes", m->delivery_bytes},
       {"DeliveryToS3.Objects", m->delivery_objects},
+      {"ExecuteProcessing.Invocations", m->transform_invocations},
+      {"ExecuteProcessing.Success",
+       m->transform_invocations == 0
+           ? 1.0
+           : static_cast<double>(m->transform_invocations - m->transform_failed_invocations) /
+                 static_cast<double>(m->transform_invocations)},
+      {"SucceedProcessing.Records", m->transform_ok_records},
+      {"SucceedProcessing.Bytes", m->transform_ok_bytes},
+      {"DroppedProcessing.Records", m->transform_dropped_records},
+      {"FailedProcessing.Records", m->transform_failed_records},
       {"DeliveryToS3.Success",
        m->delivery_objects + m->delivery_failures == 0
            ? 1.0
@@ -171,11 +187,24 @@ Result<std::string> ShoalFs::FirehoseMetricsJson(const std::string& name) {
 }
 
 Status ShoalFs::AdvanceFirehose(TimeNs t) {
-  DeliverFirehose(firehose_->TakeDue(t, RandomUuid, RandomString));
+  firehose_queue_->Queue(firehose_->TakeDue(t));
   return Status::Ok();
 }
 
-void ShoalFs::DeliverFirehose(std::vector<streams::FirehoseDelivery> deliveries) {
+void ShoalFs::DeliverFirehose(const streams::FirehoseBatch& batch) {
+  auto encoded = streams::FirehoseStore::Encode(
+      batch, [this] { return clock_.Now(); }, RandomUuid, RandomString);
+  if (!batch.config.transform_command.empty()) {
+    firehose_->Transformed(batch.stream, encoded.transform);
+    if (!encoded.transform.problem.empty()) {
+      errors_.Record("/.firehose/" + batch.stream,
+                     Status(Code::kInvalidArgument, "Transform: " + encoded.transform.problem));
+    }
+  }
+  WriteFirehose(std::move(encoded.deliveries));
+}
+
+void ShoalFs::WriteFirehose(std::vector<streams::FirehoseDelivery> deliveries) {
   {
     MutexLock lock(firehose_retry_mu_);
     for (auto& d : firehose_retry_) deliveries.push_back(std::move(d));
@@ -204,6 +233,7 @@ void ShoalFs::DeliverFirehose(std::vector<streams::FirehoseDelivery> deliveries)
     MutexLock lock(firehose_retry_mu_);
     for (auto& d : failed) firehose_retry_.push_back(std::move(d));
   }
+  FlushInvalidations();
 }
 
 Status ShoalFs::PutServiceObject(const std::string& bucket, const std::string& key,
@@ -261,7 +291,9 @@ Status ShoalFs::PutServiceObject(const std::string& bucket, const std::string& k
 }
 
 void ShoalFs::DeliverAllFirehose() {
-  if (firehose_) DeliverFirehose(firehose_->TakeAllStreams(RandomUuid, RandomString));
+  if (!firehose_queue_) return;
+  firehose_queue_->Queue(firehose_->TakeAllStreams());
+  firehose_queue_.reset();  // delivers what is queued, then stops
 }
 
 }  // namespace shoal::fs

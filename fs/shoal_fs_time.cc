@@ -143,6 +143,8 @@ Status ShoalFs::ApplyClockCommand(std::string_view data) {
 
 Status ShoalFs::AdvanceClockTo(TimeNs t) {
   Status s = RunClockTo(t);
+  // What the advance made due is delivered when the write returns.
+  if (firehose_queue_) firehose_queue_->Drain();
   FlushInvalidations();
   return s;
 }

@@ -1,9 +1,10 @@
 #include "streams/firehose_buffer.h"
 
-#include <zlib.h>
+#include <libdeflate.h>
 #include <zstd.h>
 
 #include <algorithm>
+#include <memory>
 #include <utility>
 
 namespace shoal::streams {
@@ -11,26 +12,20 @@ namespace {
 
 // zstd's default level: delivery favours speed, as Firehose's does.
 constexpr int kZstdLevel = 3;
-// deflate's window bits plus 16: a gzip header and trailer around it.
-constexpr int kGzipWindowBits = 15 + 16;
-constexpr int kGzipMemLevel = 8;
+// libdeflate's level 1: on 100-byte JSON records it packs tighter than
+// zlib's level 3 and runs four times as fast as zlib's default (scripts/
+// bench's firehose rows); the objects are plain gzip members either way.
+constexpr int kGzipLevel = 1;
 
 Result<std::string> Gzip(std::string_view plain) {
-  z_stream z{};
-  if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, kGzipWindowBits, kGzipMemLevel,
-                   Z_DEFAULT_STRATEGY) != Z_OK) {
-    return Internal("gzip: deflateInit2 failed");
-  }
-  std::string out(deflateBound(&z, static_cast<uLong>(plain.size())), '\0');
-  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(plain.data()));
-  z.avail_in = static_cast<uInt>(plain.size());
-  z.next_out = reinterpret_cast<Bytef*>(out.data());
-  z.avail_out = static_cast<uInt>(out.size());
-  const int rc = deflate(&z, Z_FINISH);
-  const std::size_t written = out.size() - z.avail_out;
-  deflateEnd(&z);
-  if (rc != Z_STREAM_END) return Internal("gzip: deflate did not finish");
-  out.resize(written);
+  const std::unique_ptr<libdeflate_compressor, decltype(&libdeflate_free_compressor)> c(
+      libdeflate_alloc_compressor(kGzipLevel), &libdeflate_free_compressor);
+  if (c == nullptr) return Internal("gzip: no memory for a compressor");
+  std::string out(libdeflate_gzip_compress_bound(c.get(), plain.size()), '\0');
+  const std::size_t n =
+      libdeflate_gzip_compress(c.get(), plain.data(), plain.size(), out.data(), out.size());
+  if (n == 0) return Internal("gzip: the output did not fit its bound");
+  out.resize(n);
   return out;
 }
 

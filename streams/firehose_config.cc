@@ -114,20 +114,43 @@ Status ReadCompression(const Json& value, FirehoseConfig& config) {
 Status ReadTransform(const Json& value, FirehoseConfig& config) {
   if (value.is_null()) {
     config.transform_command.clear();
+    config.transform_timeout_seconds = kDefaultTransformTimeoutSeconds;
+    config.transform_retries = kDefaultTransformRetries;
     return Status::Ok();
   }
   const auto bad = [] {
-    return Malformed("Transform must be null or {\"Command\": [\"program\", \"argument\", ...]}");
+    return Malformed(
+        "Transform must be null or {\"Command\": [\"program\", \"argument\", ...], "
+        "\"TimeoutSeconds\": n, \"NumberOfRetries\": n}");
   };
-  if (!value.is_object() || value.size() != 1 || !value.contains("Command")) return bad();
-  const Json& command = value["Command"];
-  if (!command.is_array() || command.empty()) return bad();
+  if (!value.is_object() || !value.contains("Command")) return bad();
+  std::int64_t timeout = kDefaultTransformTimeoutSeconds;
+  std::int64_t retries = kDefaultTransformRetries;
   std::vector<std::string> words;
-  for (const Json& word : command) {
-    if (!word.is_string() || word.get<std::string>().empty()) return bad();
-    words.push_back(word.get<std::string>());
+  for (const auto& item : value.items()) {
+    if (item.key() == "Command") {
+      const Json& command = item.value();
+      if (!command.is_array() || command.empty()) return bad();
+      for (const Json& word : command) {
+        if (!word.is_string() || word.get<std::string>().empty()) return bad();
+        words.push_back(word.get<std::string>());
+      }
+    } else if (item.key() == "TimeoutSeconds" || item.key() == "NumberOfRetries") {
+      const bool is_timeout = item.key() == "TimeoutSeconds";
+      std::int64_t& n = is_timeout ? timeout : retries;
+      Status s = ReadInteger(item.value(), "Transform." + item.key(), n);
+      if (!s.ok()) return s;
+      s = is_timeout
+              ? CheckValueRange(n, 1, kMaxTransformTimeoutSeconds, "Transform.TimeoutSeconds")
+              : CheckValueRange(n, 0, kMaxTransformRetries, "Transform.NumberOfRetries");
+      if (!s.ok()) return s;
+    } else {
+      return bad();
+    }
   }
   config.transform_command = std::move(words);
+  config.transform_timeout_seconds = timeout;
+  config.transform_retries = retries;
   return Status::Ok();
 }
 
@@ -291,7 +314,9 @@ std::string FirehoseConfigJson(const FirehoseConfig& config) {
   if (config.transform_command.empty()) {
     doc["Transform"] = nullptr;
   } else {
-    doc["Transform"] = {{"Command", config.transform_command}};
+    doc["Transform"] = {{"Command", config.transform_command},
+                        {"TimeoutSeconds", config.transform_timeout_seconds},
+                        {"NumberOfRetries", config.transform_retries}};
   }
   if (config.partition_keys.empty()) {
     doc["DynamicPartitioning"] = nullptr;

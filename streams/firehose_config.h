@@ -7,7 +7,8 @@
 //    "BufferingHints":{"SizeInMBs":5,"IntervalInSeconds":300},
 //    "CompressionFormat":"UNCOMPRESSED"|"GZIP"|"ZSTD",
 //    "AppendDelimiterToRecord":false,
-//    "Transform":{"Command":["prog","arg"]},
+//    "Transform":{"Command":["prog","arg"],"TimeoutSeconds":3,
+//                 "NumberOfRetries":3},
 //    "DynamicPartitioning":{"Keys":{"name":"<jq expression>"}}}
 //
 // Every member is optional in a document: an absent one keeps its current
@@ -48,6 +49,12 @@ inline constexpr std::size_t kMaxFirehoseRecordBytes = 1000 * 1024;
 // A configuration document longer than this is refused before parsing.
 inline constexpr std::size_t kMaxFirehoseConfigBytes = std::size_t{64} * 1024;
 
+// Transform: a Lambda function's default timeout and Firehose's retries.
+inline constexpr std::int64_t kDefaultTransformTimeoutSeconds = 3;
+inline constexpr std::int64_t kMaxTransformTimeoutSeconds = 900;
+inline constexpr std::int64_t kDefaultTransformRetries = 3;
+inline constexpr std::int64_t kMaxTransformRetries = 300;
+
 enum class Compression : std::uint8_t { kUncompressed, kGzip, kZstd };
 
 // "UNCOMPRESSED", "GZIP", "ZSTD"; the delivered objects' extension: "",
@@ -66,6 +73,8 @@ struct FirehoseConfig {
   Compression compression = Compression::kUncompressed;
   bool append_delimiter = false;
   std::vector<std::string> transform_command;  // empty: no transform
+  std::int64_t transform_timeout_seconds = kDefaultTransformTimeoutSeconds;
+  std::int64_t transform_retries = kDefaultTransformRetries;
   // Dynamic partitioning's keys: name -> jq expression; empty: off.
   std::map<std::string, std::string, std::less<>> partition_keys;
 

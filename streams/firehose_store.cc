@@ -32,10 +32,9 @@ Status CheckSupported(const FirehoseConfig& config) {
   const auto unsupported = [](std::string_view member) {
     return Status(Code::kNotSupported, std::string(member) +
                                            " is not supported yet: delivery streams take DirectPut "
-                                           "records and deliver them unpartitioned, untransformed");
+                                           "records and deliver them unpartitioned");
   };
   if (!config.source_stream.empty()) return unsupported("Source KinesisStream");
-  if (!config.transform_command.empty()) return unsupported("Transform");
   if (!config.partition_keys.empty()) return unsupported("DynamicPartitioning");
   return Status::Ok();
 }
@@ -198,63 +197,111 @@ Status FirehoseStore::Put(std::string_view name, std::string_view data, TimeNs n
   return Status::Ok();
 }
 
-std::vector<FirehoseDelivery> FirehoseStore::Encode(
-    const std::string& name, const Stream& stream, const std::vector<DeliveryBatch>& batches,
-    const std::function<std::string()>& uuid, const std::function<std::string()>& random_string) {
-  std::vector<FirehoseDelivery> out;
-  auto prefixes = S3Prefix::ParsePair(stream.config.prefix, stream.config.error_output_prefix);
-  for (const auto& batch : batches) {
+std::vector<FirehoseBatch> FirehoseStore::Batches(const std::string& name, const Stream& stream,
+                                                  std::vector<DeliveryBatch> batches) {
+  std::vector<FirehoseBatch> out;
+  out.reserve(batches.size());
+  for (auto& batch : batches) {
+    out.push_back({.stream = name,
+                   .config = stream.config,
+                   .version = stream.version,
+                   .batch = std::move(batch)});
+  }
+  return out;
+}
+
+FirehoseStore::Encoded FirehoseStore::Encode(const FirehoseBatch& b,
+                                             const std::function<TimeNs()>& now,
+                                             const std::function<std::string()>& uuid,
+                                             const std::function<std::string()>& random_string) {
+  const FirehoseConfig& config = b.config;
+  Encoded out;
+  auto prefixes = S3Prefix::ParsePair(config.prefix, config.error_output_prefix);
+  // One object of `batch`, under `prefix` rendered with `error_type`.
+  const auto object = [&](const DeliveryBatch& batch, std::string_view error_type) {
     FirehoseDelivery d;
-    d.stream = name;
-    d.bucket = stream.config.bucket;
+    d.stream = b.stream;
+    d.bucket = config.bucket;
     d.records = batch.records.size();
     d.plain_bytes = batch.bytes;
-    const PrefixValues values{.timestamp = batch.oldest, .random_string = random_string};
-    auto prefix =
-        prefixes.ok() ? prefixes->prefix.Render(values) : Result<std::string>(prefixes.status());
-    auto bytes = prefix.ok() ? EncodeDeliveredObject(batch, stream.config.append_delimiter,
-                                                     stream.config.compression)
-                             : Result<std::string>(prefix.status());
+    const PrefixValues values{
+        .timestamp = batch.oldest, .error_output_type = error_type, .random_string = random_string};
+    auto prefix = !prefixes.ok()       ? Result<std::string>(prefixes.status())
+                  : error_type.empty() ? prefixes->prefix.Render(values)
+                                       : prefixes->error_output_prefix.Render(values);
+    auto bytes = prefix.ok()
+                     ? EncodeDeliveredObject(batch, config.append_delimiter || !error_type.empty(),
+                                             config.compression)
+                     : Result<std::string>(prefix.status());
     if (bytes.ok()) {
-      d.key = *prefix + DeliveredObjectName(name, stream.version, batch.oldest, uuid(),
-                                            CompressionExtension(stream.config.compression));
+      d.key = *prefix + DeliveredObjectName(b.stream, b.version, batch.oldest, uuid(),
+                                            CompressionExtension(config.compression));
       d.bytes = std::move(*bytes);
     } else {
       d.failure = bytes.status();
     }
-    out.push_back(std::move(d));
+    out.deliveries.push_back(std::move(d));
+  };
+  if (config.transform_command.empty()) {
+    object(b.batch, "");
+    return out;
+  }
+  out.transform = RunTransform(config, b.stream, b.batch.records, now, uuid);
+  TransformOutcome& t = out.transform;
+  if (!t.ok.empty()) {
+    DeliveryBatch transformed{.partition = b.batch.partition, .oldest = b.batch.oldest};
+    for (const BufferedRecord& r : t.ok) {
+      transformed.bytes += r.data.size() + (config.append_delimiter ? 1 : 0);
+    }
+    transformed.records = std::move(t.ok);
+    object(transformed, "");
+  }
+  if (!t.failed.empty()) {
+    DeliveryBatch errors{.partition = b.batch.partition, .oldest = b.batch.oldest};
+    const std::string arn = TransformFunctionArn(config);
+    for (const FailedRecord& f : t.failed) {
+      errors.records.push_back({ErrorRecordJson(f, arn), f.record.arrival});
+      errors.bytes += errors.records.back().data.size() + 1;
+    }
+    object(errors, "processing-failed");
   }
   return out;
 }
 
-std::vector<FirehoseDelivery> FirehoseStore::TakeDue(
-    TimeNs now, const std::function<std::string()>& uuid,
-    const std::function<std::string()>& random_string) {
+void FirehoseStore::Transformed(std::string_view name, const TransformOutcome& t) {
   MutexLock lock(mu_);
-  std::vector<FirehoseDelivery> out;
+  auto it = streams_.find(name);
+  if (it == streams_.end()) return;
+  FirehoseMetrics& m = it->second.metrics;
+  m.transform_invocations += t.invocations;
+  m.transform_failed_invocations += t.failed_invocations;
+  m.transform_ok_records += t.ok_records;
+  m.transform_ok_bytes += t.ok_bytes;
+  m.transform_dropped_records += t.dropped;
+  m.transform_failed_records += t.failed.size();
+}
+
+std::vector<FirehoseBatch> FirehoseStore::TakeDue(TimeNs now) {
+  MutexLock lock(mu_);
+  std::vector<FirehoseBatch> out;
   for (auto& [name, stream] : streams_) {
-    auto due = Encode(name, stream, stream.buffer->TakeDue(now), uuid, random_string);
-    for (auto& d : due) out.push_back(std::move(d));
+    for (auto& b : Batches(name, stream, stream.buffer->TakeDue(now))) out.push_back(std::move(b));
   }
   return out;
 }
 
-std::vector<FirehoseDelivery> FirehoseStore::TakeAll(
-    std::string_view name, const std::function<std::string()>& uuid,
-    const std::function<std::string()>& random_string) {
+std::vector<FirehoseBatch> FirehoseStore::TakeAll(std::string_view name) {
   MutexLock lock(mu_);
   auto it = streams_.find(name);
   if (it == streams_.end()) return {};
-  return Encode(it->first, it->second, it->second.buffer->TakeAll(), uuid, random_string);
+  return Batches(it->first, it->second, it->second.buffer->TakeAll());
 }
 
-std::vector<FirehoseDelivery> FirehoseStore::TakeAllStreams(
-    const std::function<std::string()>& uuid, const std::function<std::string()>& random_string) {
+std::vector<FirehoseBatch> FirehoseStore::TakeAllStreams() {
   MutexLock lock(mu_);
-  std::vector<FirehoseDelivery> out;
+  std::vector<FirehoseBatch> out;
   for (auto& [name, stream] : streams_) {
-    auto all = Encode(name, stream, stream.buffer->TakeAll(), uuid, random_string);
-    for (auto& d : all) out.push_back(std::move(d));
+    for (auto& b : Batches(name, stream, stream.buffer->TakeAll())) out.push_back(std::move(b));
   }
   return out;
 }

@@ -29,6 +29,7 @@
 #include "base/status.h"
 #include "streams/firehose_buffer.h"
 #include "streams/firehose_config.h"
+#include "streams/firehose_transform.h"
 
 namespace shoal::streams {
 
@@ -46,6 +47,15 @@ struct FirehoseDelivery {
   Status failure;
 };
 
+// Records taken from one partition of a stream's buffer, with what
+// encoding them needs (the configuration and version at the time).
+struct FirehoseBatch {
+  std::string stream;
+  FirehoseConfig config;
+  std::uint64_t version = 1;
+  DeliveryBatch batch;
+};
+
 // Counters since Open (not persisted), CloudWatch's names.
 struct FirehoseMetrics {
   std::uint64_t incoming_records = 0;
@@ -54,6 +64,12 @@ struct FirehoseMetrics {
   std::uint64_t delivery_bytes = 0;    // DeliveryToS3.Bytes (uncompressed)
   std::uint64_t delivery_objects = 0;
   std::uint64_t delivery_failures = 0;
+  std::uint64_t transform_invocations = 0;
+  std::uint64_t transform_failed_invocations = 0;
+  std::uint64_t transform_ok_records = 0;  // SucceedProcessing.Records
+  std::uint64_t transform_ok_bytes = 0;    // SucceedProcessing.Bytes
+  std::uint64_t transform_dropped_records = 0;
+  std::uint64_t transform_failed_records = 0;
 };
 
 class FirehoseStore final {
@@ -87,16 +103,24 @@ class FirehoseStore final {
   // (with dynamic partitioning) a partition past the active limit.
   Status Put(std::string_view name, std::string_view data, TimeNs now);
 
-  // What is due at `now` across every stream, encoded; removed from the
-  // buffers. `random` gives each object's uuid and each random-string.
-  std::vector<FirehoseDelivery> TakeDue(TimeNs now, const std::function<std::string()>& uuid,
-                                        const std::function<std::string()>& random_string);
+  // What is due at `now` across every stream, removed from the buffers.
+  std::vector<FirehoseBatch> TakeDue(TimeNs now);
   // Everything `name` buffers (flush), or every stream's (unmount).
-  std::vector<FirehoseDelivery> TakeAll(std::string_view name,
-                                        const std::function<std::string()>& uuid,
-                                        const std::function<std::string()>& random_string);
-  std::vector<FirehoseDelivery> TakeAllStreams(const std::function<std::string()>& uuid,
-                                               const std::function<std::string()>& random_string);
+  std::vector<FirehoseBatch> TakeAll(std::string_view name);
+  std::vector<FirehoseBatch> TakeAllStreams();
+  // The objects that deliver `batch` (no lock: runs beside puts): its
+  // records, through the transform when there is one, and the records the
+  // transform failed, in the error output. `now` is the delivery's time,
+  // `uuid` gives each object's uuid, `random_string` each random-string.
+  struct Encoded {
+    std::vector<FirehoseDelivery> deliveries;
+    TransformOutcome transform;  // its records moved into deliveries
+  };
+  static Encoded Encode(const FirehoseBatch& batch, const std::function<TimeNs()>& now,
+                        const std::function<std::string()>& uuid,
+                        const std::function<std::string()>& random_string);
+  // Counts what the transform of an encoded batch did (metrics).
+  void Transformed(std::string_view name, const TransformOutcome& t);
   // The caller's outcome for deliveries it took (metrics).
   void Delivered(const FirehoseDelivery& d);
   void DeliveryFailed(const FirehoseDelivery& d);
@@ -117,12 +141,9 @@ class FirehoseStore final {
   std::string PathOf(std::string_view name) const;
   Status Save(std::string_view name, const FirehoseConfig& config, std::uint64_t version) const;
   static std::unique_ptr<DeliveryBuffer> BufferFor(const FirehoseConfig& config);
-  // Encodes `batches` of stream `name` into deliveries. REQUIRES(mu_).
-  std::vector<FirehoseDelivery> Encode(const std::string& name, const Stream& stream,
-                                       const std::vector<DeliveryBatch>& batches,
-                                       const std::function<std::string()>& uuid,
-                                       const std::function<std::string()>& random_string)
-      REQUIRES(mu_);
+  // `batches` of stream `name`, with its configuration and version.
+  static std::vector<FirehoseBatch> Batches(const std::string& name, const Stream& stream,
+                                            std::vector<DeliveryBatch> batches);
 
   const std::string dir_;
   std::vector<std::string> problems_;

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "base/sim_clock.h"
@@ -18,6 +19,10 @@ std::string Uuid() {
 }
 std::string Random() {
   return "r0r0r0r0r0r";
+}
+
+TimeNs Now() {
+  return 1'800'000'000'000'000'000;
 }
 
 std::unique_ptr<FirehoseStore> MustOpen(const std::string& dir) {
@@ -55,11 +60,9 @@ TEST_CASE("delivery streams keep their configuration and version across a reopen
           Code::kInvalidArgument);
     CHECK(store->Version("orders").value() == 2);
     // What the store cannot deliver yet is refused, not ignored.
-    CHECK(store->PutConfig("orders", R"({"Transform":{"Command":["cat"]}})").code() ==
-          Code::kNotSupported);
     CHECK(store->PutConfig("orders", R"({"Source":{"KinesisStream":"iot"}})").code() ==
           Code::kNotSupported);
-    CHECK(store->Config("orders")->transform_command.empty());
+    CHECK(store->Config("orders")->source_stream.empty());
   }
   auto store = MustOpen(path);
   CHECK(store->Names() == std::vector<std::string>{"orders"});
@@ -101,8 +104,10 @@ TEST_CASE("records become objects named as Firehose names them", "[firehose_stor
   CHECK(store->Put("orders", std::string(kMaxFirehoseRecordBytes + 1, 'x'), t0).code() ==
         Code::kRecordTooLarge);
   CHECK(store->NextDeadline() == t0 + 60 * kSecond);
-  CHECK(store->TakeDue(t0 + 59 * kSecond, Uuid, Random).empty());
-  auto due = store->TakeDue(t0 + 60 * kSecond, Uuid, Random);
+  CHECK(store->TakeDue(t0 + 59 * kSecond).empty());
+  auto due_batches = store->TakeDue(t0 + 60 * kSecond);
+  REQUIRE(due_batches.size() == 1);
+  auto due = FirehoseStore::Encode(due_batches[0], Now, Uuid, Random).deliveries;
   REQUIRE(due.size() == 1);
   CHECK(due[0].bucket == "lake");
   CHECK(due[0].key ==
@@ -119,20 +124,66 @@ TEST_CASE("records become objects named as Firehose names them", "[firehose_stor
   // new version and compression.
   REQUIRE(store->Put("orders", "c", t0 + 61 * kSecond).ok());
   REQUIRE(store->PutConfig("orders", R"({"CompressionFormat":"GZIP","Prefix":"p/"})").ok());
-  auto all = store->TakeAll("orders", Uuid, Random);
+  auto all_batches = store->TakeAll("orders");
+  REQUIRE(all_batches.size() == 1);
+  auto all = FirehoseStore::Encode(all_batches[0], Now, Uuid, Random).deliveries;
   REQUIRE(all.size() == 1);
   CHECK(all[0].key.rfind("p/2027/01/01/10/orders-3-2027-01-01-10-01-01-", 0) == 0);
   CHECK(all[0].key.substr(all[0].key.size() - 3) == ".gz");
-  CHECK(store->TakeAllStreams(Uuid, Random).empty());
+  CHECK(store->TakeAllStreams().empty());
   // A prefix that renders past 512 characters cannot name an object: the
   // records come back as a failure to report, not as an object.
   REQUIRE(store->PutConfig("orders", "{\"Prefix\":\"" + std::string(600, 'p') + "\"}").ok());
   REQUIRE(store->Put("orders", "d", t0).ok());
-  auto failed = store->TakeAll("orders", Uuid, Random);
+  auto failed_batches = store->TakeAll("orders");
+  REQUIRE(failed_batches.size() == 1);
+  auto failed = FirehoseStore::Encode(failed_batches[0], Now, Uuid, Random).deliveries;
   REQUIRE(failed.size() == 1);
   CHECK(failed[0].failure.code() == Code::kInvalidArgument);
   CHECK(failed[0].records == 1);
   CHECK(failed[0].key.empty());
+}
+
+TEST_CASE("a transform's records go to the object, its failures to the error output",
+          "[firehose_store]") {
+  TempDir dir;
+  auto store = MustOpen(dir.path() + "/firehose");
+  REQUIRE(store->Create("t").ok());
+  // The command answers from its input: record 0 Ok (upper-cased), 1
+  // Dropped, 2 ProcessingFailed, 3 Ok.
+  const std::string script =
+      R"(jq -c '{records: [.records | to_entries[] | .value as $r | )"
+      R"({recordId: $r.recordId, data: ($r.data | @base64d | ascii_upcase | @base64), )"
+      R"(result: (["Ok", "Dropped", "ProcessingFailed"][.key % 3])}]}')";
+  const Status configured =
+      store->PutConfig("t", R"({"Bucket":"lake","AppendDelimiterToRecord":true,"Prefix":"ok/",)"
+                            R"("ErrorOutputPrefix":"err/","Transform":{"Command":["sh","-c",)" +
+                                nlohmann::json(script).dump() + "]}}");
+  INFO(configured.ToString());
+  REQUIRE(configured.ok());
+  const TimeNs t0 = At("2027-01-01T10:00:00Z");
+  for (const char* r : {"a", "b", "c", "d"}) REQUIRE(store->Put("t", r, t0).ok());
+  auto batches = store->TakeAll("t");
+  REQUIRE(batches.size() == 1);
+  auto encoded = FirehoseStore::Encode(batches[0], Now, Uuid, Random);
+  REQUIRE(encoded.deliveries.size() == 2);
+  CHECK(encoded.deliveries[0].key.rfind("ok/2027/01/01/10/t-2-", 0) == 0);
+  CHECK(encoded.deliveries[0].bytes == "A\nD\n");
+  CHECK(encoded.deliveries[0].records == 2);
+  CHECK(encoded.deliveries[1].key.rfind("err/t-2-2027-01-01-10-00-00-", 0) == 0);
+  const auto error = nlohmann::json::parse(encoded.deliveries[1].bytes);
+  CHECK(error["errorCode"] == "Lambda.ProcessingFailedStatus");
+  CHECK(error["rawData"] == "Yw==");
+  CHECK(error["attemptsMade"] == 1);
+  CHECK(error["arrivalTimestamp"] == t0 / 1'000'000);
+  CHECK(error["lambdaArn"] == "arn:aws:lambda:us-east-1:000000000000:function:sh");
+  store->Transformed("t", encoded.transform);
+  auto m = store->Metrics("t");
+  REQUIRE(m.ok());
+  CHECK(m->transform_invocations == 1);
+  CHECK(m->transform_ok_records == 2);
+  CHECK(m->transform_dropped_records == 1);
+  CHECK(m->transform_failed_records == 1);
 }
 
 }  // namespace shoal::streams

@@ -4,8 +4,10 @@
 # written with echo >> and cat >>; objects delivered by size, by the
 # simulated clock passing the buffer interval, by flush and at unmount;
 # Firehose's object names and default prefix, prefix expressions, GZIP and
-# ZSTD objects read back with zcat and zstdcat; bad configurations and
-# records; a missing bucket retried; a restart.
+# ZSTD objects read back with zcat and zstdcat; a transform command that
+# transforms, drops and fails records, crashes, hangs, answers with wrong
+# ids or not in JSON; bad configurations and records; a missing bucket
+# retried; a restart.
 source "$(dirname "$0")/lib.sh"
 
 F=$MNT/.firehose
@@ -53,7 +55,10 @@ equals "metrics count what came in and what went out" "3 3 1" \
 # --- by size -----------------------------------------------------------------------
 awk 'BEGIN { for (i = 1; i <= 12000; i++) printf "{\"order\":%d,\"pad\":\"%080d\"}\n", i, 0 }' >"$WORK/big"
 cat "$WORK/big" >>"$F/orders/records"
-check "a buffer that reaches 1 MiB is delivered without waiting" test "$(count)" -ge 2
+# Delivery runs beside the writer: the objects follow within moments, with
+# no clock advance and no flush.
+check "a buffer that reaches 1 MiB is delivered without waiting for the interval" \
+  bash -c "for i in \$(seq 100); do [[ \$(find '$LAKE' -type f | wc -l) -ge 2 ]] && exit 0; sleep 0.1; done; exit 1"
 echo x >"$F/orders/flush"
 equals "flush delivers the rest; every record arrived once" 12003 \
   bash -c "find '$LAKE' -type f -exec cat {} + | wc -l"
@@ -87,11 +92,76 @@ reject "an unknown compression is refused" "Invalid argument" InvalidArgument \
   /.firehose/orders/config.json config_set orders '{"CompressionFormat":"ZIP"}'
 reject "an unknown member is refused" "Invalid argument" MalformedJSON \
   /.firehose/orders/config.json config_set orders '{"Buffer":1}'
-reject "a transform is refused, not ignored: not supported yet" "Operation not supported" \
-  NotImplemented /.firehose/orders/config.json config_set orders '{"Transform":{"Command":["cat"]}}'
+reject "a Kinesis source is refused, not ignored: not supported yet" "Operation not supported" \
+  NotImplemented /.firehose/orders/config.json config_set orders '{"Source":{"KinesisStream":"iot"}}'
 equals "refused documents changed nothing" "lake 1 60 UNCOMPRESSED" \
   jq -r '[.Bucket, .BufferingHints.SizeInMBs, .BufferingHints.IntervalInSeconds, .CompressionFormat] | join(" ")' \
   "$F/orders/config.json"
+
+# --- transform ---------------------------------------------------------------------
+# A transform in jq, as a Lambda function would be: it upper-cases the "k" of
+# each record, drops the "drop" ones and fails the "fail" ones.
+cat >"$WORK/transform.sh" <<'EOF2'
+#!/bin/sh
+exec jq -c '{records: [.records[] | (.data | @base64d | fromjson) as $d | {recordId,
+  result: (if $d.k == "drop" then "Dropped" elif $d.k == "fail" then "ProcessingFailed" else "Ok" end),
+  data: ($d | .k |= ascii_upcase | tojson | @base64)}]}'
+EOF2
+chmod +x "$WORK/transform.sh"
+TX_ERRORS=$LAKE/tx-errors/processing-failed
+# tx_errors CODE: "<attemptsMade> <n>" of each error record with CODE.
+tx_errors() {
+  cat "$TX_ERRORS"/* | jq -r --arg c "$1" \
+    'select(.errorCode == $c) | "\(.attemptsMade) \(.rawData | @base64d | fromjson | .n)"' | paste -sd' '
+}
+check "a stream with a transform" mkdir "$F/tx"
+check "...configured with its command" config_set tx \
+  "{\"Bucket\":\"lake\",\"Prefix\":\"tx/\",\"ErrorOutputPrefix\":\"tx-errors/!{firehose:error-output-type}/\",\"AppendDelimiterToRecord\":true,\"Transform\":{\"Command\":[\"$WORK/transform.sh\"]}}"
+printf '{"k":"keep","n":1}\n{"k":"drop","n":2}\n{"k":"fail","n":3}\n{"k":"keep","n":4}\n' >>"$F/tx/records"
+echo x >"$F/tx/flush"
+equals "Ok records are delivered as the transform gave them" "KEEP 1 KEEP 4" \
+  bash -c "cat '$LAKE'/tx/2027/01/01/*/* | jq -r '\"\(.k) \(.n)\"' | paste -sd' '"
+equals "a ProcessingFailed record goes to the error prefix's processing-failed/" "1 3" \
+  tx_errors Lambda.ProcessingFailedStatus
+check "...in Firehose's error record format, times in ms of the clock (10:01)" jq -e \
+  '(keys == ["arrivalTimestamp","attemptEndingTimestamp","attemptsMade","errorCode","errorMessage","lambdaArn","rawData"]) and (.lambdaArn | endswith(":function:transform.sh")) and .arrivalTimestamp == 1798797660000 and .attemptEndingTimestamp == 1798797660000' \
+  "$TX_ERRORS"/*
+equals "metrics count what the transform did" "2 1 1 1 1" \
+  jq -r '[."SucceedProcessing.Records", ."DroppedProcessing.Records", ."FailedProcessing.Records", ."ExecuteProcessing.Invocations", ."ExecuteProcessing.Success"] | join(" ")' \
+  "$F/tx/metrics.json"
+config_set tx '{"Transform":{"Command":["sh","-c","echo boom >&2; exit 3"],"NumberOfRetries":1}}'
+mark_log
+echo '{"n":5}' >>"$F/tx/records"
+echo x >"$F/tx/flush"
+logged "a transform that fails is reported" InvalidArgument /.firehose/tx
+check "...with its exit status and what it said" \
+  bash -c "tail -1 '$MNT/.shoal/errors' | grep -q 'Lambda.FunctionError: exit status 3: boom'"
+equals "...and, retried once, its records go to the error output" "2 5" tx_errors Lambda.FunctionError
+config_set tx '{"Transform":{"Command":["sleep","30"],"TimeoutSeconds":1,"NumberOfRetries":0}}'
+echo '{"n":6}' >>"$F/tx/records"
+echo x >"$F/tx/flush"
+equals "a transform past TimeoutSeconds is killed: Lambda.FunctionTimedOut" "1 6" \
+  tx_errors Lambda.FunctionTimedOut
+config_set tx '{"Transform":{"Command":["jq","-c","{records: [.records[] | {recordId: (.recordId + \"x\"), result: \"Dropped\"}]}"]}}'
+echo '{"n":7}' >>"$F/tx/records"
+echo x >"$F/tx/flush"
+equals "an answer with other record ids: Lambda.MissingRecordId" "4 7" tx_errors Lambda.MissingRecordId
+config_set tx '{"Transform":{"Command":["echo","not json"]}}'
+echo '{"n":8}' >>"$F/tx/records"
+echo x >"$F/tx/flush"
+equals "an answer that is not the status model: Lambda.JsonProcessingException" "4 8" \
+  tx_errors Lambda.JsonProcessingException
+config_set tx '{"Transform":{"Command":["/nonexistent/transform"],"NumberOfRetries":0}}'
+echo '{"n":9}' >>"$F/tx/records"
+echo x >"$F/tx/flush"
+equals "a command that cannot start: Lambda.FunctionError" "2 5 1 9" tx_errors Lambda.FunctionError
+reject "a Command that is not a list of words is refused" "Invalid argument" MalformedJSON \
+  /.firehose/tx/config.json config_set tx '{"Transform":{"Command":"cat"}}'
+reject "TimeoutSeconds above 900 is refused" "Invalid argument" InvalidArgument \
+  /.firehose/tx/config.json config_set tx '{"Transform":{"Command":["cat"],"TimeoutSeconds":901}}'
+equals "no record was lost: 2 delivered, 1 dropped, 6 failed" "9" \
+  bash -c "echo \$(( \$(cat '$LAKE'/tx/2027/01/01/*/* | wc -l) + 1 + \$(cat '$TX_ERRORS'/* | wc -l) ))"
+check "rmdir the transform's stream" rmdir "$F/tx"
 
 config_set orders "{\"Prefix\":\"$(printf 'p%.0s' {1..600})\"}"
 echo '{"long":1}' >>"$F/orders/records"

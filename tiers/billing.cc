@@ -77,6 +77,8 @@ struct BillingMeter::State {
   double kinesis_shard_ns_unpriced = 0;
   double kinesis_shards_usd_priced = 0;
   Counter kinesis_put_units;
+  // Firehose: records (count) and billed bytes ingested, priced on arrival.
+  Counter firehose_ingested;
 
   static std::size_t LineIndex(StorageClass c, AccessTier t, Item item) {
     return (static_cast<std::size_t>(c) * kAccessTierCount + static_cast<std::size_t>(t)) *
@@ -307,9 +309,9 @@ class PriceParser {
   static Status Top(const Json& root, PriceTable& out) {
     Status s = Object(root, "");
     if (!s.ok()) return s;
-    s = KnownKeys(
-        root, "",
-        {"region", "currency", "source", "month_hours", "gb_bytes", "s3", "kms", "kinesis"});
+    s = KnownKeys(root, "",
+                  {"region", "currency", "source", "month_hours", "gb_bytes", "s3", "kms",
+                   "kinesis", "firehose"});
     if (!s.ok()) return s;
     s = Text(root, "region", true, out.region);
     if (!s.ok()) return s;
@@ -359,7 +361,20 @@ class PriceParser {
     if (!s.ok()) return s;
     const Json* kinesis = section("kinesis");
     if (kinesis == nullptr) return Bad("kinesis", "missing");
-    return Kinesis(*kinesis, out.kinesis);
+    s = Kinesis(*kinesis, out.kinesis);
+    if (!s.ok()) return s;
+    const Json* firehose = section("firehose");
+    if (firehose == nullptr) return Bad("firehose", "missing");
+    return Firehose(*firehose, out.firehose);
+  }
+
+  static Status Firehose(const Json& j, FirehosePrices& out) {
+    const std::string path = "firehose";
+    Status s = Object(j, path);
+    if (!s.ok()) return s;
+    s = KnownKeys(j, path, {"ingested_per_gb"});
+    if (!s.ok()) return s;
+    return Field(j, path, "ingested_per_gb", out.ingested_per_gb);
   }
 
   static Status Kinesis(const Json& j, KinesisPrices& out) {
@@ -519,6 +534,7 @@ OrderedJson PricesJson(const PriceTable& p) {
   root["kms"] = {{"requests_per_10000", p.kms.requests_per_10000}, {"key_month", p.kms.key_month}};
   root["kinesis"] = {{"shard_hour", p.kinesis.shard_hour},
                      {"put_units_per_million", p.kinesis.put_units_per_million}};
+  root["firehose"] = {{"ingested_per_gb", p.firehose.ingested_per_gb}};
   return root;
 }
 
@@ -693,6 +709,12 @@ std::string RenderBill(const State& s) {
                      {"put_payload_units", s.kinesis_put_units.count},
                      {"put_payload_units_usd", Round(s.kinesis_put_units.usd)},
                      {"usd", Round(kinesis_usd)}};
+  total += s.firehose_ingested.usd;
+  root["firehose"] = {{"records", s.firehose_ingested.count},
+                      {"ingested_bytes", s.firehose_ingested.bytes},
+                      {"ingested_gb", Round(static_cast<double>(s.firehose_ingested.bytes) /
+                                            static_cast<double>(s.prices.gb_bytes))},
+                      {"usd", Round(s.firehose_ingested.usd)}};
   root["total_usd"] = Round(total);
   root["prices"] = PricesJson(s.prices);
   return root.dump(2);
@@ -774,6 +796,10 @@ std::string RenderState(const State& s) {
                      {"put_units_usd", s.kinesis_put_units.usd},
                      {"shard_ns", s.kinesis_shard_ns},
                      {"shards_usd", s.KinesisShardsUsd()}};
+  // Optional on load too: a state without it was saved before Firehose.
+  root["firehose"] = {{"records", s.firehose_ingested.count},
+                      {"bytes", s.firehose_ingested.bytes},
+                      {"usd", s.firehose_ingested.usd}};
   return root.dump();
 }
 
@@ -841,7 +867,20 @@ class StateParser {
     if (!st.ok()) return st;
     st = Kms(root, s);
     if (!st.ok()) return st;
-    return Kinesis(root, s);
+    st = Kinesis(root, s);
+    if (!st.ok()) return st;
+    return Firehose(root, s);
+  }
+
+  static Status Firehose(const Json& root, State& s) {
+    auto f = root.find("firehose");
+    if (f == root.end()) return Status::Ok();  // saved before Firehose was billed
+    if (!f->is_object()) return Bad("firehose is not an object");
+    Status st = Count(*f, "records", s.firehose_ingested.count);
+    if (!st.ok()) return st;
+    st = Count(*f, "bytes", s.firehose_ingested.bytes);
+    if (!st.ok()) return st;
+    return Amount(*f, "usd", s.firehose_ingested.usd);
   }
 
  private:
@@ -1092,6 +1131,15 @@ void BillingMeter::SetKmsKeys(std::uint32_t customer_managed_keys, TimeNs now) {
   state_->kms_keys = customer_managed_keys;
 }
 
+void BillingMeter::FirehoseIngested(TimeNs /*now*/, std::uint64_t records, std::uint64_t bytes) {
+  MutexLock lock(mu_);
+  State& s = *state_;
+  s.firehose_ingested.count += records;
+  s.firehose_ingested.bytes += bytes;
+  s.firehose_ingested.usd += static_cast<double>(bytes) / static_cast<double>(s.prices.gb_bytes) *
+                             s.prices.firehose.ingested_per_gb;
+}
+
 void BillingMeter::KinesisPutUnits(TimeNs /*now*/, std::uint64_t n) {
   MutexLock lock(mu_);
   State& s = *state_;
@@ -1160,6 +1208,7 @@ Status BillingMeter::LoadState(std::string_view saved) {
   cur.kinesis_shard_ns = loaded.kinesis_shard_ns;
   cur.kinesis_shard_ns_unpriced = 0;
   cur.kinesis_shards_usd_priced = loaded.kinesis_shards_usd_priced;
+  cur.firehose_ingested = loaded.firehose_ingested;
   return Status::Ok();
 }
 

@@ -10,6 +10,7 @@
 // Thread-safety: PriceTable is a value. BillingMeter may be used from many
 // threads at once (one internal mutex, never held across I/O).
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <memory>
@@ -55,6 +56,20 @@ struct KinesisPrices {
   double put_units_per_million = 0;  // PUT payload units (25 KB each, rounded up per record)
 };
 
+// Amazon Data Firehose, Direct PUT ingestion. Dollar amounts, all >= 0.
+struct FirehosePrices {
+  double ingested_per_gb = 0;  // per GB ingested, each record rounded up to 5 KB
+};
+
+// What Firehose bills for ingesting a record of `size` bytes: its size
+// rounded up to a multiple of 5 KB.
+inline constexpr std::uint64_t kFirehoseBillingIncrement = std::uint64_t{5} * 1024;
+inline std::uint64_t FirehoseBilledBytes(std::uint64_t size) {
+  return std::max<std::uint64_t>(
+             1, (size + kFirehoseBillingIncrement - 1) / kFirehoseBillingIncrement) *
+         kFirehoseBillingIncrement;
+}
+
 struct PriceTable {
   std::string region;                                // "us-east-1"
   std::string currency;                              // "USD"
@@ -64,6 +79,7 @@ struct PriceTable {
   std::array<ClassPrices, kStorageClassCount> s3{};  // indexed by StorageClass
   KmsPrices kms;
   KinesisPrices kinesis;
+  FirehosePrices firehose;
 
   const ClassPrices& of(StorageClass c) const { return s3[static_cast<std::size_t>(c)]; }
   // $ per GB-month of class `c` (access tier `t` for INTELLIGENT_TIERING).
@@ -78,7 +94,7 @@ std::string_view DefaultPricesJson();
 // Parses and validates a table in prices.json's schema: every class present
 // with every field, every number finite and >= 0, month_hours and gb_bytes
 // > 0, no unknown keys (a misspelt key is an error, not a silent zero).
-// The "kms" and "kinesis" sections, when present, must have all their
+// The "kms", "kinesis" and "firehose" sections, when present, must have all their
 // prices; a table without one (saved before it was billed) takes the
 // built-in table's prices for it. MalformedJson when `json` is not JSON; InvalidArgument naming the
 // bad field ("prices: s3.GLACIER.restore.Bulk.retrieval_per_gb: ...",
@@ -166,6 +182,10 @@ class BillingMeter {
   // shard-hours (closed shards are not billed). Current state like the KMS
   // key count: LoadState keeps it, the mount sets it after.
   void SetKinesisShards(std::uint32_t open_shards, TimeNs now) EXCLUDES(mu_);
+  // `records` ingested by Firehose, `bytes` in all with each record rounded
+  // up to a multiple of 5 KB (FirehoseBilledBytes), priced on
+  // arrival.
+  void FirehoseIngested(TimeNs now, std::uint64_t records, std::uint64_t bytes) EXCLUDES(mu_);
   // Bills everything up to `now` at the old prices, then uses `prices`.
   void SetPrices(PriceTable prices, TimeNs now) EXCLUDES(mu_);
 
@@ -184,6 +204,7 @@ class BillingMeter {
   //    "kms":{"keys","key_months","keys_usd","requests","requests_usd","usd"},
   //    "kinesis":{"open_shards","shard_hours","shard_hours_usd",
   //               "put_payload_units","put_payload_units_usd","usd"},
+  //    "firehose":{"records","ingested_bytes","ingested_gb","usd"},
   //    "total_usd", "prices":{...the table in force...}}
   // "storage" has one "data" line per class (per access tier for
   // INTELLIGENT_TIERING), always present; "archive_overhead" (32 KiB per
@@ -191,7 +212,7 @@ class BillingMeter {
   // STANDARD's rate) and "restored_copy" lines appear once used. objects,
   // logical/billable/physical bytes are current values; physical bytes and
   // compression_ratio (logical / physical) are on "data" lines. Other lists
-  // hold only non-zero entries; "monitoring", "kms" and "kinesis" are always present
+  // hold only non-zero entries; "monitoring", "kms", "kinesis" and "firehose" are always present
   // ("keys" is the current count, "usd" = keys_usd + requests_usd).
   // total_usd is the sum of every item. Figures keep 12 significant digits.
   std::string ToJson(TimeNs now) const EXCLUDES(mu_);

@@ -60,7 +60,8 @@ double Usd(const Json& j) {
 
 // Every item's usd in `bill`, added up: what total_usd must equal.
 double SumOfItems(const Json& bill) {
-  double sum = Usd(bill["monitoring"]) + Usd(bill["kms"]);
+  double sum =
+      Usd(bill["monitoring"]) + Usd(bill["kms"]) + Usd(bill["kinesis"]) + Usd(bill["firehose"]);
   for (const char* list :
        {"storage", "requests", "transitions", "retrievals", "restores", "early_deletion"}) {
     for (const Json& e : bill[list]) sum += Usd(e);
@@ -650,6 +651,45 @@ TEST_CASE("a price table saved before Kinesis was billed takes the built-in Kine
   CHECK(p->kinesis.put_units_per_million == 0.014);
   old["kinesis"] = {{"shard_hour", 0.015}};
   CHECK(ParsePrices(old.dump()).status().code() == Code::kInvalidArgument);
+}
+
+TEST_CASE("Firehose: GB ingested, each record rounded up to 5 KB", "[tiers][billing]") {
+  CHECK(FirehoseBilledBytes(0) == 5120);
+  CHECK(FirehoseBilledBytes(1) == 5120);
+  CHECK(FirehoseBilledBytes(5120) == 5120);
+  CHECK(FirehoseBilledBytes(5121) == 10240);
+  CHECK(FirehoseBilledBytes(std::uint64_t{12} * 1024) == std::uint64_t{15} * 1024);  // AWS's 12 KB record
+  BillingMeter m(Prices(), kT0);
+  // 2^20 records of 100 bytes bill as 5 GiB: 5 x $0.029.
+  m.FirehoseIngested(kT0, std::uint64_t{1} << 20,
+                     (std::uint64_t{1} << 20) * FirehoseBilledBytes(100));
+  Json bill = Bill(m, kT0 + kDay);
+  const Json& f = bill["firehose"];
+  CHECK(f["records"] == std::uint64_t{1} << 20);
+  CHECK(f["ingested_gb"].get<double>() == Approx(5));
+  CHECK(Usd(f) == Approx(5 * 0.029));
+  CHECK(bill["total_usd"].get<double>() == Approx(5 * 0.029));
+  CHECK(bill["prices"]["firehose"]["ingested_per_gb"] == 0.029);
+
+  SECTION("a saved bill keeps it") {
+    BillingMeter again(Prices(), kT0);
+    REQUIRE(again.LoadState(m.SaveState(kT0 + kDay)).ok());
+    CHECK(Usd(Bill(again, kT0 + kDay)["firehose"]) == Approx(5 * 0.029));
+  }
+  SECTION("a state or price table from before Firehose was billed loads") {
+    Json old = Json::parse(m.SaveState(kT0 + kDay));
+    old.erase("firehose");
+    BillingMeter fresh(Prices(), kT0);
+    REQUIRE(fresh.LoadState(old.dump()).ok());
+    CHECK(Bill(fresh, kT0 + kDay)["firehose"]["usd"] == 0);
+    Json prices = Json::parse(DefaultPricesJson());
+    prices.erase("firehose");
+    auto p = ParsePrices(prices.dump());
+    REQUIRE(p.ok());
+    CHECK(p->firehose.ingested_per_gb == 0.029);
+    prices["firehose"] = {{"ingested_per_gb", -1}};
+    CHECK(ParsePrices(prices.dump()).status().code() == Code::kInvalidArgument);
+  }
 }
 
 TEST_CASE("a KMS price change applies from when it is made", "[tiers][billing]") {

@@ -38,24 +38,32 @@ constexpr std::uint64_t kMaxQueuedDeliveryBytes = std::uint64_t{64} << 20;
 class FirehoseSink final : public LineSink {
  public:
   using AfterPut = std::function<void()>;
+  // Bills `records` ingested, `bytes` as Firehose counts them.
+  using Bill = std::function<void(std::uint64_t records, std::uint64_t bytes, TimeNs now)>;
   FirehoseSink(streams::FirehoseStore& store, std::string stream, const Clock& clock,
-               AfterPut after_put)
+               AfterPut after_put, Bill bill)
       : LineSink(kMaxFirehoseLine, "a delivery stream"),
         store_(store),
         stream_(std::move(stream)),
         clock_(clock),
-        after_put_(std::move(after_put)) {}
+        after_put_(std::move(after_put)),
+        bill_(std::move(bill)) {}
 
  private:
   Taken PutLines(std::span<const std::string_view> lines) override {
     Taken taken;
     const TimeNs now = clock_.Now();
+    std::uint64_t billed = 0;
     for (std::string_view line : lines) {
       taken.status = store_.Put(stream_, line, now);
       if (!taken.status.ok()) break;
       ++taken.lines;
+      billed += tiers::FirehoseBilledBytes(line.size());
     }
-    if (taken.lines > 0) after_put_();
+    if (taken.lines > 0) {
+      bill_(taken.lines, billed, now);
+      after_put_();
+    }
     return taken;
   }
 
@@ -63,6 +71,7 @@ class FirehoseSink final : public LineSink {
   const std::string stream_;
   const Clock& clock_;
   const AfterPut after_put_;
+  const Bill bill_;
 };
 
 // A 36-character lowercase UUID (version 4), as Firehose names objects.
@@ -138,15 +147,18 @@ void ShoalFs::AddDeliveryStreamDir(ControlTree& tree, NodeId firehose_dir,
                    name](std::string_view json) { return firehose_->PutConfig(name, json); }});
   (void)tree.AddFile(*dir, "metrics.json",
                      {.read = [this, name] { return FirehoseMetricsJson(name); }});
-  (void)tree.AddFile(*dir, "records",
-                     {.open_writer =
-                          [this, name] {
-                            return Result<std::unique_ptr<ControlSession>>(
-                                std::make_unique<FirehoseSink>(*firehose_, name, clock_, [this] {
-                                  firehose_queue_->Submit(firehose_->TakeDue(clock_.Now()));
-                                }));
-                          },
-                      .inode_per_lookup = true});
+  (void)tree.AddFile(
+      *dir, "records",
+      {.open_writer =
+           [this, name] {
+             return Result<std::unique_ptr<ControlSession>>(std::make_unique<FirehoseSink>(
+                 *firehose_, name, clock_,
+                 [this] { firehose_queue_->Submit(firehose_->TakeDue(clock_.Now())); },
+                 [this](std::uint64_t records, std::uint64_t bytes, TimeNs now) {
+                   meter_->FirehoseIngested(now, records, bytes);
+                 }));
+           },
+       .inode_per_lookup = true});
   (void)tree.AddFile(*dir, "flush", {.append = [this, name](std::string_view) {
     firehose_queue_->Queue(firehose_->TakeAll(name));
     firehose_queue_->Drain();
@@ -178,6 +190,10 @@ Result<std::string> ShoalFs::FirehoseMetricsJson(const std::string& name) {
       {"SucceedProcessing.Bytes", m->transform_ok_bytes},
       {"DroppedProcessing.Records", m->transform_dropped_records},
       {"FailedProcessing.Records", m->transform_failed_records},
+      {"PartitionCount", m->active_partitions},
+      {"PartitionCountExceeded", m->partition_limit_records > 0 ? 1 : 0},
+      {"PartitioningFailed.Records", m->partitioning_failed_records},
+      {"PartitionCountExceeded.Records", m->partition_limit_records},
       {"DeliveryToS3.Success",
        m->delivery_objects + m->delivery_failures == 0
            ? 1.0

@@ -51,14 +51,18 @@ std::uint64_t DeliveryBuffer::RecordBytes(std::string_view data) const {
   return data.size() + (append_delimiter_ ? 1 : 0);
 }
 
-bool DeliveryBuffer::Add(std::string_view partition, std::string_view data, TimeNs arrival) {
-  auto it = partitions_.find(partition);
+bool DeliveryBuffer::Add(const Partition& partition, std::string_view data, TimeNs arrival) {
+  auto it = partitions_.find(partition.id);
   if (it == partitions_.end()) {
-    if (partitions_.size() >= max_partitions_) return false;
+    const bool is_error = !partition.error_output_type.empty();
+    if (!is_error && partition_count() >= max_partitions_) return false;
     DeliveryBatch batch;
-    batch.partition = std::string(partition);
+    batch.partition = std::string(partition.id);
+    if (partition.keys != nullptr) batch.keys = *partition.keys;
+    batch.error_output_type = std::string(partition.error_output_type);
     batch.oldest = arrival;
     it = partitions_.emplace(batch.partition, std::move(batch)).first;
+    if (is_error) ++error_partitions_;
   }
   DeliveryBatch& batch = it->second;
   batch.records.push_back({std::string(data), arrival});
@@ -82,6 +86,7 @@ std::vector<DeliveryBatch> DeliveryBuffer::TakeDue(TimeNs now) {
   for (auto it = partitions_.begin(); it != partitions_.end();) {
     if (Due(it->second, now)) {
       buffered_bytes_ -= it->second.bytes;
+      if (!it->second.error_output_type.empty()) --error_partitions_;
       due.push_back(std::move(it->second));
       it = partitions_.erase(it);
     } else {
@@ -97,6 +102,7 @@ std::vector<DeliveryBatch> DeliveryBuffer::TakeAll() {
   all.reserve(partitions_.size());
   for (auto& [name, batch] : partitions_) all.push_back(std::move(batch));
   partitions_.clear();
+  error_partitions_ = 0;
   buffered_bytes_ = 0;
   SortOldestFirst(all);
   return all;

@@ -26,6 +26,7 @@
 #include "base/clock.h"
 #include "base/status.h"
 #include "streams/firehose_config.h"
+#include "streams/firehose_prefix.h"
 
 namespace shoal::streams {
 
@@ -39,6 +40,8 @@ struct BufferedRecord {
 // The records of one partition, in arrival order, ready to deliver.
 struct DeliveryBatch {
   std::string partition;
+  PartitionKeys keys;             // dynamic partitioning's values
+  std::string error_output_type;  // set for records of the error output
   std::vector<BufferedRecord> records;
   TimeNs oldest = 0;        // the first record's arrival
   std::uint64_t bytes = 0;  // what the object holds before compression
@@ -49,9 +52,21 @@ class DeliveryBuffer {
   DeliveryBuffer(std::uint64_t size_limit_bytes, TimeNs interval, bool append_delimiter,
                  std::size_t max_partitions = kMaxActivePartitions);
 
+  // Where a record goes: its partition's identity, and what its prefix is
+  // rendered with.
+  struct Partition {
+    std::string_view id;  // "" without dynamic partitioning
+    const PartitionKeys* keys = nullptr;
+    // The error output's records (error-output-type), which do not count
+    // as active partitions.
+    std::string_view error_output_type;
+  };
   // Buffers `data` in `partition`; false (nothing buffered) when the
   // partition is new and max_partitions are already buffering.
-  bool Add(std::string_view partition, std::string_view data, TimeNs arrival);
+  bool Add(const Partition& partition, std::string_view data, TimeNs arrival);
+  bool Add(std::string_view partition, std::string_view data, TimeNs arrival) {
+    return Add(Partition{.id = partition}, data, arrival);
+  }
   // The partitions due at `now` (size reached, or interval passed since
   // their oldest record), removed from the buffer, oldest first.
   std::vector<DeliveryBatch> TakeDue(TimeNs now);
@@ -60,7 +75,8 @@ class DeliveryBuffer {
   // When the earliest partition comes due by time; nullopt when empty.
   std::optional<TimeNs> NextDeadline() const;
 
-  std::size_t partition_count() const { return partitions_.size(); }
+  // Active partitions: those buffering, the error output's aside.
+  std::size_t partition_count() const { return partitions_.size() - error_partitions_; }
   std::uint64_t buffered_bytes() const { return buffered_bytes_; }
 
  private:
@@ -73,6 +89,7 @@ class DeliveryBuffer {
   bool append_delimiter_;
   std::size_t max_partitions_;
   std::map<std::string, DeliveryBatch, std::less<>> partitions_;
+  std::size_t error_partitions_ = 0;  // of partitions_, the error output's
   std::uint64_t buffered_bytes_ = 0;
 };
 

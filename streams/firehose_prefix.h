@@ -41,11 +41,14 @@ inline constexpr std::size_t kMaxEvaluatedPrefixChars = 512;  // as rendered
 inline constexpr std::size_t kRandomStringChars = 11;
 
 // What one rendering of a prefix fills its expressions with.
+// Dynamic partitioning's key values, by key name.
+using PartitionKeys = std::map<std::string, std::string, std::less<>>;
+
 struct PrefixValues {
   TimeNs timestamp = 0;                // the oldest record's arrival
   std::string_view error_output_type;  // ErrorOutputPrefix only
-  const std::map<std::string, std::string, std::less<>>* query_keys = nullptr;
-  const std::map<std::string, std::string, std::less<>>* lambda_keys = nullptr;
+  const PartitionKeys* query_keys = nullptr;
+  const PartitionKeys* lambda_keys = nullptr;
   // 11 characters for each !{firehose:random-string}.
   std::function<std::string()> random_string;
 };

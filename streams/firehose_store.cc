@@ -32,10 +32,16 @@ Status CheckSupported(const FirehoseConfig& config) {
   const auto unsupported = [](std::string_view member) {
     return Status(Code::kNotSupported, std::string(member) +
                                            " is not supported yet: delivery streams take DirectPut "
-                                           "records and deliver them unpartitioned");
+                                           "records, and partition them by jq queries of the "
+                                           "records as they arrive");
   };
   if (!config.source_stream.empty()) return unsupported("Source KinesisStream");
-  if (!config.partition_keys.empty()) return unsupported("DynamicPartitioning");
+  if (config.prefix.find("partitionKeyFromLambda") != std::string::npos) {
+    return unsupported("!{partitionKeyFromLambda:...} (a transform's partition keys)");
+  }
+  if (!config.partition_keys.empty() && !config.transform_command.empty()) {
+    return unsupported("DynamicPartitioning with a Transform");
+  }
   return Status::Ok();
 }
 
@@ -57,15 +63,18 @@ Result<std::unique_ptr<FirehoseStore>> FirehoseStore::Open(const std::string& di
     }
     auto config = ParseFirehoseConfig(*config_text, FirehoseConfig{});
     auto version = ParseVersion(*version_text);
-    if (!config.ok() || !version.ok()) {
+    auto queries = config.ok() ? QueriesFor(*config)
+                               : Result<std::unique_ptr<PartitionQueries>>(config.status());
+    if (!queries.ok() || !version.ok()) {
       store->problems_.push_back(name + ": " +
-                                 (config.ok() ? version.status() : config.status()).ToString());
+                                 (queries.ok() ? version.status() : queries.status()).ToString());
       continue;
     }
     MutexLock lock(store->mu_);
     Stream& s = store->streams_[name];
     s.config = *config;
     s.version = *version;
+    s.queries = std::move(*queries);
     s.buffer = BufferFor(s.config);
   }
   if (ec) return PosixError("listing " + dir, ec.value());
@@ -80,6 +89,24 @@ std::unique_ptr<DeliveryBuffer> FirehoseStore::BufferFor(const FirehoseConfig& c
   return std::make_unique<DeliveryBuffer>(static_cast<std::uint64_t>(config.buffer_size_mib) * kMiB,
                                           config.buffer_interval_seconds * kSecond,
                                           config.append_delimiter);
+}
+
+Result<std::unique_ptr<PartitionQueries>> FirehoseStore::QueriesFor(const FirehoseConfig& config) {
+  if (config.partition_keys.empty()) return std::unique_ptr<PartitionQueries>();
+  return PartitionQueries::Compile(config.partition_keys);
+}
+
+void FirehoseStore::AddToErrorOutput(Stream& stream, std::string_view data, TimeNs now,
+                                     const PartitionFailure& failure) {
+  const FailedRecord failed{.record = {std::string(data), now},
+                            .error_code = failure.error_code,
+                            .error_message = failure.error_message,
+                            .attempts = 1,
+                            .attempts_ended = now};
+  constexpr std::string_view kType = "partitioning-failed";
+  const std::string id = "\x01" + std::string(kType);  // no key name starts so
+  (void)stream.buffer->Add({.id = id, .error_output_type = kType}, ErrorRecordJson(failed, ""),
+                           now);
 }
 
 Status FirehoseStore::Save(std::string_view name, const FirehoseConfig& config,
@@ -160,16 +187,21 @@ Status FirehoseStore::PutConfig(std::string_view name, std::string_view json) {
   Status supported = CheckSupported(*config);
   if (!supported.ok()) return supported;
   if (*config == it->second.config) return Status::Ok();
+  auto queries = QueriesFor(*config);
+  if (!queries.ok()) return queries.status();
   Status s = Save(name, *config, it->second.version + 1);
   if (!s.ok()) return s;
   Stream& stream = it->second;
   stream.config = *config;
+  stream.queries = std::move(*queries);
   ++stream.version;
-  // Buffered records stay; the new limits apply from here on.
+  // Buffered records stay, in their partitions; the new limits apply from
+  // here on.
   auto buffer = BufferFor(stream.config);
   for (auto& batch : stream.buffer->TakeAll()) {
-    for (auto& record : batch.records)
-      (void)buffer->Add(batch.partition, record.data, record.arrival);
+    const DeliveryBuffer::Partition partition{
+        .id = batch.partition, .keys = &batch.keys, .error_output_type = batch.error_output_type};
+    for (auto& record : batch.records) (void)buffer->Add(partition, record.data, record.arrival);
   }
   stream.buffer = std::move(buffer);
   return Status::Ok();
@@ -189,11 +221,33 @@ Status FirehoseStore::Put(std::string_view name, std::string_view data, TimeNs n
     return InvalidArgument("Firehose " + std::string(name) +
                            " has no destination: set Bucket in its config.json");
   }
-  if (!stream.buffer->Add("", data, now)) {
-    return InvalidArgument("Firehose " + std::string(name) + " has 500 active partitions");
-  }
   ++stream.metrics.incoming_records;
   stream.metrics.incoming_bytes += data.size();
+  if (!stream.queries) {
+    (void)stream.buffer->Add("", data, now);  // one partition: never past the limit
+    return Status::Ok();
+  }
+  PartitionKeys keys;
+  PartitionFailure failure;
+  if (!stream.queries->Evaluate(data, keys, failure)) {
+    ++stream.metrics.partitioning_failed_records;
+    AddToErrorOutput(stream, data, now, failure);
+    return Status::Ok();
+  }
+  std::string id;
+  for (const auto& [key, value] : keys) {
+    id += key;
+    id += '\0';
+    id += value;
+    id += '\0';
+  }
+  if (!stream.buffer->Add({.id = id, .keys = &keys}, data, now)) {
+    ++stream.metrics.partition_limit_records;
+    AddToErrorOutput(
+        stream, data, now,
+        {.error_code = "DynamicPartitioning.ActivePartitionsLimitExceeded",
+         .error_message = "The number of active partitions has exceeded the configured limit"});
+  }
   return Status::Ok();
 }
 
@@ -224,8 +278,10 @@ FirehoseStore::Encoded FirehoseStore::Encode(const FirehoseBatch& b,
     d.bucket = config.bucket;
     d.records = batch.records.size();
     d.plain_bytes = batch.bytes;
-    const PrefixValues values{
-        .timestamp = batch.oldest, .error_output_type = error_type, .random_string = random_string};
+    const PrefixValues values{.timestamp = batch.oldest,
+                              .error_output_type = error_type,
+                              .query_keys = &batch.keys,
+                              .random_string = random_string};
     auto prefix = !prefixes.ok()       ? Result<std::string>(prefixes.status())
                   : error_type.empty() ? prefixes->prefix.Render(values)
                                        : prefixes->error_output_prefix.Render(values);
@@ -243,7 +299,7 @@ FirehoseStore::Encoded FirehoseStore::Encode(const FirehoseBatch& b,
     out.deliveries.push_back(std::move(d));
   };
   if (config.transform_command.empty()) {
-    object(b.batch, "");
+    object(b.batch, b.batch.error_output_type);
     return out;
   }
   out.transform = RunTransform(config, b.stream, b.batch.records, now, uuid);
@@ -335,7 +391,9 @@ Result<FirehoseMetrics> FirehoseStore::Metrics(std::string_view name) const {
   MutexLock lock(mu_);
   auto it = streams_.find(name);
   if (it == streams_.end()) return NoSuchKey("Firehose " + std::string(name) + " not found");
-  return it->second.metrics;
+  FirehoseMetrics m = it->second.metrics;
+  m.active_partitions = it->second.buffer->partition_count();
+  return m;
 }
 
 }  // namespace shoal::streams

@@ -30,6 +30,7 @@
 #include "streams/firehose_buffer.h"
 #include "streams/firehose_config.h"
 #include "streams/firehose_transform.h"
+#include "streams/partition_queries.h"
 
 namespace shoal::streams {
 
@@ -70,6 +71,11 @@ struct FirehoseMetrics {
   std::uint64_t transform_ok_bytes = 0;    // SucceedProcessing.Bytes
   std::uint64_t transform_dropped_records = 0;
   std::uint64_t transform_failed_records = 0;
+  // Dynamic partitioning: records sent to the error output because they
+  // had no partition, or their partition was past the active limit.
+  std::uint64_t partitioning_failed_records = 0;
+  std::uint64_t partition_limit_records = 0;
+  std::uint64_t active_partitions = 0;  // now (PartitionCount)
 };
 
 class FirehoseStore final {
@@ -132,6 +138,7 @@ class FirehoseStore final {
  private:
   struct Stream {
     FirehoseConfig config;
+    std::unique_ptr<PartitionQueries> queries;  // null without dynamic partitioning
     std::uint64_t version = 1;
     std::unique_ptr<DeliveryBuffer> buffer;
     FirehoseMetrics metrics;
@@ -141,6 +148,12 @@ class FirehoseStore final {
   std::string PathOf(std::string_view name) const;
   Status Save(std::string_view name, const FirehoseConfig& config, std::uint64_t version) const;
   static std::unique_ptr<DeliveryBuffer> BufferFor(const FirehoseConfig& config);
+  // The compiled keys of `config`; null without dynamic partitioning.
+  static Result<std::unique_ptr<PartitionQueries>> QueriesFor(const FirehoseConfig& config);
+  // Buffers `data` of `stream` in the error output, as a record of
+  // Firehose's error format.
+  static void AddToErrorOutput(Stream& stream, std::string_view data, TimeNs now,
+                               const PartitionFailure& failure);
   // `batches` of stream `name`, with its configuration and version.
   static std::vector<FirehoseBatch> Batches(const std::string& name, const Stream& stream,
                                             std::vector<DeliveryBatch> batches);

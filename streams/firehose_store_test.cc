@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -184,6 +185,74 @@ TEST_CASE("a transform's records go to the object, its failures to the error out
   CHECK(m->transform_ok_records == 2);
   CHECK(m->transform_dropped_records == 1);
   CHECK(m->transform_failed_records == 1);
+}
+
+TEST_CASE("dynamic partitioning: a buffer per key value, the rest to the error output",
+          "[firehose_store]") {
+  TempDir dir;
+  auto store = MustOpen(dir.path() + "/firehose");
+  REQUIRE(store->Create("p").ok());
+  CHECK(store
+            ->PutConfig("p", R"({"Bucket":"lake","Prefix":"c=!{partitionKeyFromQuery:c}/",
+                                 "ErrorOutputPrefix":"err/!{firehose:error-output-type}/",
+                                 "BufferingHints":{"SizeInMBs":64,"IntervalInSeconds":60},
+                                 "DynamicPartitioning":{"Keys":{"c":".c |"}}})")
+            .code() == Code::kInvalidArgument);  // jq refuses the expression
+  REQUIRE(store
+              ->PutConfig("p", R"({"Bucket":"lake","Prefix":"c=!{partitionKeyFromQuery:c}/",
+                                   "ErrorOutputPrefix":"err/!{firehose:error-output-type}/",
+                                   "AppendDelimiterToRecord":true,
+                                   "BufferingHints":{"SizeInMBs":64,"IntervalInSeconds":60},
+                                   "DynamicPartitioning":{"Keys":{"c":".c"}}})")
+              .ok());
+  const TimeNs t0 = At("2027-01-01T10:00:00Z");
+  for (int i = 0; i < 6; ++i) {
+    REQUIRE(store->Put("p", R"({"c":")" + std::to_string(i % 3) + R"("})", t0).ok());
+  }
+  REQUIRE(store->Put("p", "not json", t0).ok());  // taken, and sent to the error output
+  auto m = store->Metrics("p");
+  REQUIRE(m.ok());
+  CHECK(m->active_partitions == 3);
+  CHECK(m->partitioning_failed_records == 1);
+  auto batches = store->TakeAll("p");
+  REQUIRE(batches.size() == 4);
+  std::map<std::string, std::string> objects;  // key prefix -> bytes
+  for (const auto& b : batches) {
+    auto d = FirehoseStore::Encode(b, Now, Uuid, Random).deliveries;
+    REQUIRE(d.size() == 1);
+    objects[d[0].key.substr(0, d[0].key.find("p-"))] = d[0].bytes;
+  }
+  CHECK(objects["c=0/"] == "{\"c\":\"0\"}\n{\"c\":\"0\"}\n");
+  CHECK(objects["c=2/"] == "{\"c\":\"2\"}\n{\"c\":\"2\"}\n");
+  const auto error = nlohmann::json::parse(objects["err/partitioning-failed/"]);
+  CHECK(error["errorCode"] == "DynamicPartitioning.MetadataExtractionFailed");
+  CHECK(error["errorMessage"] == "Non JSON record provided");
+  CHECK(error["rawData"] == "bm90IGpzb24=");
+  CHECK(!error.contains("lambdaArn"));
+
+  SECTION("past 500 active partitions, records go to the error output") {
+    for (int i = 0; i < 501; ++i) {
+      REQUIRE(store->Put("p", R"({"c":")" + std::to_string(i) + R"("})", t0).ok());
+    }
+    auto limited = store->Metrics("p");
+    REQUIRE(limited.ok());
+    CHECK(limited->active_partitions == 500);
+    CHECK(limited->partition_limit_records == 1);
+    auto all = store->TakeAll("p");
+    CHECK(all.size() == 501);  // 500 partitions and the error output
+    bool found = false;
+    for (const auto& b : all) {
+      if (b.batch.error_output_type.empty()) continue;
+      const auto e = nlohmann::json::parse(b.batch.records.at(0).data);
+      CHECK(e["errorCode"] == "DynamicPartitioning.ActivePartitionsLimitExceeded");
+      found = true;
+    }
+    CHECK(found);
+  }
+  SECTION("with a transform too, it is refused: not supported yet") {
+    CHECK(store->PutConfig("p", R"({"Transform":{"Command":["cat"]}})").code() ==
+          Code::kNotSupported);
+  }
 }
 
 }  // namespace shoal::streams

@@ -249,8 +249,8 @@ std::string ErrorRecordJson(const FailedRecord& failed, std::string_view lambda_
                                 {"errorCode", failed.error_code},
                                 {"errorMessage", failed.error_message},
                                 {"attemptEndingTimestamp", failed.attempts_ended / kNsPerMs},
-                                {"rawData", crypto::Base64Encode(failed.record.data)},
-                                {"lambdaArn", lambda_arn}};
+                                {"rawData", crypto::Base64Encode(failed.record.data)}};
+  if (!lambda_arn.empty()) doc["lambdaArn"] = lambda_arn;
   return doc.dump();
 }
 

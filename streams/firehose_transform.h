@@ -84,7 +84,8 @@ TransformOutcome RunTransform(const FirehoseConfig& config, std::string_view str
 // The ARN the error records name: the command's program, as a function.
 std::string TransformFunctionArn(const FirehoseConfig& config);
 
-// One line of the error output (without its newline).
+// One line of the error output (without its newline); without lambdaArn
+// when `lambda_arn` is empty (records no transform saw).
 std::string ErrorRecordJson(const FailedRecord& failed, std::string_view lambda_arn);
 
 }  // namespace shoal::streams

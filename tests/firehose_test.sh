@@ -62,6 +62,8 @@ check "a buffer that reaches 1 MiB is delivered without waiting for the interval
 echo x >"$F/orders/flush"
 equals "flush delivers the rest; every record arrived once" 12003 \
   bash -c "find '$LAKE' -type f -exec cat {} + | wc -l"
+equals "billing.json bills each record ingested as 5 KB" "12003 $((12003 * 5120)) true" \
+  jq -r '"\(.firehose.records) \(.firehose.ingested_bytes) \(.firehose.usd > 0)"' "$MNT/.shoal/billing.json"
 
 # --- compression -------------------------------------------------------------------
 check "GZIP" config_set orders '{"CompressionFormat":"GZIP"}'
@@ -162,6 +164,53 @@ reject "TimeoutSeconds above 900 is refused" "Invalid argument" InvalidArgument 
 equals "no record was lost: 2 delivered, 1 dropped, 6 failed" "9" \
   bash -c "echo \$(( \$(cat '$LAKE'/tx/2027/01/01/*/* | wc -l) + 1 + \$(cat '$TX_ERRORS'/* | wc -l) ))"
 check "rmdir the transform's stream" rmdir "$F/tx"
+
+# --- dynamic partitioning, read back by DuckDB ------------------------------------
+# DuckDB's Node.js client (tests/package.json), into build/test-npm, again
+# whenever tests/package.json changes.
+NPM_DIR=$(cd "$(dirname "$0")/.." && pwd)/build/test-npm
+if ! cmp -s "$(dirname "$0")/package.json" "$NPM_DIR/package.json" ||
+  [[ ! -d $NPM_DIR/node_modules/@duckdb/node-api ]]; then
+  mkdir -p "$NPM_DIR"
+  cp "$(dirname "$0")/package.json" "$NPM_DIR/package.json"
+  (cd "$NPM_DIR" && npm install --no-audit --no-fund --loglevel=error) >"$WORK/npm.log" 2>&1 ||
+    cat "$WORK/npm.log"
+fi
+cp "$(dirname "$0")/duckdb_query.mjs" "$NPM_DIR/"
+duckdb() { node "$NPM_DIR/duckdb_query.mjs" "$1"; }
+DP=$LAKE/dp
+check "a partitioned stream" mkdir "$F/dp"
+check "...keyed by a jq query, GZIP, its error output aside" config_set dp \
+  '{"Bucket":"lake","Prefix":"dp/cust=!{partitionKeyFromQuery:customer}/year=!{timestamp:yyyy}/","ErrorOutputPrefix":"dp-errors/!{firehose:error-output-type}/","BufferingHints":{"SizeInMBs":64,"IntervalInSeconds":60},"CompressionFormat":"GZIP","AppendDelimiterToRecord":true,"DynamicPartitioning":{"Keys":{"customer":".customer.id"}}}'
+awk 'BEGIN { for (i = 1; i <= 3000; i++) printf "{\"customer\":{\"id\":\"c%d\"},\"amount\":%d}\n", i % 5, i }' >"$WORK/dp.jsonl"
+printf 'not json\n{"customer":{}}\n' >>"$WORK/dp.jsonl"
+cat "$WORK/dp.jsonl" >>"$F/dp/records"
+equals "records wait for the interval" 0 bash -c "find '$LAKE' -path '*dp*' -type f | wc -l"
+echo +60s >"$MNT/.shoal/clock"
+equals "a folder per key value, under the rendered prefix" \
+  "cust=c0 cust=c1 cust=c2 cust=c3 cust=c4" bash -c "ls '$DP' | paste -sd' '"
+equals "each holds its customer's records only" "c3 600" \
+  bash -c "zcat '$DP'/cust=c3/year=2027/*.gz | jq -r .customer.id | uniq -c | awk '{print \$2, \$1}'"
+equals "records without a key go to partitioning-failed, in Firehose's words" \
+  "Non JSON record provided|partitionKeys values must not be null or empty" \
+  bash -c "zcat '$LAKE'/dp-errors/partitioning-failed/*.gz | jq -r .errorMessage | paste -sd'|'"
+equals "...with their bytes" "not json" \
+  bash -c "zcat '$LAKE'/dp-errors/partitioning-failed/*.gz | head -1 | jq -r '.rawData | @base64d'"
+equals "metrics count them" "2 3002" \
+  jq -r '[."PartitioningFailed.Records", .IncomingRecords] | join(" ")' "$F/dp/metrics.json"
+# What DuckDB must find: per customer, the records written and their amounts.
+dp_expected=$(jq -rs 'map(select(.customer.id?)) | group_by(.customer.id)[] | "\(.[0].customer.id) \(length) \(map(.amount) | add)"' \
+  <(head -3000 "$WORK/dp.jsonl") | paste -sd' ')
+equals "DuckDB reads the partitioned objects through the mount: every record, by hive partition" \
+  "$dp_expected" \
+  bash -c "$(declare -f duckdb); NPM_DIR='$NPM_DIR' duckdb \"select cust, count(*) as n, sum(amount) as s from read_json_auto('$DP/**/*.gz', hive_partitioning=true) group by cust order by cust\" | jq -r '\"\\(.cust) \\(.n) \\(.s)\"' | paste -sd' '"
+equals "...and each hive partition matches its records' key" 0 \
+  bash -c "$(declare -f duckdb); NPM_DIR='$NPM_DIR' duckdb \"select count(*) as bad from read_json_auto('$DP/**/*.gz', hive_partitioning=true) where cust <> customer.id or year <> '2027'\" | jq -r .bad"
+reject "a key whose jq query does not compile is refused" "Invalid argument" InvalidArgument \
+  /.firehose/dp/config.json config_set dp '{"DynamicPartitioning":{"Keys":{"customer":".customer |"}}}'
+reject "dynamic partitioning needs 64 MiB buffers" "Invalid argument" InvalidArgument \
+  /.firehose/dp/config.json config_set dp '{"BufferingHints":{"SizeInMBs":5,"IntervalInSeconds":60}}'
+check "rmdir the partitioned stream" rmdir "$F/dp"
 
 config_set orders "{\"Prefix\":\"$(printf 'p%.0s' {1..600})\"}"
 echo '{"long":1}' >>"$F/orders/records"

@@ -29,7 +29,8 @@ void FirehoseQueue::Submit(std::vector<streams::FirehoseBatch> batches) {
   for (auto& batch : batches) {
     {
       std::lock_guard<std::mutex> lock(mu_);
-      if (queued_bytes_ < max_queued_bytes_) {
+      // A checkpoint must follow every batch taken before it: queued.
+      if (queued_bytes_ < max_queued_bytes_ || batch.checkpoint) {
         QueueLocked(std::move(batch));
         continue;
       }
@@ -47,6 +48,11 @@ void FirehoseQueue::Drain() {
   std::unique_lock<std::mutex> lock(mu_);
   const std::uint64_t target = queued_total_;
   done_cv_.wait(lock, [&] { return delivered_total_ >= target; });
+}
+
+void FirehoseQueue::WaitForRoom() {
+  std::unique_lock<std::mutex> lock(mu_);
+  done_cv_.wait(lock, [&] { return queued_bytes_ < max_queued_bytes_; });
 }
 
 void FirehoseQueue::Run() {

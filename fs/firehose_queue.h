@@ -40,6 +40,8 @@ class FirehoseQueue final {
   void Queue(std::vector<streams::FirehoseBatch> batches);
   // Returns once every batch submitted before the call is delivered.
   void Drain();
+  // Returns once the queue holds less than max_queued_bytes.
+  void WaitForRoom();
 
  private:
   void Run();

@@ -487,6 +487,19 @@ class ShoalFs {
   // Everything every delivery stream buffers (unmount), delivered before
   // the queue's worker stops.
   void DeliverAllFirehose();
+  // Kinesis sources: reads what the delivery streams' Kinesis streams hold
+  // beyond their positions into their buffers (at most kPumpBytes a shard
+  // per call). Never waits for deliveries.
+  void PumpFirehoseSources() EXCLUDES(firehose_pump_mu_);
+  // The pump's thread: pumps when woken (a Kinesis write) or each second,
+  // and queues what that fills.
+  void RunFirehosePump();
+  void WakeFirehosePump();
+  void StopFirehosePump();
+  // Where each shard of `kinesis_stream` ends now (a new source's start).
+  Result<streams::SourcePositions> LatestPositions(std::string_view kinesis_stream);
+  // Whether a delivery of `stream` failed and waits for a retry.
+  bool FirehoseRetryPending(const std::string& stream);
   // A PUT of the daemon's own (Firehose): `key` in `bucket`, its prefix's
   // directories made as needed, owned by the mount's owner.
   Status PutServiceObject(const std::string& bucket, const std::string& key,
@@ -537,6 +550,16 @@ class ShoalFs {
   std::unique_ptr<FirehoseQueue> firehose_queue_;
   Mutex firehose_retry_mu_;
   std::vector<streams::FirehoseDelivery> firehose_retry_ GUARDED_BY(firehose_retry_mu_);
+  // Kinesis sources (fs/shoal_fs_firehose_source.cc): one pump at a time
+  // reads them; the last problem reported per delivery stream.
+  Mutex firehose_pump_mu_;
+  std::map<std::string, std::string, std::less<>> firehose_pump_problems_
+      GUARDED_BY(firehose_pump_mu_);
+  std::mutex pump_wake_mu_;
+  std::condition_variable pump_wake_cv_;
+  bool pump_woken_ = false;  // guarded by pump_wake_mu_
+  bool pump_stop_ = false;   // guarded by pump_wake_mu_
+  std::thread firehose_pump_;
   // Reads of shard iterators waiting for records now (kMaxWaitingIteratorReads).
   std::atomic<int> waiting_iterator_reads_{0};
   std::chrono::steady_clock::time_point streams_scaled_at_;  // the ticker's own

@@ -109,6 +109,7 @@ Status ShoalFs::OpenFirehose() {
   firehose_queue_ = std::make_unique<FirehoseQueue>(
       [this](const streams::FirehoseBatch& batch) { DeliverFirehose(batch); },
       kMaxQueuedDeliveryBytes);
+  firehose_pump_ = std::thread([this] { RunFirehosePump(); });
   for (const std::string& problem : firehose_->problems()) {
     errors_.Record("/.firehose", Status(Code::kCorrupt, problem));
   }
@@ -143,8 +144,13 @@ void ShoalFs::AddDeliveryStreamDir(ControlTree& tree, NodeId firehose_dir,
   (void)tree.AddFile(
       *dir, "config.json",
       {.read = [this, name] { return firehose_->ConfigJson(name); },
-       .replace = [this,
-                   name](std::string_view json) { return firehose_->PutConfig(name, json); }});
+       .replace =
+           [this, name](std::string_view json) {
+             Status s = firehose_->PutConfig(
+                 name, json, [this](std::string_view kinesis) { return LatestPositions(kinesis); });
+             if (s.ok()) WakeFirehosePump();
+             return s;
+           }});
   (void)tree.AddFile(*dir, "metrics.json",
                      {.read = [this, name] { return FirehoseMetricsJson(name); }});
   (void)tree.AddFile(
@@ -160,6 +166,7 @@ void ShoalFs::AddDeliveryStreamDir(ControlTree& tree, NodeId firehose_dir,
            },
        .inode_per_lookup = true});
   (void)tree.AddFile(*dir, "flush", {.append = [this, name](std::string_view) {
+    PumpFirehoseSources();
     firehose_queue_->Queue(firehose_->TakeAll(name));
     firehose_queue_->Drain();
     WriteFirehose({});  // what failed before, even with nothing new
@@ -203,6 +210,7 @@ Result<std::string> ShoalFs::FirehoseMetricsJson(const std::string& name) {
 }
 
 Status ShoalFs::AdvanceFirehose(TimeNs t) {
+  PumpFirehoseSources();
   firehose_queue_->Queue(firehose_->TakeDue(t));
   return Status::Ok();
 }
@@ -218,6 +226,18 @@ void ShoalFs::DeliverFirehose(const streams::FirehoseBatch& batch) {
     }
   }
   WriteFirehose(std::move(encoded.deliveries));
+  if (batch.checkpoint && !FirehoseRetryPending(batch.stream)) {
+    Status s = firehose_->Checkpoint(batch.stream, batch.config.source_stream, *batch.checkpoint);
+    if (!s.ok()) errors_.Record("/.firehose/" + batch.stream, s);
+  }
+}
+
+bool ShoalFs::FirehoseRetryPending(const std::string& stream) {
+  MutexLock lock(firehose_retry_mu_);
+  for (const auto& d : firehose_retry_) {
+    if (d.stream == stream) return true;
+  }
+  return false;
 }
 
 void ShoalFs::WriteFirehose(std::vector<streams::FirehoseDelivery> deliveries) {
@@ -308,6 +328,8 @@ Status ShoalFs::PutServiceObject(const std::string& bucket, const std::string& k
 
 void ShoalFs::DeliverAllFirehose() {
   if (!firehose_queue_) return;
+  StopFirehosePump();
+  PumpFirehoseSources();  // what the sources hold now goes out too
   firehose_queue_->Queue(firehose_->TakeAllStreams());
   firehose_queue_.reset();  // delivers what is queued, then stops
 }

@@ -54,7 +54,10 @@ void ShoalFs::CountOpenShards(TimeNs now) {
 }
 
 std::function<void(std::uint64_t, TimeNs)> ShoalFs::BillPutUnits() {
-  return [this](std::uint64_t units, TimeNs now) { meter_->KinesisPutUnits(now, units); };
+  return [this](std::uint64_t units, TimeNs now) {
+    meter_->KinesisPutUnits(now, units);
+    WakeFirehosePump();  // a delivery stream may read this Kinesis stream
+  };
 }
 
 void ShoalFs::BuildKinesisTree(NodeId kinesis_dir) {

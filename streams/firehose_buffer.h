@@ -78,6 +78,7 @@ class DeliveryBuffer {
   // Active partitions: those buffering, the error output's aside.
   std::size_t partition_count() const { return partitions_.size() - error_partitions_; }
   std::uint64_t buffered_bytes() const { return buffered_bytes_; }
+  bool empty() const { return partitions_.empty(); }
 
  private:
   std::uint64_t RecordBytes(std::string_view data) const;

@@ -4,6 +4,7 @@
 
 #include <charconv>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <system_error>
 #include <utility>
 
@@ -32,10 +33,9 @@ Status CheckSupported(const FirehoseConfig& config) {
   const auto unsupported = [](std::string_view member) {
     return Status(Code::kNotSupported, std::string(member) +
                                            " is not supported yet: delivery streams take DirectPut "
-                                           "records, and partition them by jq queries of the "
-                                           "records as they arrive");
+                                           "records as they arrive, or as they are read from "
+                                           "a Kinesis stream");
   };
-  if (!config.source_stream.empty()) return unsupported("Source KinesisStream");
   if (config.prefix.find("partitionKeyFromLambda") != std::string::npos) {
     return unsupported("!{partitionKeyFromLambda:...} (a transform's partition keys)");
   }
@@ -43,6 +43,25 @@ Status CheckSupported(const FirehoseConfig& config) {
     return unsupported("DynamicPartitioning with a Transform");
   }
   return Status::Ok();
+}
+
+// source.json's positions, for a stream that reads `kinesis_stream`.
+Result<SourcePositions> ParseSource(std::string_view text, std::string_view kinesis_stream) {
+  const auto bad = [] { return Status(Code::kCorrupt, "source.json is damaged"); };
+  auto doc = nlohmann::json::parse(text, nullptr, false);
+  if (doc.is_discarded() || !doc.is_object() || !doc.contains("KinesisStream") ||
+      !doc.contains("Shards") || !doc["Shards"].is_object()) {
+    return bad();
+  }
+  if (doc["KinesisStream"] != kinesis_stream) {
+    return Status(Code::kCorrupt, "source.json names another Kinesis stream than config.json");
+  }
+  SourcePositions out;
+  for (const auto& item : doc["Shards"].items()) {
+    if (!item.value().is_number_unsigned()) return bad();
+    out[item.key()] = item.value().get<std::uint64_t>();
+  }
+  return out;
 }
 
 }  // namespace
@@ -70,8 +89,20 @@ Result<std::unique_ptr<FirehoseStore>> FirehoseStore::Open(const std::string& di
                                  (queries.ok() ? version.status() : queries.status()).ToString());
       continue;
     }
+    SourcePositions source_read;
+    if (!config->source_stream.empty()) {
+      auto text = ReadFile(item.path() / "source.json");
+      auto positions = text.ok() ? ParseSource(*text, config->source_stream)
+                                 : Result<SourcePositions>(text.status());
+      if (!positions.ok()) {
+        store->problems_.push_back(name + ": " + positions.status().ToString());
+        continue;
+      }
+      source_read = std::move(*positions);
+    }
     MutexLock lock(store->mu_);
     Stream& s = store->streams_[name];
+    s.source_read = std::move(source_read);
     s.config = *config;
     s.version = *version;
     s.queries = std::move(*queries);
@@ -178,7 +209,8 @@ Result<std::uint64_t> FirehoseStore::Version(std::string_view name) const {
   return it->second.version;
 }
 
-Status FirehoseStore::PutConfig(std::string_view name, std::string_view json) {
+Status FirehoseStore::PutConfig(std::string_view name, std::string_view json,
+                                const LatestPositions& latest) {
   MutexLock lock(mu_);
   auto it = streams_.find(name);
   if (it == streams_.end()) return NoSuchKey("Firehose " + std::string(name) + " not found");
@@ -189,9 +221,25 @@ Status FirehoseStore::PutConfig(std::string_view name, std::string_view json) {
   if (*config == it->second.config) return Status::Ok();
   auto queries = QueriesFor(*config);
   if (!queries.ok()) return queries.status();
-  Status s = Save(name, *config, it->second.version + 1);
-  if (!s.ok()) return s;
   Stream& stream = it->second;
+  std::optional<SourcePositions> attached;
+  if (config->source_stream != stream.config.source_stream) {
+    const std::string source = PathOf(name) + "/source.json";
+    if (config->source_stream.empty()) {
+      if (::unlink(source.c_str()) != 0 && errno != ENOENT) return PosixError(source, errno);
+      attached = SourcePositions{};
+    } else {
+      auto positions = latest ? latest(config->source_stream)
+                              : Result<SourcePositions>(Internal("no Kinesis streams to read"));
+      if (!positions.ok()) return positions.status();
+      Status saved = SaveSource(name, config->source_stream, *positions);
+      if (!saved.ok()) return saved;
+      attached = std::move(*positions);
+    }
+  }
+  Status s = Save(name, *config, stream.version + 1);
+  if (!s.ok()) return s;
+  if (attached) stream.source_read = std::move(*attached);
   stream.config = *config;
   stream.queries = std::move(*queries);
   ++stream.version;
@@ -221,18 +269,70 @@ Status FirehoseStore::Put(std::string_view name, std::string_view data, TimeNs n
     return InvalidArgument("Firehose " + std::string(name) +
                            " has no destination: set Bucket in its config.json");
   }
+  if (!stream.config.source_stream.empty()) {
+    return InvalidArgument(
+        "This operation is not permitted on KinesisStreamAsSource delivery stream type.");
+  }
+  Buffer(stream, data, now);
+  return Status::Ok();
+}
+
+std::vector<SourceCursor> FirehoseStore::SourceCursors() const {
+  MutexLock lock(mu_);
+  std::vector<SourceCursor> out;
+  for (const auto& [name, stream] : streams_) {
+    if (stream.config.source_stream.empty() || stream.config.bucket.empty()) continue;
+    out.push_back({name, stream.config.source_stream, stream.source_read});
+  }
+  return out;
+}
+
+Status FirehoseStore::PutFromSource(std::string_view name, std::string_view kinesis_stream,
+                                    std::string_view shard, std::span<const std::string> records,
+                                    std::uint64_t next, TimeNs now) {
+  MutexLock lock(mu_);
+  auto it = streams_.find(name);
+  if (it == streams_.end() || it->second.config.source_stream != kinesis_stream) {
+    return NoSuchKey("Firehose " + std::string(name) + " no longer reads " +
+                     std::string(kinesis_stream));
+  }
+  Stream& stream = it->second;
+  for (const std::string& data : records) Buffer(stream, data, now);
+  stream.source_read[std::string(shard)] = next;
+  return Status::Ok();
+}
+
+Status FirehoseStore::Checkpoint(std::string_view name, std::string_view kinesis_stream,
+                                 const SourcePositions& positions) {
+  MutexLock lock(mu_);
+  auto it = streams_.find(name);
+  if (it == streams_.end() || it->second.config.source_stream != kinesis_stream) {
+    return Status::Ok();
+  }
+  return SaveSource(name, kinesis_stream, positions);
+}
+
+Status FirehoseStore::SaveSource(std::string_view name, std::string_view kinesis_stream,
+                                 const SourcePositions& positions) const {
+  nlohmann::ordered_json doc = {{"KinesisStream", kinesis_stream},
+                                {"Shards", nlohmann::ordered_json::object()}};
+  for (const auto& [shard, next] : positions) doc["Shards"][shard] = next;
+  return WriteFileDurably(PathOf(name) + "/source.json", doc.dump() + "\n", kFileMode);
+}
+
+void FirehoseStore::Buffer(Stream& stream, std::string_view data, TimeNs now) {
   ++stream.metrics.incoming_records;
   stream.metrics.incoming_bytes += data.size();
   if (!stream.queries) {
     (void)stream.buffer->Add("", data, now);  // one partition: never past the limit
-    return Status::Ok();
+    return;
   }
   PartitionKeys keys;
   PartitionFailure failure;
   if (!stream.queries->Evaluate(data, keys, failure)) {
     ++stream.metrics.partitioning_failed_records;
     AddToErrorOutput(stream, data, now, failure);
-    return Status::Ok();
+    return;
   }
   std::string id;
   for (const auto& [key, value] : keys) {
@@ -248,7 +348,6 @@ Status FirehoseStore::Put(std::string_view name, std::string_view data, TimeNs n
         {.error_code = "DynamicPartitioning.ActivePartitionsLimitExceeded",
          .error_message = "The number of active partitions has exceeded the configured limit"});
   }
-  return Status::Ok();
 }
 
 std::vector<FirehoseBatch> FirehoseStore::Batches(const std::string& name, const Stream& stream,
@@ -260,6 +359,9 @@ std::vector<FirehoseBatch> FirehoseStore::Batches(const std::string& name, const
                    .config = stream.config,
                    .version = stream.version,
                    .batch = std::move(batch)});
+  }
+  if (!out.empty() && !stream.config.source_stream.empty() && stream.buffer->empty()) {
+    out.back().checkpoint = stream.source_read;
   }
   return out;
 }

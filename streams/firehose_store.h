@@ -8,7 +8,9 @@
 // On disk, under `dir`: one directory per delivery stream holding
 // config.json (FirehoseConfigJson) and version (the destination version,
 // a decimal that starts at 1 and grows with each configuration change),
-// both written durably (temporary file, fsync, rename).
+// both written durably (temporary file, fsync, rename); with a Kinesis
+// source, source.json: {"KinesisStream":"s","Shards":{"<shard id>":<next
+// offset>, ...}}, the last checkpoint.
 //
 // Buffers live in memory, as Firehose's do between deliveries; TakeAll
 // empties them at unmount, so what is buffered is delivered then. A crash
@@ -20,6 +22,8 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -48,6 +52,9 @@ struct FirehoseDelivery {
   Status failure;
 };
 
+// A Kinesis source's read position: shard id -> the next offset to read.
+using SourcePositions = std::map<std::string, std::uint64_t, std::less<>>;
+
 // Records taken from one partition of a stream's buffer, with what
 // encoding them needs (the configuration and version at the time).
 struct FirehoseBatch {
@@ -55,6 +62,17 @@ struct FirehoseBatch {
   FirehoseConfig config;
   std::uint64_t version = 1;
   DeliveryBatch batch;
+  // Set on the batch that emptied a Kinesis-sourced stream's buffer: what
+  // had been read from the source then. Once it (and every batch taken
+  // before it) is delivered, reading may resume there after a restart.
+  std::optional<SourcePositions> checkpoint;
+};
+
+// A delivery stream that reads a Kinesis stream, and where it is.
+struct SourceCursor {
+  std::string delivery_stream;
+  std::string kinesis_stream;
+  SourcePositions next;  // a shard not named here is read from its start
 };
 
 // Counters since Open (not persisted), CloudWatch's names.
@@ -101,13 +119,31 @@ class FirehoseStore final {
   Result<std::uint64_t> Version(std::string_view name) const;
   // Applies config.json written by a user (ParseFirehoseConfig). A change
   // raises the version; the buffer keeps its records, which go out under
-  // the new configuration. On error nothing changed.
-  Status PutConfig(std::string_view name, std::string_view json);
+  // the new configuration. A new Kinesis source is attached where `latest`
+  // says its shards end now (Firehose reads from LATEST); its error (no
+  // such stream) refuses the document. On error nothing changed.
+  using LatestPositions = std::function<Result<SourcePositions>(std::string_view kinesis_stream)>;
+  Status PutConfig(std::string_view name, std::string_view json,
+                   const LatestPositions& latest = {});
 
-  // Buffers one record arriving at `now`. kInvalidArgument (with Firehose's
-  // words) for a record over 1,000 KiB, a stream without a bucket, or
-  // (with dynamic partitioning) a partition past the active limit.
+  // Buffers one DirectPut record arriving at `now`. kRecordTooLarge for a
+  // record over 1,000 KiB; kInvalidArgument (with Firehose's words) for a
+  // stream without a bucket or with a Kinesis source.
   Status Put(std::string_view name, std::string_view data, TimeNs now);
+
+  // The streams with a Kinesis source, and how far each has read.
+  std::vector<SourceCursor> SourceCursors() const;
+  // Buffers `records` read from `shard` of `kinesis_stream` at `now`, and
+  // moves that shard's position to `next`. kNoSuchKey when the delivery
+  // stream is gone or reads another source now (nothing buffered).
+  Status PutFromSource(std::string_view name, std::string_view kinesis_stream,
+                       std::string_view shard, std::span<const std::string> records,
+                       std::uint64_t next, TimeNs now);
+  // Makes `positions` where `name` resumes reading after a restart (a
+  // checkpoint whose batches are delivered). Ignored when the source has
+  // changed since.
+  Status Checkpoint(std::string_view name, std::string_view kinesis_stream,
+                    const SourcePositions& positions);
 
   // What is due at `now` across every stream, removed from the buffers.
   std::vector<FirehoseBatch> TakeDue(TimeNs now);
@@ -139,6 +175,7 @@ class FirehoseStore final {
   struct Stream {
     FirehoseConfig config;
     std::unique_ptr<PartitionQueries> queries;  // null without dynamic partitioning
+    SourcePositions source_read;                // read from the Kinesis source so far
     std::uint64_t version = 1;
     std::unique_ptr<DeliveryBuffer> buffer;
     FirehoseMetrics metrics;
@@ -148,6 +185,10 @@ class FirehoseStore final {
   std::string PathOf(std::string_view name) const;
   Status Save(std::string_view name, const FirehoseConfig& config, std::uint64_t version) const;
   static std::unique_ptr<DeliveryBuffer> BufferFor(const FirehoseConfig& config);
+  // Buffers one record that passed the checks, partitioned as configured.
+  static void Buffer(Stream& stream, std::string_view data, TimeNs now);
+  Status SaveSource(std::string_view name, std::string_view kinesis_stream,
+                    const SourcePositions& positions) const;
   // The compiled keys of `config`; null without dynamic partitioning.
   static Result<std::unique_ptr<PartitionQueries>> QueriesFor(const FirehoseConfig& config);
   // Buffers `data` of `stream` in the error output, as a record of

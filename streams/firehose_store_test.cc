@@ -61,8 +61,17 @@ TEST_CASE("delivery streams keep their configuration and version across a reopen
           Code::kInvalidArgument);
     CHECK(store->Version("orders").value() == 2);
     // What the store cannot deliver yet is refused, not ignored.
-    CHECK(store->PutConfig("orders", R"({"Source":{"KinesisStream":"iot"}})").code() ==
-          Code::kNotSupported);
+    CHECK(store
+              ->PutConfig("orders", R"({"Prefix":"!{partitionKeyFromLambda:k}/",
+                                         "ErrorOutputPrefix":"e/!{firehose:error-output-type}/"})")
+              .code() == Code::kNotSupported);
+    // A Kinesis source that cannot be attached changes nothing.
+    CHECK(store
+              ->PutConfig("orders", R"({"Source":{"KinesisStream":"iot"}})",
+                          [](std::string_view) -> Result<SourcePositions> {
+                            return InvalidArgument("no such Kinesis stream");
+                          })
+              .code() == Code::kInvalidArgument);
     CHECK(store->Config("orders")->source_stream.empty());
   }
   auto store = MustOpen(path);
@@ -253,6 +262,56 @@ TEST_CASE("dynamic partitioning: a buffer per key value, the rest to the error o
     CHECK(store->PutConfig("p", R"({"Transform":{"Command":["cat"]}})").code() ==
           Code::kNotSupported);
   }
+}
+
+TEST_CASE("a Kinesis source: attached at LATEST, read on, resumed from its checkpoint",
+          "[firehose_store]") {
+  TempDir dir;
+  const std::string path = dir.path() + "/firehose";
+  const TimeNs t0 = At("2027-01-01T10:00:00Z");
+  const auto latest = [](std::string_view stream) -> Result<SourcePositions> {
+    CHECK(stream == "iot");
+    return SourcePositions{{"shardId-000000000000", 7}};
+  };
+  {
+    auto store = MustOpen(path);
+    REQUIRE(store->Create("k").ok());
+    REQUIRE(store
+                ->PutConfig("k",
+                            R"({"Bucket":"lake","AppendDelimiterToRecord":true,
+                                "Source":{"KinesisStream":"iot"}})",
+                            latest)
+                .ok());
+    auto cursors = store->SourceCursors();
+    REQUIRE(cursors.size() == 1);
+    CHECK(cursors[0].kinesis_stream == "iot");
+    CHECK(cursors[0].next == SourcePositions{{"shardId-000000000000", 7}});
+    CHECK(store->Put("k", "direct", t0).code() == Code::kInvalidArgument);
+    const std::vector<std::string> first = {"a", "b"};
+    REQUIRE(store->PutFromSource("k", "iot", "shardId-000000000000", first, 9, t0).ok());
+    CHECK(store->PutFromSource("k", "other", "shardId-000000000000", first, 9, t0).code() ==
+          Code::kNoSuchKey);
+    CHECK(store->SourceCursors()[0].next.at("shardId-000000000000") == 9);
+    auto batches = store->TakeAll("k");
+    REQUIRE(batches.size() == 1);
+    CHECK(batches[0].batch.records.size() == 2);
+    // The batch that emptied the buffer carries the position to resume at.
+    REQUIRE(batches[0].checkpoint.has_value());
+    CHECK(*batches[0].checkpoint == SourcePositions{{"shardId-000000000000", 9}});
+    // Read on, but not checkpointed: a restart reads these again.
+    const std::vector<std::string> second = {"c"};
+    REQUIRE(store->PutFromSource("k", "iot", "shardId-000000000000", second, 10, t0).ok());
+    REQUIRE(store->Checkpoint("k", "iot", *batches[0].checkpoint).ok());
+  }
+  auto store = MustOpen(path);
+  CHECK(store->problems().empty());
+  auto cursors = store->SourceCursors();
+  REQUIRE(cursors.size() == 1);
+  CHECK(cursors[0].next == SourcePositions{{"shardId-000000000000", 9}});
+  // Back to DirectPut: the source and its positions are gone.
+  REQUIRE(store->PutConfig("k", R"({"Source":"DirectPut"})").ok());
+  CHECK(store->SourceCursors().empty());
+  CHECK(!std::filesystem::exists(path + "/k/source.json"));
 }
 
 }  // namespace shoal::streams

@@ -33,6 +33,7 @@ std::string AnswerAll(std::string_view result) {
 
 std::vector<BufferedRecord> Records(int n) {
   std::vector<BufferedRecord> out;
+  out.reserve(static_cast<std::size_t>(n));
   for (int i = 0; i < n; ++i) out.push_back({"r" + std::to_string(i), (1000 + i) * kMs});
   return out;
 }
@@ -99,8 +100,7 @@ TEST_CASE("a failed invocation is retried NumberOfRetries times", "[firehose_tra
 }
 
 TEST_CASE("invocations carry at most 1 MiB of data", "[firehose_transform]") {
-  std::vector<BufferedRecord> big;
-  for (int i = 0; i < 5; ++i) big.push_back({std::string(400 * 1024, 'x'), 0});
+  const std::vector<BufferedRecord> big(5, {std::string(std::size_t{400} * 1024, 'x'), 0});
   auto t = RunTransform(WithCommand(AnswerAll("Ok")), "s", big, Now, Uuid);
   CHECK(t.invocations == 3);  // 2 + 2 + 1 records
   CHECK(t.ok.size() == 5);

@@ -6,8 +6,10 @@
 # Firehose's object names and default prefix, prefix expressions, GZIP and
 # ZSTD objects read back with zcat and zstdcat; a transform command that
 # transforms, drops and fails records, crashes, hangs, answers with wrong
-# ids or not in JSON; bad configurations and records; a missing bucket
-# retried; a restart.
+# ids or not in JSON; dynamic partitioning by jq queries, read back with
+# DuckDB through the mount; billing; bad configurations and records; a
+# missing bucket retried; a restart; a Kinesis stream as the source, across
+# a clean restart and a kill -9.
 source "$(dirname "$0")/lib.sh"
 
 F=$MNT/.firehose
@@ -94,8 +96,9 @@ reject "an unknown compression is refused" "Invalid argument" InvalidArgument \
   /.firehose/orders/config.json config_set orders '{"CompressionFormat":"ZIP"}'
 reject "an unknown member is refused" "Invalid argument" MalformedJSON \
   /.firehose/orders/config.json config_set orders '{"Buffer":1}'
-reject "a Kinesis source is refused, not ignored: not supported yet" "Operation not supported" \
-  NotImplemented /.firehose/orders/config.json config_set orders '{"Source":{"KinesisStream":"iot"}}'
+reject "a transform's partition keys are refused, not ignored: not supported yet" \
+  "Operation not supported" NotImplemented /.firehose/orders/config.json config_set orders \
+  '{"Prefix":"!{partitionKeyFromLambda:k}/","ErrorOutputPrefix":"e/!{firehose:error-output-type}/"}'
 equals "refused documents changed nothing" "lake 1 60 UNCOMPRESSED" \
   jq -r '[.Bucket, .BufferingHints.SizeInMBs, .BufferingHints.IntervalInSeconds, .CompressionFormat] | join(" ")' \
   "$F/orders/config.json"
@@ -250,6 +253,52 @@ equals "the configuration and its version survived" "lake 7" \
   bash -c "echo \$(jq -r .Bucket '$F/orders/config.json') \$(jq -r .VersionId '$F/orders/metrics.json')"
 check "rmdir deletes the delivery stream" rmdir "$F/orders"
 check "...and it is gone" test ! -e "$F/orders"
+# --- a Kinesis stream as the source -------------------------------------------------
+K=$MNT/.kinesis
+# ks_records: the "k" of every record delivered under lake/ks/, in order.
+ks_records() { find "$LAKE/ks" -type f -exec cat {} + | jq -r .k | sort -n | paste -sd' '; }
+# ks_incoming N: waits (up to 10 s) until the stream has taken N records.
+ks_incoming() {
+  local i
+  for ((i = 0; i < 100; i++)); do
+    [[ $(jq -r .IncomingRecords "$F/ks/metrics.json") == "$1" ]] && return 0
+    sleep 0.1
+  done
+  return 1
+}
+mkdir "$K/iot"
+printf '{"k":-2}\n{"k":-1}\n' >>"$K/iot/records"
+check "a stream that reads a Kinesis stream" mkdir "$F/ks"
+check "...attached to it" config_set ks \
+  '{"Bucket":"lake","Prefix":"ks/","AppendDelimiterToRecord":true,"Source":{"KinesisStream":"iot"}}'
+reject "a Kinesis stream that does not exist cannot be the source" "Invalid argument" \
+  InvalidArgument /.firehose/ks/config.json config_set ks '{"Source":{"KinesisStream":"nope"}}'
+for i in 1 2 3 4 5; do echo "{\"k\":$i}" >>"$K/iot/records"; done
+echo x >"$F/ks/flush"
+equals "flush delivers what arrived after it was attached (LATEST), not before" "1 2 3 4 5" ks_records
+reject "DirectPut into it is refused" "Invalid argument" InvalidArgument /.firehose/ks/records \
+  bash -c "echo '{\"k\":0}' >>'$F/ks/records'"
+for i in 6 7 8; do echo "{\"k\":$i}" >>"$K/iot/records"; done
+check "the stream reads new records by itself" ks_incoming 8
+check "unmount with them buffered" umount_store
+check "remount" mount_store "$STORE" "$MNT" --clock-rate=0
+equals "unmount delivered them, and nothing is read twice after the restart" "1 2 3 4 5 6 7 8" \
+  bash -c "echo x >'$F/ks/flush'; $(declare -f ks_records); LAKE='$LAKE' ks_records"
+for i in 9 10; do echo "{\"k\":$i}" >>"$K/iot/records"; done
+check "read, not yet delivered" ks_incoming 2
+pid=$(daemon_pid)
+kill -9 "$pid"
+for ((i = 0; i < 100; i++)); do alive "$pid" || break; sleep 0.05; done
+fusermount3 -u "$MNT" 2>/dev/null || umount -l "$MNT" 2>/dev/null
+check "remount after kill -9" mount_store "$STORE" "$MNT" --clock-rate=0
+echo x >"$F/ks/flush"
+equals "records read but not delivered before the crash are read again: none lost" \
+  "1 2 3 4 5 6 7 8 9 10" ks_records
+rmdir "$K/iot"
+mark_log
+echo x >"$F/ks/flush"
+logged "a source that is gone is reported" NoSuchKey /.firehose/ks
+check "rmdir the Kinesis-sourced stream" rmdir "$F/ks"
 check "unmount again" umount_store
 
 finish

@@ -109,7 +109,6 @@ Status ShoalFs::OpenFirehose() {
   firehose_queue_ = std::make_unique<FirehoseQueue>(
       [this](const streams::FirehoseBatch& batch) { DeliverFirehose(batch); },
       kMaxQueuedDeliveryBytes);
-  firehose_pump_ = std::thread([this] { RunFirehosePump(); });
   for (const std::string& problem : firehose_->problems()) {
     errors_.Record("/.firehose", Status(Code::kCorrupt, problem));
   }
@@ -329,7 +328,9 @@ Status ShoalFs::PutServiceObject(const std::string& bucket, const std::string& k
 void ShoalFs::DeliverAllFirehose() {
   if (!firehose_queue_) return;
   StopFirehosePump();
-  PumpFirehoseSources();  // what the sources hold now goes out too
+  // What the sources hold now goes out too (once the store was all set up:
+  // a delivery is a PUT, which needs the clock and the bill).
+  if (clock_started_) PumpFirehoseSources();
   firehose_queue_->Queue(firehose_->TakeAllStreams());
   firehose_queue_.reset();  // delivers what is queued, then stops
 }

@@ -86,6 +86,7 @@ Status ShoalFs::StartClock(const Options& options) {
   if (!s.ok()) return s;
   clock_started_ = true;
   ticker_ = std::thread([this] { Tick(); });
+  firehose_pump_ = std::thread([this] { RunFirehosePump(); });
   return Status::Ok();
 }
 

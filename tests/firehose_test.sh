@@ -301,4 +301,53 @@ logged "a source that is gone is reported" NoSuchKey /.firehose/ks
 check "rmdir the Kinesis-sourced stream" rmdir "$F/ks"
 check "unmount again" umount_store
 
+# --- concurrent load, and the daemon under ThreadSanitizer ---------------------------
+# Four writers into one delivery stream while the clock advances and flush
+# is written, beside a Kinesis-sourced stream whose source is being
+# written: every record is delivered once. Run against SHOAL_BIN, and again
+# against SHOAL_TSAN_BIN (the daemon built with -fsanitize=thread) when set,
+# whose daemon.log must hold no race report.
+firehose_load() {
+  local bin=$1 label=$2 store=$WORK/store-$2 mnt=$WORK/mnt-$2 pids=() w j
+  mkdir -p "$mnt"
+  check "$label: mount" "$bin" mount "$store" "$mnt" --clock=2027-01-01T10:00:00Z --clock-rate=0
+  mkdir "$mnt/lake" "$mnt/.firehose/load" "$mnt/.firehose/src" "$mnt/.kinesis/feed"
+  echo '{"Throttle":"off"}' >"$WORK/feed.json"
+  cp "$WORK/feed.json" "$mnt/.kinesis/feed/config.json"
+  echo '{"Bucket":"lake","Prefix":"load/","BufferingHints":{"SizeInMBs":1,"IntervalInSeconds":60},"CompressionFormat":"GZIP","AppendDelimiterToRecord":true}' >"$WORK/load.json"
+  cp "$WORK/load.json" "$mnt/.firehose/load/config.json"
+  echo '{"Bucket":"lake","Prefix":"src/","CompressionFormat":"ZSTD","AppendDelimiterToRecord":true,"Source":{"KinesisStream":"feed"}}' >"$WORK/src.json"
+  cp "$WORK/src.json" "$mnt/.firehose/src/config.json"
+  for w in 1 2 3 4; do
+    seq 1 5000 | sed "s/.*/{\"w\":$w,\"n\":&,\"pad\":\"$(printf '%0100d' 0)\"}/" >>"$mnt/.firehose/load/records" &
+    pids+=($!)
+  done
+  seq 1 3000 | sed 's/.*/{"f":&}/' >>"$mnt/.kinesis/feed/records" &
+  pids+=($!)
+  (for ((j = 0; j < 10; j++)); do
+    echo +30s >"$mnt/.shoal/clock"
+    echo x >"$mnt/.firehose/load/flush"
+  done) &
+  pids+=($!)
+  wait "${pids[@]}"
+  echo x >"$mnt/.firehose/load/flush"
+  echo x >"$mnt/.firehose/src/flush"
+  equals "$label: 4 writers, clock advances and flushes: every record delivered once" \
+    "20000 20000" bash -c "find '$mnt/lake/load' -type f -exec zcat {} + | jq -r '\"\\(.w) \\(.n)\"' | sort -u | wc -l | tr '\\n' ' '; find '$mnt/lake/load' -type f -exec zcat {} + | wc -l"
+  equals "$label: the Kinesis-sourced stream delivered every record of its source" 3000 \
+    bash -c "find '$mnt/lake/src' -type f -exec zstdcat {} + | wc -l"
+  check "$label: unmount" "$bin" umount "$mnt"
+  if grep -q "ThreadSanitizer" "$store/daemon.log" 2>/dev/null; then
+    fail "$label: ThreadSanitizer reported races"
+    grep -A12 "WARNING: ThreadSanitizer" "$store/daemon.log" | head -40 | sed 's/^/       /'
+  else
+    pass "$label: no race reports in daemon.log"
+  fi
+}
+firehose_load "$SHOAL" load
+if [[ -n ${SHOAL_TSAN_BIN:-} ]]; then
+  export TSAN_OPTIONS="second_deadlock_stack=1"
+  firehose_load "$SHOAL_TSAN_BIN" tsan
+fi
+
 finish

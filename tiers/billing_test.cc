@@ -658,7 +658,8 @@ TEST_CASE("Firehose: GB ingested, each record rounded up to 5 KB", "[tiers][bill
   CHECK(FirehoseBilledBytes(1) == 5120);
   CHECK(FirehoseBilledBytes(5120) == 5120);
   CHECK(FirehoseBilledBytes(5121) == 10240);
-  CHECK(FirehoseBilledBytes(std::uint64_t{12} * 1024) == std::uint64_t{15} * 1024);  // AWS's 12 KB record
+  CHECK(FirehoseBilledBytes(std::uint64_t{12} * 1024) ==
+        std::uint64_t{15} * 1024);  // AWS's 12 KB record
   BillingMeter m(Prices(), kT0);
   // 2^20 records of 100 bytes bill as 5 GiB: 5 x $0.029.
   m.FirehoseIngested(kT0, std::uint64_t{1} << 20,

@@ -130,6 +130,7 @@ Status ShoalFs::Init(const Options& options) {
   s = LoadLifecycles();
   if (!s.ok()) return s;
   s = LoadEncryptions();
+  if (s.ok()) s = LoadNotifications();
   if (!s.ok()) return s;
   return StartClock(options);
 }
@@ -496,10 +497,14 @@ Status ShoalFs::Unlink(Ino parent, std::string_view name) {
   std::optional<Entry> removed;
   bool kept = false;
   std::vector<Entry> dropped;
+  std::optional<ObjectKey> removed_key;
+  std::string marker_version;
   TimeNs now = clock_.Now();
   Status s = meta_->Update(
       [&](Txn& txn) -> Status {
         removed.reset();
+        removed_key.reset();
+        marker_version.clear();
         auto e = txn.Get(parent, name, false);
         if (!e.ok()) return e.status();
         if (!*e) {
@@ -517,9 +522,12 @@ Status ShoalFs::Unlink(Ino parent, std::string_view name) {
         dropped.clear();
         Status r = txn.Remove(parent, name, false);
         if (r.ok() && !kept) r = txn.RemoveContent((*e)->id);
-        if (r.ok() && (*e)->kind == EntryKind::kFile) r = AddDeleteMarker(txn, *key, now, dropped);
+        if (r.ok() && (*e)->kind == EntryKind::kFile) {
+          r = AddDeleteMarker(txn, *key, now, dropped, &marker_version);
+        }
         if (r.ok()) r = ScheduleKeyVersions(txn, *key);
         if (!r.ok()) return r;
+        if ((*e)->kind == EntryKind::kFile) removed_key = std::move(*key);
         removed = std::move(**e);
         return TouchDir(txn, parent, now);
       },
@@ -532,6 +540,7 @@ Status ShoalFs::Unlink(Ino parent, std::string_view name) {
   // file may go once the removal is durable.
   if (!kept && !removed->blob_id.empty()) RemoveBlobAfterSync(removed->blob_id);
   FreeDropped(dropped, now);
+  if (removed_key) NotifyRemoval(*removed_key, "ObjectRemoved", marker_version, now);
   return Status::Ok();
 }
 
@@ -576,8 +585,12 @@ Status ShoalFs::Rmdir(Ino parent, std::string_view name) {
       [&] {
         Detach(*removed);
         if (removed->kind == EntryKind::kBucket) {
-          MutexLock lock(lifecycle_mu_);
-          lifecycles_.erase(removed->id);
+          {
+            MutexLock lock(lifecycle_mu_);
+            lifecycles_.erase(removed->id);
+          }
+          MutexLock lock(notify_mu_);
+          notifications_.erase(removed->id);
         }
       });
   if (s.ok() && removed->kind == EntryKind::kBucket) RemoveBucketConfigDir(std::string(name));
@@ -599,6 +612,9 @@ Status ShoalFs::Rename(Ino parent, std::string_view name, Ino new_parent, std::s
   std::optional<Entry> replaced;
   bool replaced_kept = false;
   std::vector<Entry> dropped;
+  // A moved object's old and new key, for its events; the old key's marker.
+  std::optional<std::pair<ObjectKey, ObjectKey>> moved_keys;
+  std::string moved_marker;
   TimeNs now = clock_.Now();
   // The KMS calls of re-wrapping moved objects' keys come first, outside
   // the transaction; inside it only the seals.
@@ -607,6 +623,8 @@ Status ShoalFs::Rename(Ino parent, std::string_view name, Ino new_parent, std::s
   Status s = meta_->Update(
       [&](Txn& txn) -> Status {
         moved.reset();
+        moved_keys.reset();
+        moved_marker.clear();
         replaced.reset();
         replaced_kept = false;
         dropped.clear();
@@ -653,7 +671,7 @@ Status ShoalFs::Rename(Ino parent, std::string_view name, Ino new_parent, std::s
           auto dst_key = KeyIn(txn, new_parent, new_name);
           if (!src_key.ok()) return src_key.status();
           if (!dst_key.ok()) return dst_key.status();
-          r = AddDeleteMarker(txn, *src_key, now, dropped);
+          r = AddDeleteMarker(txn, *src_key, now, dropped, &moved_marker);
           if (r.ok()) r = ScheduleKeyVersions(txn, *src_key);
           if (!r.ok()) return r;
           auto vid = ClaimVersionId(txn, *dst_key, now, dropped);
@@ -668,6 +686,7 @@ Status ShoalFs::Rename(Ino parent, std::string_view name, Ino new_parent, std::s
           r = txn.Put(new_parent, new_name, e);
           if (r.ok()) r = ScheduleClassWork(txn, e, &*dst_key);
           if (r.ok()) r = ScheduleKeyVersions(txn, *dst_key);
+          moved_keys.emplace(std::move(*src_key), std::move(*dst_key));
         } else {
           r = txn.Put(new_parent, new_name, e);
           if (r.ok() && e.kind != EntryKind::kSymlink) {
@@ -697,6 +716,10 @@ Status ShoalFs::Rename(Ino parent, std::string_view name, Ino new_parent, std::s
     RemoveBlobAfterSync(replaced->blob_id);
   }
   FreeDropped(dropped, now);
+  if (moved_keys) {  // a CopyObject to the new key, a DeleteObject of the old
+    NotifyS3(moved_keys->second, "ObjectCreated:Copy", &*moved, now);
+    NotifyRemoval(moved_keys->first, "ObjectRemoved", moved_marker, now);
+  }
   return Status::Ok();
 }
 

@@ -42,6 +42,7 @@
 #include "store/meta_store.h"
 #include "store/store_dir.h"
 #include "streams/firehose_store.h"
+#include "streams/s3_notification.h"
 #include "streams/stream_store.h"
 #include "tiers/billing.h"
 #include "tiers/blob.h"
@@ -211,7 +212,28 @@ class ShoalFs {
     bool left_tree = false;
     Ino parent = 0;
     std::string name;
+    // The S3 event it makes, set only while a bucket has notifications:
+    // the object's key (event_name empty: none), and what NotifyS3 takes.
+    std::optional<ObjectKey> event_key;
+    std::string event_name;
+    std::optional<store::Entry> event_entry;
+    streams::S3Event event_extra;
   };
+  // Due work's S3 events, sent once it committed and advance_mu_ is free.
+  struct PendingEvent {
+    ObjectKey key;
+    std::string name;
+    std::optional<store::Entry> entry;
+    TimeNs at = 0;
+    streams::S3Event extra;
+  };
+  // Sends the events due work queued (NotifyS3). Not under advance_mu_.
+  void FlushDueEvents() EXCLUDES(advance_mu_);
+  // Makes `c` a LifecycleTransition event of `key` into class `to`.
+  static void SetTransitionEvent(DueChange& c, const ObjectKey& key, const store::Entry& after,
+                                 tiers::StorageClass to);
+  // An entry that gives an event only its version id (a removal's).
+  static store::Entry VersionOnly(const std::string& version_id);
   // Applies the changes of committed due work (bill, blobs, descriptors);
   // the names to forget go to pending_invalidations_.
   void ApplyDueChanges(const std::vector<DueChange>& changes);
@@ -330,9 +352,10 @@ class ShoalFs {
   Result<bool> KeepNoncurrent(store::Txn& txn, const ObjectKey& key, const store::Entry& current,
                               TimeNs now);
   // A DELETE of `key` in a versioned bucket: adds a delete marker as its
-  // latest version (nothing in an unversioned bucket).
+  // latest version (nothing in an unversioned bucket); its version id goes
+  // to `marker_version` when given.
   Status AddDeleteMarker(store::Txn& txn, const ObjectKey& key, TimeNs now,
-                         std::vector<store::Entry>& dropped);
+                         std::vector<store::Entry>& dropped, std::string* marker_version = nullptr);
   // After the commit that dropped them: their bill ends, their blobs go.
   void FreeDropped(const std::vector<store::Entry>& dropped, TimeNs now);
   // The kept null version of `key`, removed for good (Suspended writes).
@@ -361,6 +384,23 @@ class ShoalFs {
   // Default encryption (fs/shoal_fs_encryption.cc): encryption.json, and
   // writes of user.s3.sse and user.s3.sse_kms_key_id (re-encryption).
   Status LoadEncryptions();
+  // S3 event notifications (DESIGN §2.3 notification.json;
+  // fs/shoal_fs_notifications.cc).
+  Status LoadNotifications();
+  Result<std::string> ReadNotification(const std::string& bucket);
+  Status ReplaceNotification(const std::string& bucket, std::string_view json);
+  // Sends event `name` of object `key` (its version `e`, when there is
+  // one; size and eTag unless it is a delete marker) to the targets of its bucket's
+  // notification.json that want it. Never fails the operation: a target that cannot take it is
+  // reported in .shoal/errors. Call after the commit, holding no store lock and not advance_mu_ (a
+  // Kinesis target may throttle in real time).
+  void NotifyS3(const ObjectKey& key, std::string_view name, const store::Entry* e, TimeNs now,
+                streams::S3Event extra = {});
+  // The removal event of `key`: DeleteMarkerCreated when a marker was
+  // added (`marker_version`), else Delete; `prefix` "ObjectRemoved" or
+  // "LifecycleExpiration".
+  void NotifyRemoval(const ObjectKey& key, std::string_view prefix,
+                     const std::string& marker_version, TimeNs now);
   Result<std::string> ReadEncryption(const std::string& bucket);
   Status ReplaceEncryption(const std::string& bucket, std::string_view json);
   Status ChangeEncryption(Ino ino, std::string_view name, std::string_view value);
@@ -491,6 +531,10 @@ class ShoalFs {
   // beyond their positions into their buffers (at most kPumpBytes a shard
   // per call). Never waits for deliveries.
   void PumpFirehoseSources() EXCLUDES(firehose_pump_mu_);
+  // Reports a problem reading `c`'s source once, until it changes or goes
+  // away (OK).
+  void ReportPumpProblem(const streams::SourceCursor& c, const Status& s)
+      REQUIRES(firehose_pump_mu_);
   // The pump's thread: pumps when woken (a Kinesis write) or each second,
   // and queues what that fills.
   void RunFirehosePump();
@@ -564,6 +608,16 @@ class ShoalFs {
   std::atomic<int> waiting_iterator_reads_{0};
   std::chrono::steady_clock::time_point streams_scaled_at_;  // the ticker's own
   std::string streams_scale_failure_;  // the ticker's own: last logged, "" after a success
+  // notification.json of the buckets that have one, by bucket id.
+  struct BucketNotifications {
+    std::string bucket;
+    streams::NotificationConfig config;
+  };
+  Mutex notify_mu_;
+  std::map<store::EntryId, BucketNotifications> notifications_ GUARDED_BY(notify_mu_);
+  std::vector<PendingEvent> pending_events_ GUARDED_BY(notify_mu_);
+  std::atomic<bool> any_notifications_{false};
+  std::atomic<std::uint64_t> last_sequencer_{0};
   Mutex encryption_mu_;
   // Buckets' default encryption (encryption.json), by bucket id; absent: SSE-S3.
   std::map<store::EntryId, EncryptionChoice> encryptions_ GUARDED_BY(encryption_mu_);

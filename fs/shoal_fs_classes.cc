@@ -259,11 +259,13 @@ Status ShoalFs::RequestRestore(Ino ino, std::string_view value) {
   if (!req.ok()) return req.status();
   TimeNs now = clock_.Now();
   std::optional<Entry> before, after;
+  std::optional<ObjectKey> key;
   bool extends = false;
   Status s = meta_->Update(
       [&](Txn& txn) -> Status {
         before.reset();
         after.reset();
+        key.reset();
         auto found = ObjectIn(txn, ino);
         if (!found.ok()) {
           if (found.status().code() != Code::kIsADirectory) return found.status();
@@ -282,12 +284,18 @@ Status ShoalFs::RequestRestore(Ino ino, std::string_view value) {
         Status c = txn.Put(where.parent, where.name, e);
         if (!c.ok()) return c;
         after = e;
+        if (any_notifications_) {
+          auto k = KeyIn(txn, where.parent, where.name);
+          if (!k.ok()) return k.status();
+          key = std::move(*k);
+        }
         return ScheduleClassWork(txn, e);
       },
       [&] {
         Bill(&*before, &*after, now);
         meter_->Restore(ClassOf(*after), req->tier, extends ? 0 : after->size);
       });
+  if (s.ok() && key) NotifyS3(*key, "ObjectRestore:Post", &*after, now);
   return s;
 }
 
@@ -380,6 +388,25 @@ Status ShoalFs::RunDueItemIn(Txn& txn, const store::DueItem& item,
   r = txn.Put((*found)->where.parent, (*found)->where.name, e);
   if (!r.ok()) return r;
   changes.push_back({.before = before, .after = e, .at = item.at});
+  if (any_notifications_ && static_cast<DueKind>(item.kind) == DueKind::kRestoreEvent) {
+    const tiers::RestoreState was = RestoreOf(before);
+    const tiers::RestoreState now_state = RestoreOf(e);
+    const bool completed = now_state.phase == tiers::RestoreState::Phase::kDone;
+    const bool expired = was.phase == tiers::RestoreState::Phase::kDone &&
+                         now_state.phase == tiers::RestoreState::Phase::kNone;
+    if (completed || expired) {
+      auto key = KeyIn(txn, (*found)->where.parent, (*found)->where.name);
+      if (!key.ok()) return key.status();
+      DueChange& c = changes.back();
+      c.event_key = std::move(*key);
+      c.event_name = completed ? "ObjectRestore:Completed" : "ObjectRestore:Delete";
+      c.event_entry = e;
+      if (completed && now_state.expiry > 0) {
+        c.event_extra.restore_expiry = now_state.expiry;
+        c.event_extra.restore_class = std::string(tiers::StorageClassName(ClassOf(e)));
+      }
+    }
+  }
   return ScheduleClassWork(txn, e);
 }
 

@@ -234,6 +234,7 @@ Status ShoalFs::CommitLocked(const std::shared_ptr<Inode>& inode) {
   std::string committed_key;
   bool gone = false;
   std::optional<Entry> before, after;
+  std::optional<ObjectKey> event_key;  // the committed object's, for its event
   // The first commit of a created file is the PUT create() began: it keeps
   // the version id create() claimed, and replaces no version.
   bool fresh = false;
@@ -282,6 +283,7 @@ Status ShoalFs::CommitLocked(const std::shared_ptr<Inode>& inode) {
           dropped.clear();
           before.reset();
           after.reset();
+          event_key.reset();
           auto where = inodes_.Where(inode->ino);
           if (!where || where->unlinked) {
             gone = true;
@@ -298,6 +300,7 @@ Status ShoalFs::CommitLocked(const std::shared_ptr<Inode>& inode) {
           old_blob = e.blob_id;
           auto key = KeyIn(txn, where->parent, where->name);
           if (!key.ok()) return key.status();
+          event_key = *key;
           if (!fresh) {
             auto keep = KeepNoncurrent(txn, *key, e, now);
             if (!keep.ok()) return keep.status();
@@ -381,6 +384,7 @@ Status ShoalFs::CommitLocked(const std::shared_ptr<Inode>& inode) {
   FreeDropped(dropped, now);
   st->MarkCommitted(snap->generation);
   stats_.AddCommit(blob.stored_bytes);
+  if (event_key && after) NotifyS3(*event_key, "ObjectCreated:Put", &*after, now);
   return Status::Ok();
 }
 
@@ -434,7 +438,14 @@ Status ShoalFs::ReleaseStaging(const std::shared_ptr<Inode>& inode) {
       inode->fresh = false;
     }
   }
-  if (empty_put) meter_->Request(tiers::RequestKind::kPut, default_class_, clock_.Now());
+  if (empty_put) {
+    const TimeNs now = clock_.Now();
+    meter_->Request(tiers::RequestKind::kPut, default_class_, now);
+    if (any_notifications_.load(std::memory_order_relaxed)) {
+      auto stored = StoredObjectOf(inode->ino);
+      if (stored.ok()) NotifyS3(stored->key, "ObjectCreated:Put", &stored->entry, now);
+    }
+  }
   return s;
 }
 

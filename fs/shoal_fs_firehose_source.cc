@@ -41,24 +41,24 @@ Result<streams::SourcePositions> ShoalFs::LatestPositions(std::string_view kines
   return positions;
 }
 
+void ShoalFs::ReportPumpProblem(const streams::SourceCursor& c, const Status& s) {
+  std::string& last = firehose_pump_problems_[c.delivery_stream];
+  if (s.ok() || s.message() == last) {
+    if (s.ok()) last.clear();
+    return;
+  }
+  last = s.message();
+  errors_.Record(
+      "/.firehose/" + c.delivery_stream,
+      Status(s.code(), "reading Kinesis stream " + c.kinesis_stream + ": " + s.message()));
+}
+
 void ShoalFs::PumpFirehoseSources() {
   MutexLock pump(firehose_pump_mu_);
   for (const streams::SourceCursor& c : firehose_->SourceCursors()) {
-    const std::string path = "/.firehose/" + c.delivery_stream;
-    // A problem is reported once, until it changes or goes away.
-    const auto report = [&](const Status& s) {
-      std::string& last = firehose_pump_problems_[c.delivery_stream];
-      if (s.ok() || s.message() == last) {
-        if (s.ok()) last.clear();
-        return;
-      }
-      last = s.message();
-      errors_.Record(path, Status(s.code(), "reading Kinesis stream " + c.kinesis_stream + ": " +
-                                                s.message()));
-    };
     auto shards = streams_->ShardIds(c.kinesis_stream);
     if (!shards.ok()) {
-      report(shards.status());
+      ReportPumpProblem(c, shards.status());
       continue;
     }
     Status problem;
@@ -84,7 +84,7 @@ void ShoalFs::PumpFirehoseSources() {
                                           read->next, clock_.Now());
       if (!s.ok()) break;  // the source changed meanwhile: the next pump reads the new one
     }
-    report(problem);
+    ReportPumpProblem(c, problem);
   }
 }
 

@@ -193,6 +193,7 @@ Status ShoalFs::RunLifecycleIn(Txn& txn, const store::DueItem& item,
       r = txn.Put(where.parent, where.name, after);
       if (!r.ok()) return r;
       changes.push_back({.before = e, .after = after, .at = item.at, .transition = action->to});
+      if (any_notifications_) SetTransitionEvent(changes.back(), *key, after, action->to);
       return ScheduleClassWork(txn, after, &*key);
     }
     case ActionKind::kExpire: {
@@ -203,7 +204,8 @@ Status ShoalFs::RunLifecycleIn(Txn& txn, const store::DueItem& item,
       r = txn.Remove(where.parent, where.name, false);
       if (r.ok() && !*kept) r = txn.RemoveContent(e.id);
       std::vector<Entry> dropped;
-      if (r.ok()) r = AddDeleteMarker(txn, *key, item.at, dropped);
+      std::string marker;
+      if (r.ok()) r = AddDeleteMarker(txn, *key, item.at, dropped, &marker);
       if (!r.ok()) return r;
       changes.push_back({.before = e,
                          .after = *kept ? std::optional<Entry>(e) : std::nullopt,
@@ -211,6 +213,13 @@ Status ShoalFs::RunLifecycleIn(Txn& txn, const store::DueItem& item,
                          .left_tree = true,
                          .parent = where.parent,
                          .name = where.name});
+      if (any_notifications_) {
+        DueChange& c = changes.back();
+        c.event_key = *key;
+        c.event_name = marker.empty() ? "LifecycleExpiration:Delete"
+                                      : "LifecycleExpiration:DeleteMarkerCreated";
+        if (!marker.empty()) c.event_entry = VersionOnly(marker);
+      }
       for (Entry& d : dropped) {
         changes.push_back({.before = std::move(d), .after = std::nullopt, .at = item.at});
       }
@@ -250,6 +259,7 @@ Status ShoalFs::RunVersionLifecycleIn(Txn& txn, const store::DueItem& item,
       r = txn.PutVersion(key.bucket, key.key, after);
       if (!r.ok()) return r;
       changes.push_back({.before = v, .after = after, .at = item.at, .transition = action->to});
+      if (any_notifications_) SetTransitionEvent(changes.back(), key, after, action->to);
       break;
     }
     case ActionKind::kNoncurrentExpire:
@@ -258,6 +268,11 @@ Status ShoalFs::RunVersionLifecycleIn(Txn& txn, const store::DueItem& item,
       if (r.ok()) r = txn.RemoveContent(v.id);
       if (!r.ok()) return r;
       changes.push_back({.before = v, .after = std::nullopt, .at = item.at});
+      if (any_notifications_) {
+        changes.back().event_key = key;
+        changes.back().event_name = "LifecycleExpiration:Delete";
+        changes.back().event_entry = VersionOnly(v.version_id);
+      }
       break;
     }
     default: return Status::Ok();  // not an action on a kept version

@@ -232,6 +232,11 @@ void ShoalFs::AddBucketConfigDir(const std::string& bucket) {
     RefreshVersionsDir(tree, d, bucket, "");
   }});
   (void)control_.AddFile(
+      *dir, "notification.json",
+      {.read = [this, bucket] { return ReadNotification(bucket); },
+       .replace = [this,
+                   bucket](std::string_view json) { return ReplaceNotification(bucket, json); }});
+  (void)control_.AddFile(
       *dir, std::string(tiers::kItConfigurationFile),
       {.read = [this, bucket] { return ReadItConfiguration(bucket); },
        .replace =

@@ -85,6 +85,7 @@ Status ShoalFs::StartClock(const Options& options) {
   }
   if (!s.ok()) return s;
   clock_started_ = true;
+  FlushDueEvents();
   ticker_ = std::thread([this] { Tick(); });
   firehose_pump_ = std::thread([this] { RunFirehosePump(); });
   return Status::Ok();
@@ -145,6 +146,7 @@ Status ShoalFs::ApplyClockCommand(std::string_view data) {
 Status ShoalFs::AdvanceClockTo(TimeNs t) {
   Status s = RunClockTo(t);
   // What the advance made due is delivered when the write returns.
+  FlushDueEvents();
   if (firehose_queue_) firehose_queue_->Drain();
   FlushInvalidations();
   return s;
@@ -173,6 +175,10 @@ Status ShoalFs::RunClockTo(TimeNs t) {
 
 void ShoalFs::ApplyDueChanges(const std::vector<DueChange>& changes) {
   for (const DueChange& c : changes) {
+    if (c.event_key && !c.event_name.empty()) {
+      MutexLock lock(notify_mu_);
+      pending_events_.push_back({*c.event_key, c.event_name, c.event_entry, c.at, c.event_extra});
+    }
     Bill(&c.before, c.after ? &*c.after : nullptr, c.at);
     if (c.transition) meter_->Request(tiers::RequestKind::kTransition, *c.transition, c.at);
     // Only a name whose inode the kernel knows can be in its cache.
@@ -182,6 +188,17 @@ void ShoalFs::ApplyDueChanges(const std::vector<DueChange>& changes) {
       pending_invalidations_.emplace_back(c.parent, c.name);
     }
     if (!c.after && !c.before.blob_id.empty()) RemoveBlobAfterSync(c.before.blob_id);
+  }
+}
+
+void ShoalFs::FlushDueEvents() {
+  std::vector<PendingEvent> events;
+  {
+    MutexLock lock(notify_mu_);
+    events.swap(pending_events_);
+  }
+  for (PendingEvent& e : events) {
+    NotifyS3(e.key, e.name, e.entry ? &*e.entry : nullptr, e.at, std::move(e.extra));
   }
 }
 
@@ -294,6 +311,7 @@ void ShoalFs::Tick() {
         last_save = std::chrono::steady_clock::now();
       }
     }
+    FlushDueEvents();
     FlushInvalidations();
   }
 }

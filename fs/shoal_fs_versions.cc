@@ -167,7 +167,7 @@ Result<bool> ShoalFs::KeepNoncurrent(Txn& txn, const ObjectKey& key, const Entry
 }
 
 Status ShoalFs::AddDeleteMarker(Txn& txn, const ObjectKey& key, TimeNs now,
-                                std::vector<Entry>& dropped) {
+                                std::vector<Entry>& dropped, std::string* marker_version) {
   auto state = VersioningOf(txn, key.bucket);
   if (!state.ok()) return state.status();
   if (*state == Versioning::kUnversioned) return Status::Ok();
@@ -185,6 +185,7 @@ Status ShoalFs::AddDeleteMarker(Txn& txn, const ObjectKey& key, TimeNs now,
   marker.gid = owner_gid_;
   marker.mtime = marker.ctime = marker.created = marker.class_since = now;
   marker.version_id = *state == Versioning::kEnabled ? NewVersionId() : std::string(kNullVersion);
+  if (marker_version != nullptr) *marker_version = marker.version_id;
   return txn.PutVersion(key.bucket, key.key, marker);
 }
 
@@ -420,6 +421,7 @@ Status ShoalFs::DeleteVersion(const std::string& bucket, const std::string& key,
   store::EntryId parent_dir = 0;
   std::vector<std::pair<store::EntryId, Entry>> pruned;  // (parent, directory)
   std::vector<std::string> pruned_names;
+  store::EntryId deleted_from = 0;  // the bucket's id
   Status s = meta_->Update(
       [&](Txn& txn) -> Status {
         dropped.clear();
@@ -431,6 +433,7 @@ Status ShoalFs::DeleteVersion(const std::string& bucket, const std::string& key,
         if (!b.ok()) return b.status();
         if (!*b) return Status(Code::kNoSuchBucket, "The specified bucket does not exist");
         const store::EntryId bucket_id = (*b)->id;
+        deleted_from = bucket_id;
         auto parent = ExistingDirOf(txn, bucket_id, key);
         if (!parent.ok()) return parent.status();
         std::optional<Entry> current;
@@ -535,6 +538,9 @@ Status ShoalFs::DeleteVersion(const std::string& bucket, const std::string& key,
   if (removed_current || promoted) InvalidateEntry(parent_dir, BaseNameOf(key));
   for (std::size_t i = 0; i < pruned.size(); ++i) InvalidateEntry(pruned[i].first, pruned_names[i]);
   FreeDropped(dropped, now);
+  // DeleteObject with a versionId: a Delete event, whatever the version was.
+  const store::Entry removed = VersionOnly(version_id);
+  NotifyS3({.bucket = deleted_from, .key = key}, "ObjectRemoved:Delete", &removed, now);
   return Status::Ok();
 }
 

@@ -300,7 +300,7 @@ Status ShoalFs::CommitLocked(const std::shared_ptr<Inode>& inode) {
           old_blob = e.blob_id;
           auto key = KeyIn(txn, where->parent, where->name);
           if (!key.ok()) return key.status();
-          event_key = *key;
+          if (any_notifications_) event_key = *key;
           if (!fresh) {
             auto keep = KeepNoncurrent(txn, *key, e, now);
             if (!keep.ok()) return keep.status();

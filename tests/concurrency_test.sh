@@ -82,12 +82,7 @@ run_load() {
   check "$label: the same files and sizes after remount" diff "$out.before" "$out.after"
   check "$label: the same contents after remount" bash -c "cd '$mnt/conc' && md5sum --quiet -c '$out.sums'"
   check "$label: unmount again" "$bin" umount "$mnt"
-  if grep -q "ThreadSanitizer" "$store/daemon.log" 2>/dev/null; then
-    fail "$label: ThreadSanitizer reported races"
-    grep -A12 "WARNING: ThreadSanitizer" "$store/daemon.log" | head -40 | sed 's/^/       /'
-  else
-    pass "$label: no race reports in daemon.log"
-  fi
+  no_race_reports "$label" "$store"
 }
 
 # Readers racing in-place rewrites (same inode, O_TRUNC) of a small (inline)

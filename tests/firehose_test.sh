@@ -337,12 +337,7 @@ firehose_load() {
   equals "$label: the Kinesis-sourced stream delivered every record of its source" 3000 \
     bash -c "find '$mnt/lake/src' -type f -exec zstdcat {} + | wc -l"
   check "$label: unmount" "$bin" umount "$mnt"
-  if grep -q "ThreadSanitizer" "$store/daemon.log" 2>/dev/null; then
-    fail "$label: ThreadSanitizer reported races"
-    grep -A12 "WARNING: ThreadSanitizer" "$store/daemon.log" | head -40 | sed 's/^/       /'
-  else
-    pass "$label: no race reports in daemon.log"
-  fi
+  no_race_reports "$label" "$store"
 }
 firehose_load "$SHOAL" load
 if [[ -n ${SHOAL_TSAN_BIN:-} ]]; then

@@ -133,6 +133,17 @@ reject() {
   logged "$what" "$code" "$path"
 }
 
+# no_race_reports LABEL STORE: passes when the daemon of STORE wrote no
+# ThreadSanitizer report into STORE/daemon.log (its stderr).
+no_race_reports() {
+  if grep -q "ThreadSanitizer" "$2/daemon.log" 2>/dev/null; then
+    fail "$1: ThreadSanitizer reported races"
+    grep -A12 "WARNING: ThreadSanitizer" "$2/daemon.log" | head -40 | sed 's/^/       /'
+  else
+    pass "$1: no race reports in daemon.log"
+  fi
+}
+
 finish() {
   echo "$SUITE: $PASSED passed, $FAILED failed"
   ((FAILED == 0))

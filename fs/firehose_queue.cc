@@ -10,12 +10,16 @@ FirehoseQueue::FirehoseQueue(Deliver deliver, std::uint64_t max_queued_bytes)
 }
 
 FirehoseQueue::~FirehoseQueue() {
+  Stop();
+}
+
+void FirehoseQueue::Stop() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     stop_ = true;
   }
   work_cv_.notify_all();
-  worker_.join();
+  if (worker_.joinable()) worker_.join();
 }
 
 void FirehoseQueue::QueueLocked(streams::FirehoseBatch batch) {

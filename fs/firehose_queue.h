@@ -10,8 +10,9 @@
 // for the worker (which may itself wait on a kernel lock that a request the
 // daemon has yet to answer holds).
 //
-// Thread-safety: all methods may be called concurrently. The destructor
-// delivers what is queued, then stops the worker.
+// Thread-safety: all methods may be called concurrently. Stop (and the
+// destructor) delivers what is queued, then stops the worker: what is
+// queued after that is never delivered.
 
 #include <condition_variable>
 #include <cstdint>
@@ -42,6 +43,8 @@ class FirehoseQueue final {
   void Drain();
   // Returns once the queue holds less than max_queued_bytes.
   void WaitForRoom();
+  // Delivers what is queued and stops the worker. Idempotent.
+  void Stop();
 
  private:
   void Run();

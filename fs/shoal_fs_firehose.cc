@@ -331,8 +331,15 @@ void ShoalFs::DeliverAllFirehose() {
   // What the sources hold now goes out too (once the store was all set up:
   // a delivery is a PUT, which needs the clock and the bill).
   if (clock_started_) PumpFirehoseSources();
-  firehose_queue_->Queue(firehose_->TakeAllStreams());
-  firehose_queue_.reset();  // delivers what is queued, then stops
+  // Twice: the deliveries' own event notifications (notification.json) may
+  // buffer records; what those records' objects notify in turn stays
+  // unsent. The queue outlives its worker: a late notification only
+  // queues.
+  for (int pass = 0; pass < 2; ++pass) {
+    firehose_queue_->Queue(firehose_->TakeAllStreams());
+    firehose_queue_->Drain();
+  }
+  firehose_queue_->Stop();
 }
 
 }  // namespace shoal::fs

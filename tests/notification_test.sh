@@ -111,8 +111,17 @@ equals "the object expires: LifecycleExpiration:Delete; every event once, in ord
   "LifecycleTransition|ObjectRestore:Post|ObjectRestore:Completed|ObjectRestore:Delete|LifecycleExpiration:Delete" ops
 check "...and the object is gone" test ! -e "$MNT/cold/a.txt"
 
+# A delivery stream that notifies itself of its own objects, at unmount.
+echo '{"Firehose":[{"DeliveryStream":"audit","Events":["s3:ObjectCreated:*"]}]}' >"$WORK/loop.json"
+cp "$WORK/loop.json" "$MNT/.s3/logs/notification.json"
+echo '{"k":1}' >>"$MNT/.firehose/audit/records"
+logs_before=$(find "$MNT/logs" -type f | wc -l)
 check "unmount" umount_store
 check "remount" mount_store "$STORE" "$MNT" --clock-rate=0
+check "a delivery stream that notifies itself delivered at unmount, and the daemon stopped cleanly" \
+  bash -c "(( \$(find '$MNT/logs' -type f | wc -l) > $logs_before )) && ! grep -q 'AddressSanitizer\|ThreadSanitizer\|terminate' '$STORE/daemon.log'"
+equals "...with the event of an object it delivered at unmount, in an object it delivered after it" \
+  "ObjectCreated:Put" bash -c "find '$MNT/logs/s3-events' -type f -exec cat {} + | jq -r '.Records[0].eventName' | grep -m1 ObjectCreated"
 equals "the document survived" "audit" jq -r '.Firehose[0].DeliveryStream' "$N"
 check "an empty document removes it" bash -c ": >'$N'"
 equals "...sending nothing" '{"Kinesis":[],"Firehose":[]}' jq -c . "$N"

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <ctime>
 
@@ -103,9 +104,45 @@ Result<SubprocessOutcome> RunSubprocess(const std::vector<std::string>& argv,
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   std::size_t written = 0;
   if (input.empty()) in->write.Reset();
-  (void)::fcntl(in->write.get(), F_SETFL, O_NONBLOCK);
+  for (const UniqueFd* fd : {&in->write, &out->read, &err->read}) {
+    if (fd->valid()) (void)::fcntl(fd->get(), F_SETFL, O_NONBLOCK);
+  }
   char buf[65536];
-  while (out->read.valid() || err->read.valid()) {
+  // Reads what `fd` holds now; closes it at its end.
+  const auto drain = [&](UniqueFd& fd, bool is_out) {
+    while (fd.valid() && outcome.out.size() <= max_output) {
+      const ssize_t r = ::read(fd.get(), buf, sizeof buf);
+      if (r < 0 && errno == EINTR) continue;
+      if (r < 0 && errno == EAGAIN) return;
+      if (r <= 0) {
+        fd.Reset();
+        return;
+      }
+      const auto got = static_cast<std::size_t>(r);
+      if (is_out) {
+        outcome.out.append(buf, got);
+      } else if (outcome.err.size() < max_error) {
+        outcome.err.append(buf, std::min(got, max_error - outcome.err.size()));
+      }
+    }
+  };
+  constexpr auto kExitCheck = std::chrono::milliseconds(50);
+  for (;;) {
+    if (outcome.out.size() > max_output) {
+      outcome.end = SubprocessOutcome::End::kOutputTooLarge;
+      break;
+    }
+    // Once the program has exited, what its outputs hold is its answer: a
+    // child it left behind may keep them open. (Not reaped yet: its
+    // process group stays its own until then.)
+    siginfo_t info{};
+    if (::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+        info.si_pid == pid) {
+      drain(out->read, true);
+      drain(err->read, false);
+      if (outcome.out.size() > max_output) outcome.end = SubprocessOutcome::End::kOutputTooLarge;
+      break;
+    }
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) {
@@ -114,51 +151,23 @@ Result<SubprocessOutcome> RunSubprocess(const std::vector<std::string>& argv,
     }
     pollfd fds[3] = {
         {out->read.get(), POLLIN, 0}, {err->read.get(), POLLIN, 0}, {in->write.get(), POLLOUT, 0}};
-    const int n = ::poll(fds, 3, static_cast<int>(left.count()));
+    const int n = ::poll(fds, 3, static_cast<int>(std::min(left, kExitCheck).count()));
     if (n < 0 && errno != EINTR) break;
+    if (n <= 0) continue;
     if ((fds[2].revents & (POLLOUT | POLLERR | POLLHUP)) != 0) {
       const ssize_t w = ::write(in->write.get(), input.data() + written, input.size() - written);
       if (w > 0) written += static_cast<std::size_t>(w);
       if (w < 0 && errno != EAGAIN && errno != EINTR) written = input.size();  // it stopped reading
       if (written == input.size()) in->write.Reset();
     }
-    for (int i = 0; i < 2; ++i) {
-      if ((fds[i].revents & (POLLIN | POLLHUP | POLLERR)) == 0) continue;
-      UniqueFd& fd = i == 0 ? out->read : err->read;
-      const ssize_t r = ::read(fd.get(), buf, sizeof buf);
-      if (r == 0 || (r < 0 && errno != EINTR && errno != EAGAIN)) {
-        fd.Reset();
-        continue;
-      }
-      if (r < 0) continue;
-      const auto got = static_cast<std::size_t>(r);
-      if (i == 0) {
-        outcome.out.append(buf, got);
-      } else if (outcome.err.size() < max_error) {
-        outcome.err.append(buf, std::min(got, max_error - outcome.err.size()));
-      }
-    }
-    if (outcome.out.size() > max_output) {
-      outcome.end = SubprocessOutcome::End::kOutputTooLarge;
-      break;
-    }
+    if ((fds[0].revents & (POLLIN | POLLHUP | POLLERR)) != 0) drain(out->read, true);
+    if ((fds[1].revents & (POLLIN | POLLHUP | POLLERR)) != 0) drain(err->read, false);
   }
-  // Its output has ended; it may still run (and must end by the deadline).
+  in->write.Reset();
+  // The group goes: the program if it still runs, and whatever it left.
+  ::kill(-pid, SIGKILL);
   int status = 0;
-  while (outcome.end == SubprocessOutcome::End::kExited) {
-    const pid_t done = ::waitpid(pid, &status, WNOHANG);
-    if (done == pid || (done < 0 && errno != EINTR)) break;
-    if (std::chrono::steady_clock::now() >= deadline) {
-      outcome.end = SubprocessOutcome::End::kTimedOut;
-      break;
-    }
-    constexpr timespec kPause{.tv_sec = 0, .tv_nsec = 1'000'000};
-    ::nanosleep(&kPause, nullptr);
-  }
-  if (outcome.end != SubprocessOutcome::End::kExited) {
-    ::kill(-pid, SIGKILL);
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
   if (outcome.end == SubprocessOutcome::End::kExited) {
     if (WIFSIGNALED(status)) {

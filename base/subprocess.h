@@ -4,10 +4,12 @@
 // user's (Firehose's Transform.Command).
 //
 // The program runs in a process group of its own, without a shell, found
-// on PATH when its name has no slash. Past the time limit, or once it
-// writes more than `max_output` bytes to stdout, the whole group is killed
-// with SIGKILL. A program that exits before reading all its input is not an
-// error here (its exit status tells).
+// on PATH when its name has no slash. It ends when the program exits: what
+// its stdout and stderr hold then is its output, even if a child it left
+// behind keeps them open. Past the time limit, or once it writes more than
+// `max_output` bytes to stdout, it is killed; either way the whole group
+// gets SIGKILL at the end. A program that exits before reading all its
+// input is not an error here (its exit status tells).
 //
 // Thread-safety: safe from any thread; SIGPIPE is blocked on the calling
 // thread while the input is written.

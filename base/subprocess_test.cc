@@ -50,6 +50,17 @@ TEST_CASE("past its time it is killed, with what it started", "[subprocess]") {
   CHECK(quiet->end == End::kTimedOut);
 }
 
+TEST_CASE("it ends when the program exits, whatever it left behind", "[subprocess]") {
+  const auto t0 = std::chrono::steady_clock::now();
+  // The background sleep keeps stdout and stderr open after sh exits.
+  auto r = RunSubprocess({"sh", "-c", "sleep 30 & echo answer"}, "", 10s, 1024);
+  REQUIRE(r.ok());
+  CHECK(r->end == End::kExited);
+  CHECK(r->code == 0);
+  CHECK(r->out == "answer\n");
+  CHECK(std::chrono::steady_clock::now() - t0 < 5s);
+}
+
 TEST_CASE("too much output ends it", "[subprocess]") {
   auto r = RunSubprocess({"yes"}, "", 10s, 100000);
   REQUIRE(r.ok());

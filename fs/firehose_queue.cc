@@ -33,8 +33,7 @@ void FirehoseQueue::Submit(std::vector<streams::FirehoseBatch> batches) {
   for (auto& batch : batches) {
     {
       std::lock_guard<std::mutex> lock(mu_);
-      // A checkpoint must follow every batch taken before it: queued.
-      if (queued_bytes_ < max_queued_bytes_ || batch.checkpoint) {
+      if (queued_bytes_ < max_queued_bytes_) {
         QueueLocked(std::move(batch));
         continue;
       }

@@ -228,7 +228,7 @@ class ShoalFs {
     streams::S3Event extra;
   };
   // Sends the events due work queued (NotifyS3). Not under advance_mu_.
-  void FlushDueEvents() EXCLUDES(advance_mu_);
+  void FlushDueEvents() EXCLUDES(advance_mu_, due_events_send_mu_);
   // Makes `c` a LifecycleTransition event of `key` into class `to`.
   static void SetTransitionEvent(DueChange& c, const ObjectKey& key, const store::Entry& after,
                                  tiers::StorageClass to);
@@ -542,8 +542,11 @@ class ShoalFs {
   void StopFirehosePump();
   // Where each shard of `kinesis_stream` ends now (a new source's start).
   Result<streams::SourcePositions> LatestPositions(std::string_view kinesis_stream);
-  // Whether a delivery of `stream` failed and waits for a retry.
-  bool FirehoseRetryPending(const std::string& stream);
+  // A batch of `stream` is all written (or reported lost): the store may
+  // move its Kinesis source's checkpoint.
+  void FinishBatch(const std::string& stream);
+  // One delivery written or reported lost; the last of its batch finishes it.
+  void FinishDelivery(const streams::FirehoseDelivery& d);
   // A PUT of the daemon's own (Firehose): `key` in `bucket`, its prefix's
   // directories made as needed, owned by the mount's owner.
   Status PutServiceObject(const std::string& bucket, const std::string& key,
@@ -616,6 +619,7 @@ class ShoalFs {
   Mutex notify_mu_;
   std::map<store::EntryId, BucketNotifications> notifications_ GUARDED_BY(notify_mu_);
   std::vector<PendingEvent> pending_events_ GUARDED_BY(notify_mu_);
+  Mutex due_events_send_mu_;  // held while FlushDueEvents sends
   std::atomic<bool> any_notifications_{false};
   std::atomic<std::uint64_t> last_sequencer_{0};
   Mutex encryption_mu_;

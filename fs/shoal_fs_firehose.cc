@@ -224,19 +224,22 @@ void ShoalFs::DeliverFirehose(const streams::FirehoseBatch& batch) {
                      Status(Code::kInvalidArgument, "Transform: " + encoded.transform.problem));
     }
   }
-  WriteFirehose(std::move(encoded.deliveries));
-  if (batch.checkpoint && !FirehoseRetryPending(batch.stream)) {
-    Status s = firehose_->Checkpoint(batch.stream, batch.config.source_stream, *batch.checkpoint);
-    if (!s.ok()) errors_.Record("/.firehose/" + batch.stream, s);
+  if (encoded.deliveries.empty()) {  // the transform dropped every record
+    FinishBatch(batch.stream);
+    return;
   }
+  auto left = std::make_shared<std::atomic<std::size_t>>(encoded.deliveries.size());
+  for (auto& d : encoded.deliveries) d.batch_left = left;
+  WriteFirehose(std::move(encoded.deliveries));
 }
 
-bool ShoalFs::FirehoseRetryPending(const std::string& stream) {
-  MutexLock lock(firehose_retry_mu_);
-  for (const auto& d : firehose_retry_) {
-    if (d.stream == stream) return true;
-  }
-  return false;
+void ShoalFs::FinishBatch(const std::string& stream) {
+  Status s = firehose_->Finished(stream);
+  if (!s.ok()) errors_.Record("/.firehose/" + stream, s);
+}
+
+void ShoalFs::FinishDelivery(const streams::FirehoseDelivery& d) {
+  if (d.batch_left && d.batch_left->fetch_sub(1) == 1) FinishBatch(d.stream);
 }
 
 void ShoalFs::WriteFirehose(std::vector<streams::FirehoseDelivery> deliveries) {
@@ -253,11 +256,13 @@ void ShoalFs::WriteFirehose(std::vector<streams::FirehoseDelivery> deliveries) {
           "/.firehose/" + d.stream,
           Status(d.failure.code(),
                  std::to_string(d.records) + " records not delivered: " + d.failure.message()));
+      FinishDelivery(d);
       continue;
     }
     Status s = PutServiceObject(d.bucket, d.key, d.bytes);
     if (s.ok()) {
       firehose_->Delivered(d);
+      FinishDelivery(d);
       continue;
     }
     firehose_->DeliveryFailed(d);

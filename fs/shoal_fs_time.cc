@@ -145,9 +145,13 @@ Status ShoalFs::ApplyClockCommand(std::string_view data) {
 
 Status ShoalFs::AdvanceClockTo(TimeNs t) {
   Status s = RunClockTo(t);
-  // What the advance made due is delivered when the write returns.
+  // What the advance made due is delivered when the write returns: the
+  // buffers of its events' records too, which filled at their due times.
   FlushDueEvents();
-  if (firehose_queue_) firehose_queue_->Drain();
+  if (firehose_queue_) {
+    firehose_queue_->Queue(firehose_->TakeDue(clock_.Now()));
+    firehose_queue_->Drain();
+  }
   FlushInvalidations();
   return s;
 }
@@ -192,6 +196,8 @@ void ShoalFs::ApplyDueChanges(const std::vector<DueChange>& changes) {
 }
 
 void ShoalFs::FlushDueEvents() {
+  // One flush at a time, so that a key's events go out in their order.
+  MutexLock sending(due_events_send_mu_);
   std::vector<PendingEvent> events;
   {
     MutexLock lock(notify_mu_);

@@ -94,14 +94,18 @@ Result<std::unique_ptr<FirehoseStore>> FirehoseStore::Open(const std::string& di
       auto text = ReadFile(item.path() / "source.json");
       auto positions = text.ok() ? ParseSource(*text, config->source_stream)
                                  : Result<SourcePositions>(text.status());
-      if (!positions.ok()) {
-        store->problems_.push_back(name + ": " + positions.status().ToString());
-        continue;
+      if (positions.ok()) {
+        source_read = std::move(*positions);
+      } else {
+        // A crash between source.json and config.json, or damage: read
+        // every shard from its start again (at least once, never lost).
+        store->problems_.push_back(name + ": " + positions.status().ToString() +
+                                   "; its Kinesis source is read again from the start");
       }
-      source_read = std::move(*positions);
     }
     MutexLock lock(store->mu_);
     Stream& s = store->streams_[name];
+    s.source_saved = source_read;
     s.source_read = std::move(source_read);
     s.config = *config;
     s.version = *version;
@@ -235,6 +239,7 @@ Status FirehoseStore::PutConfig(std::string_view name, std::string_view json,
       Status saved = SaveSource(name, config->source_stream, *positions);
       if (!saved.ok()) return saved;
       attached = std::move(*positions);
+      stream.source_saved = *attached;
     }
   }
   Status s = Save(name, *config, stream.version + 1);
@@ -302,14 +307,19 @@ Status FirehoseStore::PutFromSource(std::string_view name, std::string_view kine
   return Status::Ok();
 }
 
-Status FirehoseStore::Checkpoint(std::string_view name, std::string_view kinesis_stream,
-                                 const SourcePositions& positions) {
+Status FirehoseStore::Finished(std::string_view name) {
   MutexLock lock(mu_);
   auto it = streams_.find(name);
-  if (it == streams_.end() || it->second.config.source_stream != kinesis_stream) {
+  if (it == streams_.end()) return Status::Ok();
+  Stream& stream = it->second;
+  if (stream.in_flight > 0) --stream.in_flight;
+  if (stream.in_flight > 0 || !stream.buffer->empty() || stream.config.source_stream.empty() ||
+      stream.source_read == stream.source_saved) {
     return Status::Ok();
   }
-  return SaveSource(name, kinesis_stream, positions);
+  Status s = SaveSource(name, stream.config.source_stream, stream.source_read);
+  if (s.ok()) stream.source_saved = stream.source_read;
+  return s;
 }
 
 Status FirehoseStore::SaveSource(std::string_view name, std::string_view kinesis_stream,
@@ -350,7 +360,7 @@ void FirehoseStore::Buffer(Stream& stream, std::string_view data, TimeNs now) {
   }
 }
 
-std::vector<FirehoseBatch> FirehoseStore::Batches(const std::string& name, const Stream& stream,
+std::vector<FirehoseBatch> FirehoseStore::Batches(const std::string& name, Stream& stream,
                                                   std::vector<DeliveryBatch> batches) {
   std::vector<FirehoseBatch> out;
   out.reserve(batches.size());
@@ -360,9 +370,7 @@ std::vector<FirehoseBatch> FirehoseStore::Batches(const std::string& name, const
                    .version = stream.version,
                    .batch = std::move(batch)});
   }
-  if (!out.empty() && !stream.config.source_stream.empty() && stream.buffer->empty()) {
-    out.back().checkpoint = stream.source_read;
-  }
+  stream.in_flight += out.size();
   return out;
 }
 

@@ -18,6 +18,7 @@
 //
 // Thread-safety: all methods may be called concurrently.
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -50,6 +51,10 @@ struct FirehoseDelivery {
   // renders longer than 512 characters): there is nothing to write, and the
   // caller reports the records lost.
   Status failure;
+  // Shared by the deliveries of one batch: how many are not yet written
+  // (or reported lost). The caller that takes it to 0 tells the store the
+  // batch is Finished.
+  std::shared_ptr<std::atomic<std::size_t>> batch_left;
 };
 
 // A Kinesis source's read position: shard id -> the next offset to read.
@@ -62,10 +67,6 @@ struct FirehoseBatch {
   FirehoseConfig config;
   std::uint64_t version = 1;
   DeliveryBatch batch;
-  // Set on the batch that emptied a Kinesis-sourced stream's buffer: what
-  // had been read from the source then. Once it (and every batch taken
-  // before it) is delivered, reading may resume there after a restart.
-  std::optional<SourcePositions> checkpoint;
 };
 
 // A delivery stream that reads a Kinesis stream, and where it is.
@@ -99,7 +100,9 @@ struct FirehoseMetrics {
 class FirehoseStore final {
  public:
   // Opens the delivery streams under `dir` (created if missing). A stream
-  // whose files cannot be read is skipped and named in `problems`.
+  // whose files cannot be read is skipped and named in `problems`; one
+  // whose source.json is missing or damaged is kept, reading its Kinesis
+  // source from the start, and named there too.
   static Result<std::unique_ptr<FirehoseStore>> Open(const std::string& dir);
 
   FirehoseStore(const FirehoseStore&) = delete;
@@ -139,11 +142,10 @@ class FirehoseStore final {
   Status PutFromSource(std::string_view name, std::string_view kinesis_stream,
                        std::string_view shard, std::span<const std::string> records,
                        std::uint64_t next, TimeNs now);
-  // Makes `positions` where `name` resumes reading after a restart (a
-  // checkpoint whose batches are delivered). Ignored when the source has
-  // changed since.
-  Status Checkpoint(std::string_view name, std::string_view kinesis_stream,
-                    const SourcePositions& positions);
+  // A batch taken from `name` is delivered, or its records reported lost.
+  // Once none is left in flight and the buffer is empty, every record read
+  // from a Kinesis source so far is delivered: source.json moves there.
+  Status Finished(std::string_view name);
 
   // What is due at `now` across every stream, removed from the buffers.
   std::vector<FirehoseBatch> TakeDue(TimeNs now);
@@ -176,6 +178,8 @@ class FirehoseStore final {
     FirehoseConfig config;
     std::unique_ptr<PartitionQueries> queries;  // null without dynamic partitioning
     SourcePositions source_read;                // read from the Kinesis source so far
+    SourcePositions source_saved;               // what source.json holds
+    std::uint64_t in_flight = 0;                // batches taken, not Finished
     std::uint64_t version = 1;
     std::unique_ptr<DeliveryBuffer> buffer;
     FirehoseMetrics metrics;
@@ -196,7 +200,7 @@ class FirehoseStore final {
   static void AddToErrorOutput(Stream& stream, std::string_view data, TimeNs now,
                                const PartitionFailure& failure);
   // `batches` of stream `name`, with its configuration and version.
-  static std::vector<FirehoseBatch> Batches(const std::string& name, const Stream& stream,
+  static std::vector<FirehoseBatch> Batches(const std::string& name, Stream& stream,
                                             std::vector<DeliveryBatch> batches);
 
   const std::string dir_;

@@ -295,19 +295,42 @@ TEST_CASE("a Kinesis source: attached at LATEST, read on, resumed from its check
     auto batches = store->TakeAll("k");
     REQUIRE(batches.size() == 1);
     CHECK(batches[0].batch.records.size() == 2);
-    // The batch that emptied the buffer carries the position to resume at.
-    REQUIRE(batches[0].checkpoint.has_value());
-    CHECK(*batches[0].checkpoint == SourcePositions{{"shardId-000000000000", 9}});
-    // Read on, but not checkpointed: a restart reads these again.
+    // Read on before the batch is delivered: the buffer is not empty when
+    // it finishes, so the checkpoint stays at attach time.
     const std::vector<std::string> second = {"c"};
     REQUIRE(store->PutFromSource("k", "iot", "shardId-000000000000", second, 10, t0).ok());
-    REQUIRE(store->Checkpoint("k", "iot", *batches[0].checkpoint).ok());
+    REQUIRE(store->Finished("k").ok());
+    {
+      auto reopened = MustOpen(dir.path() + "/firehose");
+      CHECK(reopened->SourceCursors()[0].next.at("shardId-000000000000") == 7);
+    }
+    // Two batches in flight: only the last to finish moves it, to what was
+    // read (both delivered, nothing buffered).
+    auto first_batch = store->TakeAll("k");
+    REQUIRE(store->PutFromSource("k", "iot", "shardId-000000000000", second, 11, t0).ok());
+    auto second_batch = store->TakeAll("k");
+    REQUIRE(first_batch.size() == 1);
+    REQUIRE(second_batch.size() == 1);
+    REQUIRE(store->Finished("k").ok());
+    {
+      auto reopened = MustOpen(dir.path() + "/firehose");
+      CHECK(reopened->SourceCursors()[0].next.at("shardId-000000000000") == 7);
+    }
+    REQUIRE(store->Finished("k").ok());
   }
   auto store = MustOpen(path);
   CHECK(store->problems().empty());
   auto cursors = store->SourceCursors();
   REQUIRE(cursors.size() == 1);
-  CHECK(cursors[0].next == SourcePositions{{"shardId-000000000000", 9}});
+  CHECK(cursors[0].next == SourcePositions{{"shardId-000000000000", 11}});
+  // A damaged source.json keeps the stream, read again from the start.
+  {
+    std::ofstream(path + "/k/source.json") << "garbage";
+    auto damaged = MustOpen(path);
+    CHECK(damaged->problems().size() == 1);
+    REQUIRE(damaged->SourceCursors().size() == 1);
+    CHECK(damaged->SourceCursors()[0].next.empty());
+  }
   // Back to DirectPut: the source and its positions are gone.
   REQUIRE(store->PutConfig("k", R"({"Source":"DirectPut"})").ok());
   CHECK(store->SourceCursors().empty());

@@ -6,12 +6,12 @@
 // unmount. A shard that appears later (a reshard) is read from its start.
 //
 // At-least-once across crashes: the position read so far is written to
-// STORE/firehose/<name>/source.json only when a delivery has emptied the
-// stream's buffer and everything taken before it is delivered (the
-// checkpoint of a FirehoseBatch). A restart reads again from there, so
-// records delivered after the last checkpoint may be delivered twice, and
-// none is lost. A clean unmount pumps, delivers and checkpoints
-// everything: nothing is read twice.
+// STORE/firehose/<name>/source.json only when no batch taken from the
+// stream is still in flight and its buffer is empty
+// (FirehoseStore::Finished, told by FinishDelivery). A restart reads again
+// from there, so records delivered after the last checkpoint may be
+// delivered twice, and none is lost. A clean unmount pumps, delivers and
+// checkpoints everything: nothing is read twice.
 
 #include "fs/shoal_fs.h"
 
